@@ -1,0 +1,50 @@
+"""Channels turn true events into records, imperfectly, and keep the truth beside each record."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from creditsim.behaviours import Events
+from creditsim.channels import cameras, informants, offices, plates, platforms, pooling
+from creditsim.channels.records import CAUSES, NO_ACTOR, Records
+from creditsim.engine.streams import stream
+from creditsim.population import Population
+from creditsim.scenario.schema import CHANNELS, Scenario
+
+__all__ = ["CAUSES", "NO_ACTOR", "Records", "observe", "seen_by"]
+
+
+def seen_by(scenario: Scenario) -> np.ndarray:
+    """Boolean table (behaviour, channel): which enabled channels can see which behaviour."""
+    table = np.zeros((len(scenario.behaviours), len(CHANNELS)), dtype=bool)
+    for b, behaviour in enumerate(scenario.behaviours):
+        for name in behaviour.channels:
+            table[b, CHANNELS.index(name)] = getattr(scenario.channels, name).enabled
+    return table
+
+
+def observe(
+    scenario: Scenario, pop: Population, events: Events, days: int, seed: int, shard: int
+) -> Records:
+    """Every record that reaches the national system, sorted by day."""
+    table = seen_by(scenario)
+    parts = []
+    for c, name in enumerate(CHANNELS):
+        if not table[:, c].any():
+            continue
+        subset = events.take(np.flatnonzero(table[events.behaviour, c]))
+        rng = stream(seed, shard, f"channel:{name}")
+        settings = getattr(scenario.channels, name)
+        if name == "camera":
+            parts.append(cameras.observe(scenario, pop, subset, rng))
+        elif name == "plate":
+            parts.append(plates.observe(scenario, pop, subset, rng))
+        elif name == "platform":
+            parts.append(platforms.observe(scenario, pop, subset, rng, days))
+        elif name == "informant":
+            parts.append(informants.observe(scenario, pop, subset, rng, days))
+        else:
+            parts.append(offices.observe(name, settings, subset, rng, days))
+    records = Records.concat(parts)
+    pooled = pooling.pool(scenario, pop, records, stream(seed, shard, "channel:pooling"))
+    return pooled.sorted_by_day()

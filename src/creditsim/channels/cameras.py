@@ -1,0 +1,55 @@
+"""Cameras and 1:N face identification, a statistical model of published error rates.
+
+An event is in view with a chance that grows with the region's camera density; a face in view is
+searched against the national gallery and matched to the right citizen (true-identification rate),
+to a wrong one of the same demographic group (false-positive identification rate, larger for a
+larger gallery and different by group, as NIST IR 8280 measured), or to nobody.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from creditsim.behaviours import Events
+from creditsim.channels.records import CORRECT, FACE, Records
+from creditsim.channels.sampling import MemberPicker
+from creditsim.population import Population
+from creditsim.scenario.schema import CHANNELS, Scenario, fpir
+
+CHANNEL = CHANNELS.index("camera")
+
+
+def coverage(scenario: Scenario, region: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The chance an event is in a camera's view, by region and day."""
+    density = np.array([r.cameras_per_1000 for r in scenario.regions])
+    growth = np.log1p(np.array([r.camera_growth_per_year for r in scenario.regions]))
+    per_camera = scenario.channels.camera.coverage_per_camera_per_1000
+    cameras = density[region] * np.exp(growth[region] * (day / 365.0))
+    return -np.expm1(-per_camera * cameras)
+
+
+def fpir_by_group(scenario: Scenario) -> np.ndarray:
+    camera = scenario.channels.camera
+    return np.array(
+        [fpir(camera, camera.fpir_multiplier_by_group.get(g.name, 1.0)) for g in scenario.groups]
+    )
+
+
+def observe(scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator) -> Records:
+    camera = scenario.channels.camera
+    actor = events.person
+    in_view = rng.random(events.size) < coverage(scenario, pop.region[actor], events.day)
+    seen = events.take(np.flatnonzero(in_view))
+    draw = rng.random(seen.size)
+    group = pop.group[seen.person]
+    right = draw < camera.true_identification_rate
+    wrong = ~right & (draw < camera.true_identification_rate + fpir_by_group(scenario)[group])
+    matched = seen.take(np.flatnonzero(right | wrong))
+    subject = matched.person.copy()
+    misidentified = wrong[right | wrong]
+    if misidentified.any():
+        picker = MemberPicker(pop.group)
+        victims = np.flatnonzero(misidentified)
+        subject[victims] = picker.pick(pop.group[subject[victims]], subject[victims], rng)
+    cause = np.where(misidentified, FACE, CORRECT)
+    return Records.build(matched.day, subject, matched.person, matched.behaviour, CHANNEL, cause)

@@ -1,0 +1,28 @@
+"""What reaches the national system: each region pools a share of its records, and a few records
+are merged onto another citizen of the same name (modelled as a random citizen of the region)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from creditsim.channels.records import CORRECT, MERGE, Records
+from creditsim.channels.sampling import MemberPicker
+from creditsim.population import Population
+from creditsim.scenario.schema import Scenario
+
+
+def pool(scenario: Scenario, pop: Population, records: Records, rng: np.random.Generator) -> Records:
+    share = np.array([r.pooling_share for r in scenario.regions])
+    kept = records.take(np.flatnonzero(rng.random(records.size) < share[pop.region[records.subject]]))
+    merges = scenario.channels.merges
+    if not merges.enabled or merges.rate == 0 or kept.size == 0:
+        return kept
+    merged = np.flatnonzero(rng.random(kept.size) < merges.rate)
+    if merged.size:
+        picker = MemberPicker(pop.region)
+        subject = kept.subject[merged]
+        new_subject = picker.pick(pop.region[subject], subject, rng)
+        kept.subject[merged] = new_subject
+        correct_before = kept.cause[merged] == CORRECT
+        kept.cause[merged[correct_before & (new_subject != subject)]] = MERGE
+    return kept

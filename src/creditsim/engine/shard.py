@@ -1,0 +1,340 @@
+"""One shard's run: the whole flow, population to tallies, over arrays.
+
+A shard is a sample of whole households with its own random streams, so shards are independent
+and their tallies add up exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from creditsim.behaviours import Events, draw_events
+from creditsim.channels import Records, observe
+from creditsim.channels.records import CAUSES, CORRECT, NO_ACTOR
+from creditsim.engine.streams import stream
+from creditsim.policies.points import QUANTILES, Ledger, deltas, run_ledger
+from creditsim.population import CHILD, Population, build_population
+from creditsim.response import respond
+from creditsim.sanctions import Intervals, denied_purchases, impose
+from creditsim.scenario.schema import AGE_BANDS, INCOME_BANDS, Scenario
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ShardResult:
+    citizens: dict[str, np.ndarray]
+    timeseries: dict[str, np.ndarray]
+    tallies: dict[str, np.ndarray]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def horizon_days(years: float) -> int:
+    return max(1, int(round(years * 365)))
+
+
+def run_shard(
+    scenario: Scenario,
+    citizens: int,
+    days: int,
+    seed: int,
+    shard: int = 0,
+    progress: Progress | None = None,
+) -> ShardResult:
+    clock = _Clock(progress)
+    pop = build_population(scenario, citizens, stream(seed, shard, "population"))
+    clock.lap("population")
+    events = respond(scenario, pop, draw_events(scenario, pop, days, seed, shard), seed, shard)
+    clock.lap("behaviours")
+
+    groups = len(scenario.groups)
+    cells = pop.region_group(groups)
+    cell_count = len(scenario.regions) * groups
+    period = scenario.run.timeseries_every_days
+
+    if scenario.system_enabled:
+        records = observe(scenario, pop, events, days, seed, shard)
+        clock.lap("channels")
+        per_kind = deltas(scenario)
+        ledger = run_ledger(
+            scenario.policy, per_kind, records.day, records.subject, records.kind,
+            pop.size, days, cells, cell_count, period,
+        )  # fmt: skip
+        own = records.take(np.flatnonzero(records.cause == CORRECT))
+        own_ledger = run_ledger(
+            scenario.policy, per_kind, own.day, own.subject, own.kind, pop.size, days
+        )
+        perfect_ledger = run_ledger(
+            scenario.policy, per_kind, events.day, events.person, events.behaviour, pop.size, days
+        )
+        clock.lap("policies")
+        recorded = impose(scenario, ledger.changes, records.day, records.subject, records.kind, days)
+        own_true = impose(scenario, own_ledger.changes, own.day, own.subject, own.kind, days)
+        deserved = impose(
+            scenario, perfect_ledger.changes, events.day, events.person, events.behaviour, days
+        )
+        clock.lap("sanctions")
+    else:
+        records = Records.empty()
+        ledger = None
+        recorded = own_true = deserved = {}
+
+    tables = _Tables(scenario, pop, events, records, ledger, days, cells, cell_count, period)
+    for sanction in scenario.sanctions:
+        name = sanction.name
+        person, day = denied_purchases(sanction, recorded[name], pop, days, seed, shard)
+        tables.add_sanction(name, recorded[name], own_true[name], deserved[name], person, day)
+    result = tables.finish()
+    clock.lap("outputs")
+    result.timings = clock.laps
+    return result
+
+
+class _Tables:
+    """Builds the per-citizen columns, the time series and the additive tallies of a shard."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        pop: Population,
+        events: Events,
+        records: Records,
+        ledger: Ledger | None,
+        days: int,
+        cells: np.ndarray,
+        cell_count: int,
+        period: int,
+    ) -> None:
+        self.scenario, self.pop, self.days = scenario, pop, days
+        self.cells, self.cell_count, self.period = cells, cell_count, period
+        self.periods = (days + period - 1) // period
+        n = pop.size
+        categories = pop.categories
+        category_of = np.array(
+            [categories.index(b.category) for b in scenario.behaviours] + [len(categories)]
+        )
+        offence = np.array([b.offence for b in scenario.behaviours] + [False])
+        self.offence_events = offence[events.behaviour]
+
+        household_children = np.bincount(
+            pop.household, weights=pop.age_band == CHILD, minlength=pop.households
+        )
+        self.household_children = household_children
+        col: dict[str, np.ndarray] = {
+            "citizen": np.arange(n, dtype=np.int64),
+            "household": pop.household,
+            "region": pop.region,
+            "group": pop.group,
+            "age_band": pop.age_band,
+            "income_band": pop.income_band,
+            "urban": pop.urban,
+            "children": pop.children,
+        }
+        event_category = category_of[events.behaviour]
+        record_category = category_of[records.kind]
+        for c, name in enumerate(categories):
+            col[f"true_{name}"] = _count(events.person, event_category == c, n)
+        for c, name in enumerate(categories):
+            col[f"recorded_{name}"] = _count(records.subject, record_category == c, n)
+        wrongful = records.actor != records.subject
+        col["true_offences"] = _count(events.person, self.offence_events, n)
+        col["records"] = _count(records.subject, records.kind < len(scenario.behaviours), n)
+        col["wrongful_records"] = _count(records.subject, wrongful, n)
+        col["reports_made"] = _count(records.subject, records.kind == len(scenario.behaviours), n)
+        policy = scenario.policy
+        if ledger is not None:
+            col["score"] = ledger.score
+            col["grade"] = ledger.grade
+        else:
+            col["score"] = np.full(n, policy.start, dtype=np.int32)
+            col["grade"] = np.full(n, policy.start_grade(), dtype=np.int8)
+        self.col = col
+        self.any_sanctioned = np.zeros(n, dtype=bool)
+        self.any_wrongful = np.zeros(n, dtype=bool)
+        self.any_deserved = np.zeros(n, dtype=bool)
+        self.children_affected = np.zeros(n, dtype=np.int32)
+        self.reached_households = np.zeros(pop.households, dtype=bool)
+        self.any_household = np.zeros(pop.households, dtype=bool)
+
+        ts: dict[str, np.ndarray] = {}
+        ts["events"] = self._by_period(events.day, cells[events.person])
+        ts["offences"] = self._by_period(events.day, cells[events.person], self.offence_events)
+        ts["records"] = self._by_period(records.day, cells[records.subject])
+        ts["wrongful_records"] = self._by_period(records.day, cells[records.subject], wrongful)
+        if ledger is not None and ledger.snapshots is not None:
+            snap = ledger.snapshots
+            ts["score_mean"] = _placed(snap.period, snap.cell, snap.mean, self.periods, cell_count)
+            for q, level in enumerate(QUANTILES):
+                ts[f"score_p{int(level * 100):02d}"] = _placed(
+                    snap.period, snap.cell, snap.quantiles[:, q], self.periods, cell_count
+                )
+        else:
+            ts["score_mean"] = np.full((self.periods, cell_count), float(policy.start))
+            for level in QUANTILES:
+                ts[f"score_p{int(level * 100):02d}"] = np.full(
+                    (self.periods, cell_count), float(policy.start)
+                )
+        self.ts = ts
+
+        tallies: dict[str, np.ndarray] = {
+            "citizens": np.bincount(cells, minlength=cell_count),
+            "true_events": np.bincount(cells[events.person], minlength=cell_count),
+            "true_offences": np.bincount(
+                cells[events.person], weights=self.offence_events, minlength=cell_count
+            ),
+            "offenders": np.bincount(cells, weights=col["true_offences"] > 0, minlength=cell_count),
+            "records": np.bincount(cells[records.subject], minlength=cell_count),
+            "wrongful_records": np.bincount(
+                cells[records.subject], weights=wrongful, minlength=cell_count
+            ),
+            "records_by_cause": np.bincount(records.cause, minlength=len(CAUSES)),
+            "fabricated_records": np.array([int((records.actor == NO_ACTOR).sum())]),
+            "events_by_behaviour": np.bincount(
+                events.behaviour, minlength=len(scenario.behaviours)
+            ),
+            "records_by_behaviour": np.bincount(
+                records.kind, minlength=len(scenario.behaviours) + 1
+            ),
+        }
+        self.tallies = tallies
+
+    def add_sanction(
+        self,
+        name: str,
+        recorded: Intervals,
+        own_true: Intervals,
+        deserved: Intervals,
+        denied_person: np.ndarray,
+        denied_day: np.ndarray,
+    ) -> None:
+        n, days, cells, cc = self.pop.size, self.days, self.cells, self.cell_count
+        sanction = next(s for s in self.scenario.sanctions if s.name == name)
+        under = recorded.days_per_person(n, days)
+        sanctioned = np.zeros(n, dtype=bool)
+        sanctioned[recorded.person] = True
+        by_own = np.zeros(n, dtype=bool)
+        by_own[own_true.person] = True
+        due = np.zeros(n, dtype=bool)
+        due[deserved.person] = True
+        wrongful = sanctioned & ~by_own
+        denied = np.bincount(denied_person, minlength=n).astype(np.int32)
+        self.col[f"days_{name}"] = under
+        self.col[f"wrongful_{name}"] = wrongful
+        if sanction.purchases is not None:
+            self.col[f"denied_{sanction.purchases.kind}_{name}"] = denied
+        self.any_sanctioned |= sanctioned
+        self.any_wrongful |= wrongful
+        self.any_deserved |= due
+        household = self.pop.household
+        self.any_household[household[sanctioned]] = True
+        if sanction.reach in ("children", "household"):
+            self.children_affected = np.where(
+                sanctioned, self.pop.children.astype(np.int32), self.children_affected
+            )
+            self.reached_households[household[sanctioned]] = True
+
+        self._tally_outcome(name, sanctioned, wrongful, due)
+        t = self.tallies
+        t[f"{name}:denied_purchases"] = np.bincount(cells[denied_person], minlength=cc)
+        t[f"{name}:days"] = np.bincount(cells, weights=under, minlength=cc)
+        t[f"{name}:intervals"] = np.array([recorded.size])
+
+        ts = self.ts
+        ts[f"{name}:started"] = self._by_period(recorded.start, cells[recorded.person])
+        ts[f"{name}:active"] = self._active(recorded)
+        ts[f"{name}:denied_purchases"] = self._by_period(denied_day, cells[denied_person])
+
+    def _tally_outcome(self, name, sanctioned, wrongful, deserved) -> None:
+        cells, cc = self.cells, self.cell_count
+        t = self.tallies
+        t[f"{name}:sanctioned"] = np.bincount(cells, weights=sanctioned, minlength=cc)
+        t[f"{name}:wrongful"] = np.bincount(cells, weights=wrongful, minlength=cc)
+        t[f"{name}:deserved"] = np.bincount(cells, weights=deserved, minlength=cc)
+        t[f"{name}:true_positive"] = np.bincount(
+            cells, weights=sanctioned & deserved, minlength=cc
+        )
+
+    def finish(self) -> ShardResult:
+        col = self.col
+        col["any_sanction"] = self.any_sanctioned
+        col["any_wrongful"] = self.any_wrongful
+        col["children_affected"] = self.children_affected
+        self._tally_outcome("any", self.any_sanctioned, self.any_wrongful, self.any_deserved)
+        cc = self.cell_count
+        reached = self.reached_households[self.pop.household]
+        t = self.tallies
+        t["children_reached"] = np.bincount(
+            self.cells, weights=reached & (self.pop.age_band == CHILD), minlength=cc
+        )
+        t["children_with_sanctioned_household"] = np.bincount(
+            self.cells,
+            weights=self.any_household[self.pop.household] & (self.pop.age_band == CHILD),
+            minlength=cc,
+        )
+        t["households_reached"] = np.array([int(self.any_household.sum())])
+        t["households"] = np.array([self.pop.households])
+        for key, value in t.items():
+            t[key] = np.rint(value).astype(np.int64)
+
+        groups = len(self.scenario.groups)
+        period_index = np.repeat(np.arange(self.periods, dtype=np.int32), cc)
+        cell_index = np.tile(np.arange(cc, dtype=np.int32), self.periods)
+        timeseries = {
+            "period": period_index,
+            "day": period_index * self.period,
+            "region": (cell_index // groups).astype(np.int8),
+            "group": (cell_index % groups).astype(np.int8),
+        }
+        for key, value in self.ts.items():
+            timeseries[key.replace(":", "_")] = value.reshape(-1)
+        citizens = {key.replace(":", "_"): value for key, value in col.items()}
+        return ShardResult(citizens=citizens, timeseries=timeseries, tallies=t)
+
+    def _by_period(self, day, cell, weights=None) -> np.ndarray:
+        index = (day // self.period).astype(np.int64) * self.cell_count + cell
+        size = self.periods * self.cell_count
+        counts = np.bincount(index, weights=weights, minlength=size)[:size]
+        return np.rint(counts).astype(np.int64).reshape(self.periods, self.cell_count)
+
+    def _active(self, intervals: Intervals) -> np.ndarray:
+        """People under the sanction at the end of each period."""
+        ends = np.minimum((np.arange(self.periods) + 1) * self.period, self.days) - 1
+        first = np.searchsorted(ends, intervals.start, side="left")
+        last = np.searchsorted(ends, intervals.end - 1, side="right") - 1
+        live = first <= last
+        cell = self.cells[intervals.person[live]].astype(np.int64)
+        width = self.periods + 1
+        change = np.bincount(cell * width + first[live], minlength=self.cell_count * width)
+        change -= np.bincount(cell * width + last[live] + 1, minlength=self.cell_count * width)
+        return np.cumsum(change.reshape(self.cell_count, width), axis=1)[:, :-1].T
+
+
+def _count(person: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(person[mask], minlength=n).astype(np.int32)
+
+
+def _placed(period, cell, values, periods: int, cells: int) -> np.ndarray:
+    out = np.zeros((periods, cells), dtype=np.float64)
+    out[period, cell] = values
+    return out
+
+
+class _Clock:
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = self.laps.get(stage, 0.0) + now - self._last
+        self._last = now
+        if self.progress is not None:
+            self.progress(stage)
+
+
+__all__ = ["AGE_BANDS", "INCOME_BANDS", "ShardResult", "horizon_days", "run_shard"]

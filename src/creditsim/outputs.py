@@ -1,0 +1,66 @@
+"""Outputs: Arrow tables with readable labels, written as Parquet and JSON, atomically.
+
+Every file is written under a temporary name in its final folder and renamed when complete, so a
+killed run leaves finished files or nothing, never a truncated one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from creditsim.scenario.schema import AGE_BANDS, INCOME_BANDS, Scenario
+
+LABELLED = {"region", "group", "age_band", "income_band", "grade"}
+
+
+def labels(scenario: Scenario) -> dict[str, list[str]]:
+    return {
+        "region": [r.name for r in scenario.regions],
+        "group": [g.name for g in scenario.groups],
+        "age_band": list(AGE_BANDS),
+        "income_band": list(INCOME_BANDS),
+        "grade": [band.grade for band in scenario.policy.grades],
+    }
+
+
+def to_table(columns: dict[str, np.ndarray], scenario: Scenario) -> pa.Table:
+    names = labels(scenario)
+    arrays = {}
+    for key, value in columns.items():
+        if key in LABELLED:
+            dictionary = pa.array(names[key], type=pa.string())
+            arrays[key] = pa.DictionaryArray.from_arrays(pa.array(value.astype(np.int8)), dictionary)
+        else:
+            arrays[key] = pa.array(value)
+    return pa.table(arrays)
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        pq.write_table(table, temporary, compression="zstd")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_json(data: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def shard_file(folder: Path, shard: int) -> Path:
+    return folder / f"part-{shard:05d}.parquet"

@@ -1,0 +1,160 @@
+"""The points policy: a starting balance, a delta per record kind, bounds, grade bands, and
+(optionally) deductions restored after a quiet time.
+
+The ledger steps day by day but touches only the citizens with a record that day, so a year costs
+in proportion to records. Records of one citizen on one day are applied together, then clipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from creditsim.scenario.schema import PointsPolicy, Scenario
+
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass
+class GradeChanges:
+    """Every change of grade, in day order: the input of grade-triggered sanctions."""
+
+    day: np.ndarray  # int32
+    person: np.ndarray  # int32
+    before: np.ndarray  # int8, grade index (0 is the best grade)
+    after: np.ndarray  # int8
+
+
+@dataclass
+class ScoreSnapshots:
+    """Score distribution per (region, group) cell at the end of each period."""
+
+    period: np.ndarray  # int32, period index of each row
+    cell: np.ndarray  # int32
+    mean: np.ndarray  # float64
+    quantiles: np.ndarray  # int32 (rows, len(QUANTILES))
+
+
+@dataclass
+class Ledger:
+    score: np.ndarray  # int32, final score per citizen
+    grade: np.ndarray  # int8, final grade index per citizen
+    changes: GradeChanges
+    snapshots: ScoreSnapshots | None
+
+
+def deltas(scenario: Scenario) -> np.ndarray:
+    """Points per record kind; the last kind is "informed on someone"."""
+    return np.array(
+        [b.points for b in scenario.behaviours] + [scenario.channels.informant.informer_points],
+        dtype=np.int32,
+    )
+
+
+def grade_of(policy: PointsPolicy, score: np.ndarray) -> np.ndarray:
+    floors = np.array([band.min_score for band in policy.grades][::-1])
+    rank = np.searchsorted(floors, score, side="right") - 1
+    return (len(floors) - 1 - np.maximum(rank, 0)).astype(np.int8)
+
+
+def run_ledger(
+    policy: PointsPolicy,
+    delta_by_kind: np.ndarray,
+    day: np.ndarray,
+    subject: np.ndarray,
+    kind: np.ndarray,
+    citizens: int,
+    days: int,
+    cells: np.ndarray | None = None,
+    cell_count: int = 0,
+    period_days: int = 7,
+) -> Ledger:
+    """Replay a day-sorted record stream; snapshots are taken only when `cells` is given."""
+    delta = delta_by_kind[kind]
+    keep = np.flatnonzero(delta != 0)
+    day, subject, delta = day[keep], subject[keep], delta[keep]
+    if policy.restore_after_days is not None:
+        day, subject, delta = _with_restorations(policy.restore_after_days, day, subject, delta, days)
+
+    score = np.full(citizens, policy.start, dtype=np.int32)
+    bounds = np.searchsorted(day, np.arange(days + 1), side="left")
+    changes: list[tuple[np.ndarray, ...]] = []
+
+    histogram = None
+    rows: list[tuple] = []
+    if cells is not None:
+        histogram = np.zeros((cell_count, policy.maximum - policy.minimum + 1), dtype=np.int64)
+        histogram[:, policy.start - policy.minimum] = np.bincount(cells, minlength=cell_count)
+
+    for today in range(days):
+        lo, hi = bounds[today], bounds[today + 1]
+        if hi > lo:
+            people, slot = np.unique(subject[lo:hi], return_inverse=True)
+            net = np.bincount(slot, weights=delta[lo:hi], minlength=people.shape[0])
+            old = score[people]
+            new = np.clip(old + net.astype(np.int32), policy.minimum, policy.maximum)
+            score[people] = new
+            moved = new != old
+            if moved.any():
+                people, old, new = people[moved], old[moved], new[moved]
+                before, after = grade_of(policy, old), grade_of(policy, new)
+                regraded = np.flatnonzero(before != after)
+                if regraded.size:
+                    changes.append(
+                        (
+                            np.full(regraded.size, today, dtype=np.int32),
+                            people[regraded],
+                            before[regraded],
+                            after[regraded],
+                        )
+                    )
+                if histogram is not None:
+                    np.add.at(histogram, (cells[people], old - policy.minimum), -1)
+                    np.add.at(histogram, (cells[people], new - policy.minimum), 1)
+        if histogram is not None and ((today + 1) % period_days == 0 or today == days - 1):
+            rows.append((today // period_days, *_summarise(histogram, policy.minimum)))
+
+    return Ledger(
+        score=score,
+        grade=grade_of(policy, score),
+        changes=_stack_changes(changes),
+        snapshots=_stack_snapshots(rows, cell_count) if histogram is not None else None,
+    )
+
+
+def _with_restorations(after_days, day, subject, delta, days):
+    lost = np.flatnonzero((delta < 0) & (day + after_days < days))
+    day = np.concatenate([day, day[lost] + after_days])
+    subject = np.concatenate([subject, subject[lost]])
+    delta = np.concatenate([delta, -delta[lost]])
+    order = np.argsort(day, kind="stable")
+    return day[order], subject[order], delta[order]
+
+
+def _summarise(histogram: np.ndarray, minimum: int):
+    totals = histogram.sum(axis=1)
+    values = np.arange(histogram.shape[1]) + minimum
+    mean = (histogram @ values) / np.maximum(totals, 1)
+    cumulative = np.cumsum(histogram, axis=1)
+    quantiles = np.stack(
+        [np.argmax(cumulative >= np.ceil(q * totals)[:, None], axis=1) + minimum for q in QUANTILES],
+        axis=1,
+    )
+    return mean, quantiles
+
+
+def _stack_changes(changes) -> GradeChanges:
+    if not changes:
+        i32 = np.zeros(0, dtype=np.int32)
+        i8 = np.zeros(0, dtype=np.int8)
+        return GradeChanges(i32, i32.copy(), i8, i8.copy())
+    return GradeChanges(*(np.concatenate(column) for column in zip(*changes, strict=True)))
+
+
+def _stack_snapshots(rows, cell_count: int) -> ScoreSnapshots:
+    period = np.repeat(np.array([r[0] for r in rows], dtype=np.int32), cell_count)
+    cell = np.tile(np.arange(cell_count, dtype=np.int32), len(rows))
+    mean = np.concatenate([r[1] for r in rows])
+    quantiles = np.concatenate([r[2] for r in rows]).astype(np.int32)
+    return ScoreSnapshots(period, cell, mean, quantiles)

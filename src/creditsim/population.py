@@ -1,0 +1,120 @@
+"""Synthetic citizens as a structure of arrays: households, regions, groups, ages, income, propensity.
+
+Citizens of a household are stored next to each other, head first, then the other adults, the
+children and the seniors, so household links are offsets rather than pointers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from creditsim.scenario.schema import AGE_BANDS, Scenario
+
+CHILD, YOUNG, ADULT, SENIOR = range(len(AGE_BANDS))
+
+
+@dataclass
+class Population:
+    household: np.ndarray  # int32, household index of each citizen
+    head: np.ndarray  # int32, citizen index of the household's head
+    region: np.ndarray  # int8
+    group: np.ndarray  # int8
+    age_band: np.ndarray  # int8, index into AGE_BANDS
+    income_band: np.ndarray  # int8, index into INCOME_BANDS
+    urban: np.ndarray  # bool
+    children: np.ndarray  # int8, children living with this citizen when an adult, else 0
+    propensity: np.ndarray  # float32 (citizens, categories), gamma with mean 1
+    categories: list[str]
+    households: int
+
+    @property
+    def size(self) -> int:
+        return int(self.household.shape[0])
+
+    def region_group(self, groups: int) -> np.ndarray:
+        """One index per (region, group) cell, for aggregates by both."""
+        return self.region.astype(np.int32) * groups + self.group
+
+
+def build_population(scenario: Scenario, citizens: int, rng: np.random.Generator) -> Population:
+    hh = scenario.households
+    p_children = np.asarray(hh.children_probabilities)
+    p_seniors = np.asarray(hh.seniors_probabilities)
+    mean_size = 1 + hh.couple_share + p_children @ np.arange(len(p_children))
+    mean_size += p_seniors @ np.arange(len(p_seniors))
+    count = int(citizens / mean_size * 1.1) + 64
+    while True:  # the margin almost always suffices; a tiny population may need a second draw
+        adults = 1 + (rng.random(count) < hh.couple_share).astype(np.int32)
+        kids = rng.choice(len(p_children), size=count, p=p_children).astype(np.int32)
+        seniors = rng.choice(len(p_seniors), size=count, p=p_seniors).astype(np.int32)
+        sizes = adults + kids + seniors
+        ends = np.cumsum(sizes)
+        if ends[-1] >= citizens:
+            break
+        count *= 2
+    households = int(np.searchsorted(ends, citizens) + 1)
+    adults, kids, sizes = adults[:households], kids[:households], sizes[:households]
+    starts = (ends[:households] - sizes).astype(np.int32)
+
+    household = np.repeat(np.arange(households, dtype=np.int32), sizes)[:citizens]
+    position = np.arange(citizens, dtype=np.int32) - starts[household]
+    is_adult = position < adults[household]
+    is_child = ~is_adult & (position < (adults + kids)[household])
+    age_band = np.full(citizens, SENIOR, dtype=np.int8)
+    age_band[is_child] = CHILD
+    young = rng.random(citizens) < hh.young_adult_share
+    age_band[is_adult] = np.where(young[is_adult], YOUNG, ADULT)
+
+    region_share = np.array([r.population_share for r in scenario.regions])
+    hh_region = rng.choice(len(region_share), size=households, p=region_share).astype(np.int8)
+    urban_share = np.array([r.urban_share for r in scenario.regions])
+    hh_urban = rng.random(households) < urban_share[hh_region]
+    hh_group = _groups_by_region(scenario, hh_region, rng)
+    hh_income = _income(scenario, hh_urban, rng)
+
+    categories = sorted({b.category for b in scenario.behaviours})
+    shape = scenario.propensity.shape
+    propensity = rng.standard_gamma(shape, size=(citizens, len(categories)), dtype=np.float32)
+    propensity *= np.float32(1.0 / shape)
+
+    return Population(
+        household=household,
+        head=starts[household],
+        region=hh_region[household],
+        group=hh_group[household],
+        age_band=age_band,
+        income_band=hh_income[household],
+        urban=hh_urban[household],
+        children=np.where(is_adult, kids[household], 0).astype(np.int8),
+        propensity=propensity,
+        categories=categories,
+        households=households,
+    )
+
+
+def _groups_by_region(scenario: Scenario, hh_region: np.ndarray, rng: np.random.Generator):
+    names = [g.name for g in scenario.groups]
+    default = np.array([g.share for g in scenario.groups])
+    table = np.array(
+        [
+            [r.group_shares.get(n, 0.0) for n in names] if r.group_shares else default
+            for r in scenario.regions
+        ]
+    )
+    cumulative = np.cumsum(table, axis=1)
+    cumulative[:, -1] = 1.0
+    draw = rng.random(hh_region.shape[0])
+    rows = cumulative[hh_region]
+    return (draw[:, None] >= rows).sum(axis=1).astype(np.int8)
+
+
+def _income(scenario: Scenario, hh_urban: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    urban = np.cumsum(scenario.income.urban_shares)
+    rural = np.cumsum(scenario.income.rural_shares)
+    draw = rng.random(hh_urban.shape[0])
+    band_urban = np.searchsorted(urban, draw, side="right")
+    band_rural = np.searchsorted(rural, draw, side="right")
+    band = np.where(hh_urban, band_urban, band_rural)
+    return np.minimum(band, len(urban) - 1).astype(np.int8)

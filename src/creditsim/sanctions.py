@@ -1,0 +1,122 @@
+"""Sanctions: triggers, terms and reach, as sets of (person, start, end) intervals.
+
+A grade trigger holds a sanction while the citizen's grade is at or below it, and at least for the
+sanction's term from the day it began. A record trigger (a court judgment, a serious transport
+offence) starts a term on the record's day; a new one during a term extends it. Overlapping terms
+of one person merge into one interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from creditsim.engine.streams import stream
+from creditsim.policies.points import GradeChanges
+from creditsim.population import Population
+from creditsim.scenario.schema import INCOME_BANDS, Sanction, Scenario
+
+
+@dataclass
+class Intervals:
+    person: np.ndarray  # int32
+    start: np.ndarray  # int32, first day under the sanction
+    end: np.ndarray  # int32, first day free again (may lie beyond the run)
+
+    @property
+    def size(self) -> int:
+        return int(self.person.shape[0])
+
+    def days_within(self, days: int) -> np.ndarray:
+        return np.minimum(self.end, days) - self.start
+
+    def days_per_person(self, citizens: int, days: int) -> np.ndarray:
+        return np.bincount(self.person, weights=self.days_within(days), minlength=citizens).astype(
+            np.int32
+        )
+
+
+def impose(
+    scenario: Scenario,
+    changes: GradeChanges,
+    record_day: np.ndarray,
+    record_subject: np.ndarray,
+    record_kind: np.ndarray,
+    days: int,
+) -> dict[str, Intervals]:
+    """Intervals of every sanction, from a policy's grade changes and a record stream."""
+    names = [b.name for b in scenario.behaviours]
+    result = {}
+    for sanction in scenario.sanctions:
+        parts = []
+        grade = sanction.trigger.grade_at_or_below
+        if grade is not None:
+            parts.append(_low_grade_spells(changes, scenario.policy.grade_of(grade), days, sanction))
+        if sanction.trigger.record_behaviours:
+            kinds = np.array([names.index(n) for n in sanction.trigger.record_behaviours])
+            hit = np.flatnonzero(np.isin(record_kind, kinds))
+            start = record_day[hit].astype(np.int32)
+            parts.append(Intervals(record_subject[hit], start, start + sanction.duration_days))
+        result[sanction.name] = _union(parts)
+    return result
+
+
+def denied_purchases(
+    sanction: Sanction, intervals: Intervals, pop: Population, days: int, seed: int, shard: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ticket purchases tried while banned, as (person, day) per denied purchase.
+
+    Citizens try to buy at a rate set by their income band; every try while banned is denied,
+    which is how the published figures count them."""
+    empty = np.zeros(0, dtype=np.int32)
+    if sanction.purchases is None or intervals.size == 0:
+        return empty, empty.copy()
+    rate = np.array([sanction.purchases.attempts_per_year.get(b, 0.0) for b in INCOME_BANDS])
+    length = intervals.days_within(days)
+    rng = stream(seed, shard, f"sanction:{sanction.name}:purchases")
+    count = rng.poisson(rate[pop.income_band[intervals.person]] * length / 365.0)
+    which = np.repeat(np.arange(intervals.size), count)
+    day = intervals.start[which] + (rng.random(which.size) * length[which]).astype(np.int32)
+    return intervals.person[which], day
+
+
+def _low_grade_spells(
+    changes: GradeChanges, trigger: int, days: int, sanction: Sanction
+) -> Intervals:
+    enters = (changes.before < trigger) & (changes.after >= trigger)
+    leaves = (changes.before >= trigger) & (changes.after < trigger)
+    crossing = np.flatnonzero(enters | leaves)
+    order = crossing[np.argsort(changes.person[crossing], kind="stable")]
+    person, day, entering = changes.person[order], changes.day[order], enters[order]
+    # Crossings of one person alternate enter, leave, enter ...; each enter's leave follows it.
+    at = np.flatnonzero(entering)
+    following = at + 1
+    has_leave = following < person.shape[0]
+    has_leave[has_leave] = person[following[has_leave]] == person[at[has_leave]]
+    leave_day = np.full(at.shape[0], days, dtype=np.int32)
+    leave_day[has_leave] = day[following[has_leave]]
+    start = day[at].astype(np.int32)
+    end = np.maximum(leave_day, start + sanction.duration_days)
+    return Intervals(person[at], start, end)
+
+
+def _union(parts: list[Intervals]) -> Intervals:
+    if not parts:
+        empty = np.zeros(0, dtype=np.int32)
+        return Intervals(empty, empty.copy(), empty.copy())
+    person = np.concatenate([p.person for p in parts]).astype(np.int32)
+    start = np.concatenate([p.start for p in parts]).astype(np.int32)
+    end = np.concatenate([p.end for p in parts]).astype(np.int32)
+    if person.size == 0:
+        return Intervals(person, start, end)
+    order = np.lexsort((start, person))
+    person, start, end = person[order], start[order], end[order]
+    # A running maximum of the end within each person (the person dominates the key).
+    span = np.int64(int(end.max()) + 1)
+    reach = np.maximum.accumulate(person.astype(np.int64) * span + end) - person * span
+    opens = np.ones(person.shape[0], dtype=bool)
+    opens[1:] = (person[1:] != person[:-1]) | (start[1:] > reach[:-1])
+    first = np.flatnonzero(opens)
+    last = np.append(first[1:], person.shape[0]) - 1
+    return Intervals(person[first], start[first], reach[last].astype(np.int32))

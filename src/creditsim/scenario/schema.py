@@ -1,0 +1,338 @@
+"""Typed scenario: every parameter of the model, validated before anything runs.
+
+Every model forbids unknown fields, so a misspelt key is an error rather than a silent default.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+AGE_BANDS = ("child", "young", "adult", "senior")
+INCOME_BANDS = ("low", "middle", "high")
+CHANNELS = ("camera", "plate", "transport", "court", "tax", "platform", "informant", "registry")
+REACHES = ("person", "children", "household")
+PURCHASES = ("flight", "train")
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Rate = Annotated[float, Field(ge=0.0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunSettings(Model):
+    """Defaults for a run; the CLI and `creditsim.run` may override them."""
+
+    population: Annotated[int, Field(gt=0, le=2_000_000_000)] = 100_000
+    years: Annotated[float, Field(gt=0.0, le=50.0)] = 1.0
+    seed: Annotated[int, Field(ge=0)] = 0
+    timeseries_every_days: Annotated[int, Field(ge=1, le=365)] = 7
+
+
+class Region(Model):
+    name: Name
+    population_share: Annotated[float, Field(gt=0.0, le=1.0)]
+    urban_share: Share
+    cameras_per_1000: Rate
+    camera_growth_per_year: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    pooling_share: Share = 1.0
+    group_shares: dict[Name, Share] | None = None
+
+
+class Group(Model):
+    name: Name
+    share: Share
+
+
+class Households(Model):
+    couple_share: Share = 0.8
+    children_probabilities: list[Share] = Field(
+        default_factory=lambda: [0.35, 0.4, 0.2, 0.05], min_length=1, max_length=8
+    )
+    seniors_probabilities: list[Share] = Field(
+        default_factory=lambda: [0.7, 0.2, 0.1], min_length=1, max_length=4
+    )
+    young_adult_share: Share = 0.4
+
+    @model_validator(mode="after")
+    def _probabilities_sum_to_one(self) -> Households:
+        for field in ("children_probabilities", "seniors_probabilities"):
+            total = sum(getattr(self, field))
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"{field} must sum to 1 (got {total:.6g})")
+        return self
+
+
+class Income(Model):
+    urban_shares: list[Share] = Field(default_factory=lambda: [0.3, 0.5, 0.2])
+    rural_shares: list[Share] = Field(default_factory=lambda: [0.6, 0.35, 0.05])
+
+    @model_validator(mode="after")
+    def _shares(self) -> Income:
+        for field in ("urban_shares", "rural_shares"):
+            values = getattr(self, field)
+            if len(values) != len(INCOME_BANDS):
+                raise ValueError(f"{field} needs {len(INCOME_BANDS)} values, for {INCOME_BANDS}")
+            if abs(sum(values) - 1.0) > 1e-6:
+                raise ValueError(f"{field} must sum to 1 (got {sum(values):.6g})")
+        return self
+
+
+class Propensity(Model):
+    """Latent propensity per behaviour category: gamma with mean 1 and this shape."""
+
+    distribution: Literal["gamma"] = "gamma"
+    shape: Annotated[float, Field(gt=0.0, le=1000.0)] = 1.0
+
+
+class Behaviour(Model):
+    name: Name
+    category: Name
+    rate_per_year: Annotated[float, Field(ge=0.0, le=1000.0)]
+    offence: bool = True
+    age_multipliers: dict[Literal["child", "young", "adult", "senior"], Rate] = Field(
+        default_factory=dict
+    )
+    propensity_weight: bool = True
+    channels: list[Literal[CHANNELS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    points: int = 0
+
+
+class Camera(Model):
+    enabled: bool = True
+    coverage_per_camera_per_1000: Annotated[float, Field(ge=0.0, le=1.0)] = 0.002
+    true_identification_rate: Share = 0.9
+    fpir_reference: Share = 0.002
+    reference_gallery: Annotated[float, Field(gt=0.0)] = 1.2e7
+    gallery_size: Annotated[float, Field(gt=0.0)] = 1.3e9
+    fpir_gallery_exponent: Annotated[float, Field(ge=0.0, le=2.0)] = 0.3
+    fpir_multiplier_by_group: dict[Name, Rate] = Field(default_factory=dict)
+
+
+class Plate(Model):
+    enabled: bool = True
+    read_rate: Share = 0.9
+    other_driver_share: Share = 0.2
+
+
+class DetectionChannel(Model):
+    enabled: bool = True
+    detect_rate: Share = 0.5
+    delay_days: Annotated[int, Field(ge=0, le=3650)] = 0
+
+
+class Platform(Model):
+    enabled: bool = True
+    recall: Share = 0.6
+    precision: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
+
+
+class Informant(Model):
+    enabled: bool = True
+    report_rate: Share = 0.02
+    false_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
+    informer_points: int = 0
+
+
+class Merges(Model):
+    enabled: bool = True
+    rate: Share = 0.001
+
+
+class Channels(Model):
+    camera: Camera = Camera()
+    plate: Plate = Plate()
+    transport: DetectionChannel = DetectionChannel(detect_rate=0.3)
+    court: DetectionChannel = DetectionChannel(detect_rate=0.8, delay_days=90)
+    tax: DetectionChannel = DetectionChannel(detect_rate=0.2, delay_days=180)
+    platform: Platform = Platform()
+    informant: Informant = Informant()
+    registry: DetectionChannel = DetectionChannel(detect_rate=0.7)
+    merges: Merges = Merges()
+
+
+class GradeBand(Model):
+    grade: Annotated[str, Field(min_length=1, max_length=8)]
+    min_score: int
+
+
+class PointsPolicy(Model):
+    name: Name = "points"
+    start: int = 1000
+    minimum: int = 0
+    maximum: int = 2000
+    grades: list[GradeBand] = Field(min_length=1)
+    restore_after_days: Annotated[int, Field(gt=0)] | None = None
+    published: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> PointsPolicy:
+        if self.maximum - self.minimum > 100_000:
+            raise ValueError("maximum - minimum must be at most 100000 points")
+        if not self.minimum <= self.start <= self.maximum:
+            raise ValueError(
+                f"start ({self.start}) must lie between minimum ({self.minimum}) "
+                f"and maximum ({self.maximum})"
+            )
+        floors = [band.min_score for band in self.grades]
+        if floors != sorted(floors, reverse=True) or len(set(floors)) != len(floors):
+            raise ValueError("grades must be listed from the highest min_score to the lowest")
+        if floors[-1] > self.minimum:
+            raise ValueError(
+                f"the lowest grade's min_score ({floors[-1]}) must be at most minimum "
+                f"({self.minimum}) so that every score has a grade"
+            )
+        names = [band.grade for band in self.grades]
+        if len(set(names)) != len(names):
+            raise ValueError("grade names must be unique")
+        return self
+
+    def grade_of(self, name: str) -> int:
+        return [band.grade for band in self.grades].index(name)
+
+    def start_grade(self) -> int:
+        return next(i for i, band in enumerate(self.grades) if self.start >= band.min_score)
+
+
+class Trigger(Model):
+    grade_at_or_below: str | None = None
+    record_behaviours: list[Name] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _something(self) -> Trigger:
+        if self.grade_at_or_below is None and not self.record_behaviours:
+            raise ValueError("a trigger needs grade_at_or_below or record_behaviours")
+        return self
+
+
+class Purchases(Model):
+    kind: Literal["flight", "train"]
+    attempts_per_year: dict[Literal["low", "middle", "high"], Rate]
+
+
+class Sanction(Model):
+    name: Name
+    trigger: Trigger
+    duration_days: Annotated[int, Field(gt=0, le=36500)]
+    reach: Literal["person", "children", "household"] = "person"
+    publishes_name: bool = False
+    purchases: Purchases | None = None
+
+
+class Deterrence(Model):
+    enabled: bool = True
+    elasticity_by_category: dict[Name, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=dict
+    )
+    secret_rules_awareness: Share = 0.5
+
+
+class Response(Model):
+    deterrence: Deterrence = Deterrence()
+
+
+class Audit(Model):
+    reference_group: Name | None = None
+    four_fifths_threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
+
+
+class Scenario(Model):
+    name: Name = "custom"
+    description: str = ""
+    system_enabled: bool = True
+    run: RunSettings = RunSettings()
+    regions: list[Region] = Field(min_length=1)
+    groups: list[Group] = Field(min_length=1)
+    households: Households = Households()
+    income: Income = Income()
+    propensity: Propensity = Propensity()
+    behaviours: list[Behaviour] = Field(min_length=1)
+    channels: Channels = Channels()
+    policy: PointsPolicy
+    sanctions: list[Sanction] = Field(default_factory=list)
+    response: Response = Response()
+    audit: Audit = Audit()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        _unique("regions", [r.name for r in self.regions])
+        _unique("groups", [g.name for g in self.groups])
+        _unique("behaviours", [b.name for b in self.behaviours])
+        _unique("sanctions", [s.name for s in self.sanctions])
+        _sums_to_one("regions.population_share", [r.population_share for r in self.regions])
+        _sums_to_one("groups.share", [g.share for g in self.groups])
+        groups = {g.name for g in self.groups}
+        for region in self.regions:
+            if region.group_shares is not None:
+                _known(f"regions[{region.name}].group_shares", region.group_shares, groups)
+                _sums_to_one(
+                    f"regions[{region.name}].group_shares", list(region.group_shares.values())
+                )
+        _known(
+            "channels.camera.fpir_multiplier_by_group",
+            self.channels.camera.fpir_multiplier_by_group,
+            groups,
+        )
+        categories = {b.category for b in self.behaviours}
+        _known(
+            "response.deterrence.elasticity_by_category",
+            self.response.deterrence.elasticity_by_category,
+            categories,
+        )
+        behaviours = {b.name for b in self.behaviours}
+        grades = [band.grade for band in self.policy.grades]
+        for sanction in self.sanctions:
+            where = f"sanctions[{sanction.name}].trigger"
+            _known(f"{where}.record_behaviours", sanction.trigger.record_behaviours, behaviours)
+            grade = sanction.trigger.grade_at_or_below
+            if grade is not None and grade not in grades:
+                raise ValueError(
+                    f"{where}.grade_at_or_below: unknown grade {grade!r}; allowed: {grades}"
+                )
+            if grade is not None and self.policy.grade_of(grade) <= self.policy.start_grade():
+                raise ValueError(
+                    f"{where}.grade_at_or_below: {grade!r} must be below the grade of the "
+                    f"starting score ({grades[self.policy.start_grade()]!r})"
+                )
+        if self.audit.reference_group is not None and self.audit.reference_group not in groups:
+            raise ValueError(
+                f"audit.reference_group: unknown group {self.audit.reference_group!r}; "
+                f"allowed: {sorted(groups)}"
+            )
+        camera = self.channels.camera
+        worst = max([1.0, *camera.fpir_multiplier_by_group.values()])
+        if camera.true_identification_rate + fpir(camera, 1.0) * worst > 1.0:
+            raise ValueError(
+                "channels.camera: true_identification_rate plus the largest group's FPIR "
+                "must not exceed 1"
+            )
+        return self
+
+
+def fpir(camera: Camera, group_multiplier: float) -> float:
+    """False-positive identification rate of a 1:N search: grows with the gallery (NIST IR 8280)."""
+    growth = (camera.gallery_size / camera.reference_gallery) ** camera.fpir_gallery_exponent
+    return min(1.0, camera.fpir_reference * growth * group_multiplier)
+
+
+def _unique(field: str, names: list[str]) -> None:
+    seen = {n for n in names if names.count(n) > 1}
+    if seen:
+        raise ValueError(f"{field}: duplicate names {sorted(seen)}")
+
+
+def _sums_to_one(field: str, values: list[float]) -> None:
+    total = sum(values)
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{field} must sum to 1 (got {total:.6g})")
+
+
+def _known(field: str, keys, allowed: set[str]) -> None:
+    unknown = sorted(set(keys) - allowed)
+    if unknown:
+        raise ValueError(f"{field}: unknown names {unknown}; allowed: {sorted(allowed)}")
