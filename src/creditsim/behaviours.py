@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from creditsim.engine.arrays import day_order
 from creditsim.engine.streams import stream
 from creditsim.population import Population
 from creditsim.scenario.schema import AGE_BANDS, Scenario
@@ -17,57 +18,108 @@ from creditsim.scenario.schema import AGE_BANDS, Scenario
 
 @dataclass
 class Events:
+    """True events, grouped by behaviour (in catalogue order); within a behaviour, any order."""
+
     day: np.ndarray  # int32
     person: np.ndarray  # int32, the true actor
-    behaviour: np.ndarray  # int16, index into scenario.behaviours
+    behaviour: np.ndarray  # int16, index into scenario.behaviours, non-decreasing
 
     @property
     def size(self) -> int:
         return int(self.day.shape[0])
 
     def take(self, index: np.ndarray) -> Events:
+        """A subset; `index` must be increasing to keep the grouping by behaviour."""
         return Events(self.day[index], self.person[index], self.behaviour[index])
 
+    def of_behaviours(self, chosen: np.ndarray) -> Events:
+        """The events of the behaviours where `chosen` is true, by slicing the groups."""
+        bounds = np.searchsorted(self.behaviour, np.arange(chosen.shape[0] + 1))
+        slices = [slice(bounds[b], bounds[b + 1]) for b in np.flatnonzero(chosen)]
+        if len(slices) == 1:
+            return Events(self.day[slices[0]], self.person[slices[0]], self.behaviour[slices[0]])
+        return Events(
+            *(
+                np.concatenate([column[s] for s in slices]) if slices else column[:0]
+                for column in (self.day, self.person, self.behaviour)
+            )
+        )
 
-def draw_events(
-    scenario: Scenario, pop: Population, days: int, seed: int, shard: int
-) -> Events:
-    """Every true event over `days`, before any behavioural response, sorted by day."""
+    def sorted_by_day(self) -> Events:
+        return self.take(day_order(self.day))
+
+
+def draw_events(scenario: Scenario, pop: Population, days: int, seed: int, shard: int) -> Events:
+    """Every true event over `days`, before any behavioural response, grouped by behaviour.
+
+    Candidates are drawn by propensity alone (one cumulative sum per category, shared by its
+    behaviours), then thinned by the age multiplier over its maximum: the accepted events are
+    exactly a Poisson draw with weight age × propensity."""
     parts: list[tuple[np.ndarray, np.ndarray, int]] = []
+    sampler = _Sampler(pop)
     for index, behaviour in enumerate(scenario.behaviours):
         rng = stream(seed, shard, f"behaviour:{behaviour.name}")
-        weights = _weights(behaviour, pop)
-        cumulative = np.cumsum(weights, dtype=np.float64)
-        total = float(cumulative[-1]) if cumulative.size else 0.0
-        expected = behaviour.rate_per_year * days / 365.0 * total
-        count = int(rng.poisson(expected)) if expected > 0 else 0
-        if count == 0:
+        age = _age_table(behaviour)
+        ceiling = float(age.max())
+        if ceiling == 0.0 or behaviour.rate_per_year == 0.0:
             continue
-        person = np.searchsorted(cumulative, _sorted_uniforms(rng, count) * total, side="right")
-        np.minimum(person, pop.size - 1, out=person)
-        day = rng.integers(0, days, size=count, dtype=np.int32)
-        parts.append((day, person.astype(np.int32), index))
+        category = pop.categories.index(behaviour.category) if behaviour.propensity_weight else None
+        total = sampler.total(category)
+        count = int(rng.poisson(behaviour.rate_per_year * days / 365.0 * ceiling * total))
+        person = sampler.draw(category, count, rng)
+        if np.any(age != ceiling):
+            accept = rng.random(count, dtype=np.float32) * ceiling < age[pop.age_band[person]]
+            person = person[accept]
+        day = rng.integers(0, days, size=person.shape[0], dtype=np.int32)
+        parts.append((day, person, index))
     if not parts:
         empty = np.zeros(0, dtype=np.int32)
         return Events(empty, empty.copy(), np.zeros(0, dtype=np.int16))
     day = np.concatenate([p[0] for p in parts])
     person = np.concatenate([p[1] for p in parts])
     behaviour = np.concatenate([np.full(p[0].shape[0], p[2], dtype=np.int16) for p in parts])
-    order = np.argsort(day.astype(np.int16) if days < 32768 else day, kind="stable")
-    return Events(day[order], person[order], behaviour[order])
+    return Events(day, person, behaviour)
 
 
 def expected_weight(scenario: Scenario, pop: Population, index: int) -> float:
     """The sum of the behaviour's weights over the citizens: events per year = rate × this."""
-    return float(_weights(scenario.behaviours[index], pop).sum(dtype=np.float64))
-
-
-def _weights(behaviour, pop: Population) -> np.ndarray:
-    age = np.array([behaviour.age_multipliers.get(a, 1.0) for a in AGE_BANDS], dtype=np.float32)
-    weights = age[pop.age_band]
+    behaviour = scenario.behaviours[index]
+    weights = _age_table(behaviour)[pop.age_band].astype(np.float64)
     if behaviour.propensity_weight:
-        weights = weights * pop.propensity[:, pop.categories.index(behaviour.category)]
-    return weights
+        weights *= pop.propensity[pop.categories.index(behaviour.category)]
+    return float(weights.sum())
+
+
+class _Sampler:
+    """Draws citizens uniformly or by a category's propensity; cumulative sums are cached."""
+
+    def __init__(self, pop: Population) -> None:
+        self.pop = pop
+        self._cumulative: dict[int, np.ndarray] = {}
+
+    def _cumsum(self, category: int) -> np.ndarray:
+        if category not in self._cumulative:
+            column = self.pop.propensity[category]
+            self._cumulative[category] = np.cumsum(column, dtype=np.float64)
+        return self._cumulative[category]
+
+    def total(self, category: int | None) -> float:
+        if category is None:
+            return float(self.pop.size)
+        cumulative = self._cumsum(category)
+        return float(cumulative[-1]) if cumulative.size else 0.0
+
+    def draw(self, category: int | None, count: int, rng: np.random.Generator) -> np.ndarray:
+        if category is None:
+            return rng.integers(0, self.pop.size, size=count, dtype=np.int32)
+        cumulative = self._cumsum(category)
+        picks = _sorted_uniforms(rng, count) * cumulative[-1]
+        person = np.searchsorted(cumulative, picks, side="right")
+        return np.minimum(person, self.pop.size - 1).astype(np.int32)
+
+
+def _age_table(behaviour) -> np.ndarray:
+    return np.array([behaviour.age_multipliers.get(a, 1.0) for a in AGE_BANDS], dtype=np.float32)
 
 
 def _sorted_uniforms(rng: np.random.Generator, count: int) -> np.ndarray:

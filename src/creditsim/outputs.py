@@ -36,7 +36,9 @@ def to_table(columns: dict[str, np.ndarray], scenario: Scenario) -> pa.Table:
     for key, value in columns.items():
         if key in LABELLED:
             dictionary = pa.array(names[key], type=pa.string())
-            arrays[key] = pa.DictionaryArray.from_arrays(pa.array(value.astype(np.int8)), dictionary)
+            arrays[key] = pa.DictionaryArray.from_arrays(
+                pa.array(value.astype(np.int8)), dictionary
+            )
         else:
             arrays[key] = pa.array(value)
     return pa.table(arrays)

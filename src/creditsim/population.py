@@ -1,4 +1,4 @@
-"""Synthetic citizens as a structure of arrays: households, regions, groups, ages, income, propensity.
+"""Synthetic citizens as arrays: households, regions, groups, ages, income and propensity.
 
 Citizens of a household are stored next to each other, head first, then the other adults, the
 children and the seniors, so household links are offsets rather than pointers.
@@ -25,8 +25,8 @@ class Population:
     income_band: np.ndarray  # int8, index into INCOME_BANDS
     urban: np.ndarray  # bool
     children: np.ndarray  # int8, children living with this citizen when an adult, else 0
-    propensity: np.ndarray  # float32 (citizens, categories), gamma with mean 1
-    categories: list[str]
+    propensity: np.ndarray  # float32 (categories, citizens), gamma with mean 1
+    categories: list[str]  # the categories with a propensity (those some behaviour weighs by)
     households: int
 
     @property
@@ -74,9 +74,9 @@ def build_population(scenario: Scenario, citizens: int, rng: np.random.Generator
     hh_group = _groups_by_region(scenario, hh_region, rng)
     hh_income = _income(scenario, hh_urban, rng)
 
-    categories = sorted({b.category for b in scenario.behaviours})
+    categories = sorted({b.category for b in scenario.behaviours if b.propensity_weight})
     shape = scenario.propensity.shape
-    propensity = rng.standard_gamma(shape, size=(citizens, len(categories)), dtype=np.float32)
+    propensity = rng.standard_gamma(shape, size=(len(categories), citizens), dtype=np.float32)
     propensity *= np.float32(1.0 / shape)
 
     return Population(

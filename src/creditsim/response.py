@@ -14,38 +14,46 @@ import numpy as np
 
 from creditsim.behaviours import Events
 from creditsim.channels import seen_by
-from creditsim.channels.cameras import coverage
+from creditsim.channels.cameras import coverage_table
 from creditsim.engine.streams import stream
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 
 
-def detection_chance(scenario: Scenario, pop: Population, events: Events) -> np.ndarray:
-    """The true chance, per event, that some channel records it and the record is pooled."""
-    table = seen_by(scenario)[events.behaviour]
+def detection_table(scenario: Scenario, days: int) -> np.ndarray:
+    """The true chance that some channel records a behaviour and the record is pooled,
+    as a (behaviour, region, day) table."""
+    seen = seen_by(scenario)
     ch = scenario.channels
-    cover = coverage(scenario, pop.region[events.person], events.day)
+    cover = coverage_table(scenario, days)[None, :, :]
     fixed = {
-        "camera": None,
-        "plate": None,
         "transport": ch.transport.detect_rate,
         "court": ch.court.detect_rate,
         "tax": ch.tax.detect_rate,
         "platform": ch.platform.recall,
         "informant": ch.informant.report_rate,
         "registry": ch.registry.detect_rate,
+        "camera": None,
+        "plate": None,
     }
-    missed = np.ones(events.size)
+    missed = np.ones((len(scenario.behaviours), len(scenario.regions), days))
     for c, name in enumerate(CHANNELS):
         if name == "camera":
             chance = cover * ch.camera.true_identification_rate
         elif name == "plate":
             chance = cover * ch.plate.read_rate
         else:
-            chance = np.full(events.size, fixed[name])
-        missed *= np.where(table[:, c], 1.0 - chance, 1.0)
-    pooled = np.array([r.pooling_share for r in scenario.regions])[pop.region[events.person]]
+            chance = np.full((1, 1, 1), fixed[name])
+        missed *= np.where(seen[:, c][:, None, None], 1.0 - chance, 1.0)
+    pooled = np.array([r.pooling_share for r in scenario.regions])[None, :, None]
     return (1.0 - missed) * pooled
+
+
+def detection_chance(scenario: Scenario, pop: Population, events: Events) -> np.ndarray:
+    """The true chance, per event, that some channel records it and the record is pooled."""
+    days = int(events.day.max()) + 1 if events.size else 1
+    table = detection_table(scenario, days)
+    return table[events.behaviour, pop.region[events.person], events.day]
 
 
 def respond(scenario: Scenario, pop: Population, events: Events, seed: int, shard: int) -> Events:
@@ -53,20 +61,21 @@ def respond(scenario: Scenario, pop: Population, events: Events, seed: int, shar
     deterrence = scenario.response.deterrence
     if not scenario.system_enabled or not deterrence.enabled or events.size == 0:
         return events
-    elasticity = np.array(
-        [
-            deterrence.elasticity_by_category.get(b.category, 0.0) if b.offence else 0.0
-            for b in scenario.behaviours
-        ]
-    )
-    per_event = elasticity[events.behaviour]
-    candidates = np.flatnonzero(per_event > 0)
-    perceived = detection_chance(scenario, pop, events.take(candidates))
+    days = int(events.day.max()) + 1
+    table = detection_table(scenario, days)
     if not scenario.policy.published:
-        perceived = perceived * deterrence.secret_rules_awareness
-    keep_chance = 1.0 - per_event[candidates] * perceived
-    # One uniform per event, so the same events are drawn whatever the elasticities are.
-    draw = stream(seed, shard, "response:deterrence").random(events.size)
+        table *= deterrence.secret_rules_awareness
+    bounds = np.searchsorted(events.behaviour, np.arange(len(scenario.behaviours) + 1))
     keep = np.ones(events.size, dtype=bool)
-    keep[candidates] = draw[candidates] < keep_chance
+    for b, behaviour in enumerate(scenario.behaviours):
+        elasticity = deterrence.elasticity_by_category.get(behaviour.category, 0.0)
+        lo, hi = bounds[b], bounds[b + 1]
+        if not behaviour.offence or elasticity == 0.0 or hi == lo:
+            continue
+        # One uniform per event of the behaviour, from the behaviour's own stream: the same
+        # events meet the same draws whatever the elasticities or the other behaviours are.
+        draw = stream(seed, shard, f"response:{behaviour.name}").random(hi - lo)
+        person = events.person[lo:hi]
+        perceived = table[b, pop.region[person], events.day[lo:hi]]
+        keep[lo:hi] = draw < 1.0 - elasticity * perceived
     return events.take(np.flatnonzero(keep))

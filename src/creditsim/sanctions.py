@@ -52,7 +52,9 @@ def impose(
         parts = []
         grade = sanction.trigger.grade_at_or_below
         if grade is not None:
-            parts.append(_low_grade_spells(changes, scenario.policy.grade_of(grade), days, sanction))
+            parts.append(
+                _low_grade_spells(changes, scenario.policy.grade_of(grade), days, sanction)
+            )
         if sanction.trigger.record_behaviours:
             kinds = np.array([names.index(n) for n in sanction.trigger.record_behaviours])
             hit = np.flatnonzero(np.isin(record_kind, kinds))

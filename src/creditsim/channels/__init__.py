@@ -32,7 +32,7 @@ def observe(
     for c, name in enumerate(CHANNELS):
         if not table[:, c].any():
             continue
-        subset = events.take(np.flatnonzero(table[events.behaviour, c]))
+        subset = events.of_behaviours(table[:, c])
         rng = stream(seed, shard, f"channel:{name}")
         settings = getattr(scenario.channels, name)
         if name == "camera":

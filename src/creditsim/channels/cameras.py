@@ -19,13 +19,19 @@ from creditsim.scenario.schema import CHANNELS, Scenario, fpir
 CHANNEL = CHANNELS.index("camera")
 
 
+def coverage_table(scenario: Scenario, days: int) -> np.ndarray:
+    """The chance an event is in a camera's view, as a (region, day) table."""
+    density = np.array([r.cameras_per_1000 for r in scenario.regions])[:, None]
+    growth = np.log1p(np.array([r.camera_growth_per_year for r in scenario.regions]))[:, None]
+    per_camera = scenario.channels.camera.coverage_per_camera_per_1000
+    cameras = density * np.exp(growth * (np.arange(days) / 365.0))
+    return -np.expm1(-per_camera * cameras)
+
+
 def coverage(scenario: Scenario, region: np.ndarray, day: np.ndarray) -> np.ndarray:
     """The chance an event is in a camera's view, by region and day."""
-    density = np.array([r.cameras_per_1000 for r in scenario.regions])
-    growth = np.log1p(np.array([r.camera_growth_per_year for r in scenario.regions]))
-    per_camera = scenario.channels.camera.coverage_per_camera_per_1000
-    cameras = density[region] * np.exp(growth[region] * (day / 365.0))
-    return -np.expm1(-per_camera * cameras)
+    table = coverage_table(scenario, int(day.max()) + 1 if day.size else 1)
+    return table[region, day]
 
 
 def fpir_by_group(scenario: Scenario) -> np.ndarray:
@@ -35,7 +41,9 @@ def fpir_by_group(scenario: Scenario) -> np.ndarray:
     )
 
 
-def observe(scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator) -> Records:
+def observe(
+    scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator
+) -> Records:
     camera = scenario.channels.camera
     actor = events.person
     in_view = rng.random(events.size) < coverage(scenario, pop.region[actor], events.day)

@@ -14,7 +14,9 @@ from creditsim.scenario.schema import CHANNELS, Scenario
 CHANNEL = CHANNELS.index("plate")
 
 
-def observe(scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator) -> Records:
+def observe(
+    scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator
+) -> Records:
     plate = scenario.channels.plate
     chance = coverage(scenario, pop.region[events.person], events.day) * plate.read_rate
     read = events.take(np.flatnonzero(rng.random(events.size) < chance))

@@ -11,9 +11,13 @@ from creditsim.population import Population
 from creditsim.scenario.schema import Scenario
 
 
-def pool(scenario: Scenario, pop: Population, records: Records, rng: np.random.Generator) -> Records:
+def pool(
+    scenario: Scenario, pop: Population, records: Records, rng: np.random.Generator
+) -> Records:
     share = np.array([r.pooling_share for r in scenario.regions])
-    kept = records.take(np.flatnonzero(rng.random(records.size) < share[pop.region[records.subject]]))
+    kept = records.take(
+        np.flatnonzero(rng.random(records.size) < share[pop.region[records.subject]])
+    )
     merges = scenario.channels.merges
     if not merges.enabled or merges.rate == 0 or kept.size == 0:
         return kept

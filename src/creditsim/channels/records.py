@@ -6,11 +6,19 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from creditsim.engine.arrays import day_order
+
 NO_ACTOR = -1
 
 # Why a record's subject is who it is. CORRECT is the only cause where subject == actor.
-CAUSES = ("correct", "face_misidentification", "plate_owner", "platform_false_positive",
-          "false_informant_report", "data_merge")
+CAUSES = (
+    "correct",
+    "face_misidentification",
+    "plate_owner",
+    "platform_false_positive",
+    "false_informant_report",
+    "data_merge",
+)
 CORRECT, FACE, PLATE_OWNER, PLATFORM_FALSE, INFORMANT_FALSE, MERGE = range(len(CAUSES))
 
 
@@ -34,12 +42,16 @@ class Records:
     def concat(parts: list[Records]) -> Records:
         if not parts:
             return Records.empty()
-        return Records(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Records)))
+        return Records(
+            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Records))
+        )
 
     @staticmethod
     def empty() -> Records:
         i32 = np.zeros(0, dtype=np.int32)
-        return Records(i32, i32, i32, np.zeros(0, np.int16), np.zeros(0, np.int8), np.zeros(0, np.int8))
+        return Records(
+            i32, i32, i32, np.zeros(0, np.int16), np.zeros(0, np.int8), np.zeros(0, np.int8)
+        )
 
     @staticmethod
     def build(day, subject, actor, kind, channel: int, cause) -> Records:
@@ -57,4 +69,4 @@ class Records:
         )
 
     def sorted_by_day(self) -> Records:
-        return self.take(np.argsort(self.day, kind="stable"))
+        return self.take(day_order(self.day))

@@ -1,4 +1,4 @@
-"""The runner: resolves run settings, runs the shards, writes the run directory, builds the audit."""
+"""The runner: resolves run settings, runs the shards, writes the run directory and the audit."""
 
 from __future__ import annotations
 

@@ -16,7 +16,13 @@ from creditsim.behaviours import Events, draw_events
 from creditsim.channels import Records, observe
 from creditsim.channels.records import CAUSES, CORRECT, NO_ACTOR
 from creditsim.engine.streams import stream
-from creditsim.policies.points import QUANTILES, Ledger, deltas, run_ledger
+from creditsim.policies.points import (
+    QUANTILES,
+    Ledger,
+    deltas,
+    grade_changes_for_sanctions,
+    run_ledger,
+)
 from creditsim.population import CHILD, Population, build_population
 from creditsim.response import respond
 from creditsim.sanctions import Intervals, denied_purchases, impose
@@ -65,17 +71,19 @@ def run_shard(
             pop.size, days, cells, cell_count, period,
         )  # fmt: skip
         own = records.take(np.flatnonzero(records.cause == CORRECT))
-        own_ledger = run_ledger(
-            scenario.policy, per_kind, own.day, own.subject, own.kind, pop.size, days
+        own_changes = grade_changes_for_sanctions(
+            scenario, per_kind, own.day, own.subject, own.kind, pop.size, days
         )
-        perfect_ledger = run_ledger(
-            scenario.policy, per_kind, events.day, events.person, events.behaviour, pop.size, days
+        perfect_changes = grade_changes_for_sanctions(
+            scenario, per_kind, events.day, events.person, events.behaviour, pop.size, days
         )
         clock.lap("policies")
-        recorded = impose(scenario, ledger.changes, records.day, records.subject, records.kind, days)
-        own_true = impose(scenario, own_ledger.changes, own.day, own.subject, own.kind, days)
+        recorded = impose(
+            scenario, ledger.changes, records.day, records.subject, records.kind, days
+        )
+        own_true = impose(scenario, own_changes, own.day, own.subject, own.kind, days)
         deserved = impose(
-            scenario, perfect_ledger.changes, events.day, events.person, events.behaviour, days
+            scenario, perfect_changes, events.day, events.person, events.behaviour, days
         )
         clock.lap("sanctions")
     else:
@@ -113,17 +121,13 @@ class _Tables:
         self.cells, self.cell_count, self.period = cells, cell_count, period
         self.periods = (days + period - 1) // period
         n = pop.size
-        categories = pop.categories
+        categories = sorted({b.category for b in scenario.behaviours})
         category_of = np.array(
             [categories.index(b.category) for b in scenario.behaviours] + [len(categories)]
         )
         offence = np.array([b.offence for b in scenario.behaviours] + [False])
         self.offence_events = offence[events.behaviour]
 
-        household_children = np.bincount(
-            pop.household, weights=pop.age_band == CHILD, minlength=pop.households
-        )
-        self.household_children = household_children
         col: dict[str, np.ndarray] = {
             "citizen": np.arange(n, dtype=np.int64),
             "household": pop.household,
@@ -134,12 +138,13 @@ class _Tables:
             "urban": pop.urban,
             "children": pop.children,
         }
-        event_category = category_of[events.behaviour]
-        record_category = category_of[records.kind]
+        width = len(categories) + 1
+        true_counts = _per_citizen(events.person, category_of[events.behaviour], n, width)
+        recorded_counts = _per_citizen(records.subject, category_of[records.kind], n, width)
         for c, name in enumerate(categories):
-            col[f"true_{name}"] = _count(events.person, event_category == c, n)
+            col[f"true_{name}"] = true_counts[:, c]
         for c, name in enumerate(categories):
-            col[f"recorded_{name}"] = _count(records.subject, record_category == c, n)
+            col[f"recorded_{name}"] = recorded_counts[:, c]
         wrongful = records.actor != records.subject
         col["true_offences"] = _count(events.person, self.offence_events, n)
         col["records"] = _count(records.subject, records.kind < len(scenario.behaviours), n)
@@ -254,9 +259,7 @@ class _Tables:
         t[f"{name}:sanctioned"] = np.bincount(cells, weights=sanctioned, minlength=cc)
         t[f"{name}:wrongful"] = np.bincount(cells, weights=wrongful, minlength=cc)
         t[f"{name}:deserved"] = np.bincount(cells, weights=deserved, minlength=cc)
-        t[f"{name}:true_positive"] = np.bincount(
-            cells, weights=sanctioned & deserved, minlength=cc
-        )
+        t[f"{name}:true_positive"] = np.bincount(cells, weights=sanctioned & deserved, minlength=cc)
 
     def finish(self) -> ShardResult:
         col = self.col
@@ -311,6 +314,12 @@ class _Tables:
         change = np.bincount(cell * width + first[live], minlength=self.cell_count * width)
         change -= np.bincount(cell * width + last[live] + 1, minlength=self.cell_count * width)
         return np.cumsum(change.reshape(self.cell_count, width), axis=1)[:, :-1].T
+
+
+def _per_citizen(person: np.ndarray, column: np.ndarray, n: int, width: int) -> np.ndarray:
+    """Counts per (citizen, column) in one pass."""
+    flat = person.astype(np.int64) * width + column
+    return np.bincount(flat, minlength=n * width).astype(np.int32).reshape(n, width)
 
 
 def _count(person: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:

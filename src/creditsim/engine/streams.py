@@ -14,4 +14,6 @@ import numpy as np
 
 def stream(seed: int, shard: int, purpose: str) -> np.random.Generator:
     key = zlib.crc32(purpose.encode("utf-8"))
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(shard, key))))
+    return np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(shard, key)))
+    )

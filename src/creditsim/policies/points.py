@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from creditsim.engine.arrays import day_order
 from creditsim.scenario.schema import PointsPolicy, Scenario
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -75,7 +76,9 @@ def run_ledger(
     keep = np.flatnonzero(delta != 0)
     day, subject, delta = day[keep], subject[keep], delta[keep]
     if policy.restore_after_days is not None:
-        day, subject, delta = _with_restorations(policy.restore_after_days, day, subject, delta, days)
+        day, subject, delta = _with_restorations(
+            policy.restore_after_days, day, subject, delta, days
+        )
 
     score = np.full(citizens, policy.start, dtype=np.int32)
     bounds = np.searchsorted(day, np.arange(days + 1), side="left")
@@ -123,6 +126,37 @@ def run_ledger(
     )
 
 
+def grade_changes_for_sanctions(
+    scenario: Scenario,
+    delta_by_kind: np.ndarray,
+    day: np.ndarray,
+    subject: np.ndarray,
+    kind: np.ndarray,
+    citizens: int,
+    days: int,
+) -> GradeChanges:
+    """The grade changes that grade-triggered sanctions need, replaying only the citizens whose
+    deductions could take them that low: a score never falls below the start plus the sum of
+    the citizen's deductions, whatever the order, the bounds or the restorations."""
+    policy = scenario.policy
+    grades = [s.trigger.grade_at_or_below for s in scenario.sanctions]
+    floors = [policy.grades[policy.grade_of(g) - 1].min_score for g in grades if g is not None]
+    if not floors:
+        return _stack_changes([])
+    delta = delta_by_kind[kind]
+    negative = np.flatnonzero(delta < 0)
+    lowest = policy.start + np.bincount(
+        subject[negative], weights=delta[negative], minlength=citizens
+    )
+    at_risk = lowest < max(floors)
+    keep = np.flatnonzero(at_risk[subject])
+    order = keep[day_order(day[keep])]
+    ledger = run_ledger(
+        policy, delta_by_kind, day[order], subject[order], kind[order], citizens, days
+    )
+    return ledger.changes
+
+
 def _with_restorations(after_days, day, subject, delta, days):
     lost = np.flatnonzero((delta < 0) & (day + after_days < days))
     day = np.concatenate([day, day[lost] + after_days])
@@ -138,7 +172,10 @@ def _summarise(histogram: np.ndarray, minimum: int):
     mean = (histogram @ values) / np.maximum(totals, 1)
     cumulative = np.cumsum(histogram, axis=1)
     quantiles = np.stack(
-        [np.argmax(cumulative >= np.ceil(q * totals)[:, None], axis=1) + minimum for q in QUANTILES],
+        [
+            np.argmax(cumulative >= np.ceil(q * totals)[:, None], axis=1) + minimum
+            for q in QUANTILES
+        ],
         axis=1,
     )
     return mean, quantiles

@@ -37,7 +37,9 @@ def preset_text(name: str) -> str:
     return resources.files(PRESETS_PACKAGE).joinpath(f"{name}.toml").read_text(encoding="utf-8")
 
 
-def load_scenario(source: str | Path | Scenario, overrides: dict[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    source: str | Path | Scenario, overrides: dict[str, Any] | None = None
+) -> Scenario:
     """Load a preset name or a TOML path, resolve `extends`, apply overrides, and validate."""
     if isinstance(source, Scenario):
         if not overrides:
@@ -139,8 +141,10 @@ def _describe(error: ValidationError, raw: dict[str, Any], label: str) -> str:
             message = message[len("Value error, ") :]
         if item["type"] == "extra_forbidden":
             message = f"unknown field; allowed: {_allowed_fields(item['loc'])}"
-        elif item["type"] != "missing" and "input" in item and not isinstance(
-            item["input"], dict | list
+        elif (
+            item["type"] != "missing"
+            and "input" in item
+            and not isinstance(item["input"], dict | list)
         ):
             message = f"{message} (got {item['input']!r})"
         lines.append(f"{label}: field `{field}`: {message}" if field else f"{label}: {message}")
