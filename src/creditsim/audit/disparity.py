@@ -72,10 +72,11 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray]) -> dict[str,
                 int(tallies[f"{name}:true_positive"].sum()),
             ),
         }
-        if name != "any":
+        if f"{name}:denied_purchases" in tallies:
             denied = int(tallies[f"{name}:denied_purchases"].sum())
             entry["denied_purchases"] = denied
             entry["denied_purchases_at_1_4_billion"] = round(denied * scale)
+        if name != "any":
             entry["person_days"] = int(tallies[f"{name}:days"].sum())
             entry["sanctioned_at_1_4_billion"] = round(sanctioned * scale)
         per_sanction[name] = entry

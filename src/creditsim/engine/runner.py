@@ -102,12 +102,15 @@ def run(
     citizens = to_table(shard.citizens, resolved)
     timeseries = to_table(shard.timeseries, resolved)
     timings = dict(shard.timings)
-    manifest = _manifest(resolved, days, [shard], timings, time.perf_counter() - started)
-    result = RunResult(resolved, manifest, citizens, timeseries, audit, target, timings)
     if target is not None:
+        written = time.perf_counter()
         write_parquet(citizens, shard_file(target / "citizens", 0))
         write_parquet(timeseries, shard_file(target / "timeseries", 0))
         write_json(audit, target / "audit.json")
+        timings["write"] = time.perf_counter() - written
+    manifest = _manifest(resolved, days, [shard], timings, time.perf_counter() - started)
+    result = RunResult(resolved, manifest, citizens, timeseries, audit, target, timings)
+    if target is not None:
         write_json(manifest, target / "manifest.json")
     return result
 

@@ -230,7 +230,7 @@ class _Tables:
         self.col[f"days_{name}"] = under
         self.col[f"wrongful_{name}"] = wrongful
         if sanction.purchases is not None:
-            self.col[f"denied_{sanction.purchases.kind}_{name}"] = denied
+            self.col[f"denied_{name}"] = denied
         self.any_sanctioned |= sanctioned
         self.any_wrongful |= wrongful
         self.any_deserved |= due
@@ -244,14 +244,16 @@ class _Tables:
 
         self._tally_outcome(name, sanctioned, wrongful, due)
         t = self.tallies
-        t[f"{name}:denied_purchases"] = np.bincount(cells[denied_person], minlength=cc)
+        if sanction.purchases is not None:
+            t[f"{name}:denied_purchases"] = np.bincount(cells[denied_person], minlength=cc)
         t[f"{name}:days"] = np.bincount(cells, weights=under, minlength=cc)
         t[f"{name}:intervals"] = np.array([recorded.size])
 
         ts = self.ts
         ts[f"{name}:started"] = self._by_period(recorded.start, cells[recorded.person])
         ts[f"{name}:active"] = self._active(recorded)
-        ts[f"{name}:denied_purchases"] = self._by_period(denied_day, cells[denied_person])
+        if sanction.purchases is not None:
+            ts[f"{name}:denied_purchases"] = self._by_period(denied_day, cells[denied_person])
 
     def _tally_outcome(self, name, sanctioned, wrongful, deserved) -> None:
         cells, cc = self.cells, self.cell_count
