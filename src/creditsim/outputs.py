@@ -48,7 +48,8 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        pq.write_table(table, temporary, compression="zstd")
+        labelled = [name for name in table.column_names if name in LABELLED]
+        pq.write_table(table, temporary, compression="zstd", use_dictionary=labelled)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -2,7 +2,7 @@
 
 An event is in view with a chance that grows with the region's camera density; a face in view is
 searched against the national gallery and matched to the right citizen (true-identification rate),
-to a wrong one of the same demographic group (false-positive identification rate, larger for a
+to a wrong adult of the same demographic group (false-positive identification rate, larger for a
 larger gallery and different by group, as NIST IR 8280 measured), or to nobody.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 from creditsim.behaviours import Events
 from creditsim.channels.records import CORRECT, FACE, Records
 from creditsim.channels.sampling import MemberPicker
-from creditsim.population import Population
+from creditsim.population import CHILD, Population
 from creditsim.scenario.schema import CHANNELS, Scenario, fpir
 
 CHANNEL = CHANNELS.index("camera")
@@ -56,8 +56,8 @@ def observe(
     subject = matched.person.copy()
     misidentified = wrong[right | wrong]
     if misidentified.any():
-        picker = MemberPicker(pop.group)
+        picker = MemberPicker(pop.group, eligible=pop.age_band != CHILD)
         victims = np.flatnonzero(misidentified)
         subject[victims] = picker.pick(pop.group[subject[victims]], subject[victims], rng)
-    cause = np.where(misidentified, FACE, CORRECT)
+    cause = np.where(subject != matched.person, FACE, CORRECT)
     return Records.build(matched.day, subject, matched.person, matched.behaviour, CHANNEL, cause)

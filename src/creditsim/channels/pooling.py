@@ -7,7 +7,7 @@ import numpy as np
 
 from creditsim.channels.records import CORRECT, MERGE, Records
 from creditsim.channels.sampling import MemberPicker
-from creditsim.population import Population
+from creditsim.population import CHILD, Population
 from creditsim.scenario.schema import Scenario
 
 
@@ -23,7 +23,7 @@ def pool(
         return kept
     merged = np.flatnonzero(rng.random(kept.size) < merges.rate)
     if merged.size:
-        picker = MemberPicker(pop.region)
+        picker = MemberPicker(pop.region, eligible=pop.age_band != CHILD)
         subject = kept.subject[merged]
         new_subject = picker.pick(pop.region[subject], subject, rng)
         kept.subject[merged] = new_subject

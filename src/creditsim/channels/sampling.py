@@ -10,23 +10,26 @@ class MemberPicker:
 
     def __init__(self, keys: np.ndarray, eligible: np.ndarray | None = None) -> None:
         keys = keys.astype(np.int64)
+        top = int(keys.max()) + 1 if keys.size else 0
         if eligible is not None:
             keys = np.where(eligible, keys, -1)
         order = np.argsort(keys, kind="stable")
         self._members = order.astype(np.int32)
         sorted_keys = keys[order]
-        top = int(sorted_keys[-1]) + 1 if sorted_keys.size else 0
         self._start = np.searchsorted(sorted_keys, np.arange(top), side="left")
         self._count = np.searchsorted(sorted_keys, np.arange(top), side="right") - self._start
 
     def pick(self, key: np.ndarray, exclude: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A member of each `key`'s set other than `exclude` (`exclude` itself if it is alone)."""
+        """A member of each `key`'s set other than `exclude` (`exclude` itself if there is none)."""
         key = key.astype(np.int64)
         count = self._count[key]
         others = np.maximum(count - 1, 1)
         slot = (rng.random(key.shape[0]) * others).astype(np.int64)
-        chosen = self._members[self._start[key] + slot]
+        at = np.minimum(self._start[key] + slot, max(self._members.shape[0] - 1, 0))
+        chosen = self._members[at]
         # Skip over the excluded citizen by moving to the last slot, which the draw never takes.
         clash = (chosen == exclude) & (count > 1)
         chosen[clash] = self._members[self._start[key[clash]] + count[clash] - 1]
+        nobody = count == 0
+        chosen[nobody] = exclude[nobody]
         return chosen

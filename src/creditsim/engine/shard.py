@@ -138,15 +138,16 @@ class _Tables:
             "urban": pop.urban,
             "children": pop.children,
         }
-        width = len(categories) + 1
-        true_counts = _per_citizen(events.person, category_of[events.behaviour], n, width)
-        recorded_counts = _per_citizen(records.subject, category_of[records.kind], n, width)
+        behaviour_category = category_of[:-1]
+        record_category = category_of[records.kind]
         for c, name in enumerate(categories):
-            col[f"true_{name}"] = true_counts[:, c]
+            persons = events.of_behaviours(behaviour_category == c).person
+            col[f"true_{name}"] = np.bincount(persons, minlength=n).astype(np.int32)
         for c, name in enumerate(categories):
-            col[f"recorded_{name}"] = recorded_counts[:, c]
+            col[f"recorded_{name}"] = _count(records.subject, record_category == c, n)
         wrongful = records.actor != records.subject
-        col["true_offences"] = _count(events.person, self.offence_events, n)
+        offenders = events.of_behaviours(offence[:-1]).person
+        col["true_offences"] = np.bincount(offenders, minlength=n).astype(np.int32)
         col["records"] = _count(records.subject, records.kind < len(scenario.behaviours), n)
         col["wrongful_records"] = _count(records.subject, wrongful, n)
         col["reports_made"] = _count(records.subject, records.kind == len(scenario.behaviours), n)
@@ -166,10 +167,12 @@ class _Tables:
         self.any_household = np.zeros(pop.households, dtype=bool)
 
         ts: dict[str, np.ndarray] = {}
-        ts["events"] = self._by_period(events.day, cells[events.person])
-        ts["offences"] = self._by_period(events.day, cells[events.person], self.offence_events)
-        ts["records"] = self._by_period(records.day, cells[records.subject])
-        ts["wrongful_records"] = self._by_period(records.day, cells[records.subject], wrongful)
+        event_cells = cells[events.person]
+        record_cells = cells[records.subject]
+        ts["events"] = self._by_period(events.day, event_cells)
+        ts["offences"] = self._by_period(events.day, event_cells, self.offence_events)
+        ts["records"] = self._by_period(records.day, record_cells)
+        ts["wrongful_records"] = self._by_period(records.day, record_cells, wrongful)
         if ledger is not None and ledger.snapshots is not None:
             snap = ledger.snapshots
             ts["score_mean"] = _placed(snap.period, snap.cell, snap.mean, self.periods, cell_count)
@@ -187,15 +190,13 @@ class _Tables:
 
         tallies: dict[str, np.ndarray] = {
             "citizens": np.bincount(cells, minlength=cell_count),
-            "true_events": np.bincount(cells[events.person], minlength=cell_count),
+            "true_events": np.bincount(event_cells, minlength=cell_count),
             "true_offences": np.bincount(
-                cells[events.person], weights=self.offence_events, minlength=cell_count
+                event_cells, weights=self.offence_events, minlength=cell_count
             ),
             "offenders": np.bincount(cells, weights=col["true_offences"] > 0, minlength=cell_count),
-            "records": np.bincount(cells[records.subject], minlength=cell_count),
-            "wrongful_records": np.bincount(
-                cells[records.subject], weights=wrongful, minlength=cell_count
-            ),
+            "records": np.bincount(record_cells, minlength=cell_count),
+            "wrongful_records": np.bincount(record_cells, weights=wrongful, minlength=cell_count),
             "records_by_cause": np.bincount(records.cause, minlength=len(CAUSES)),
             "fabricated_records": np.array([int((records.actor == NO_ACTOR).sum())]),
             "events_by_behaviour": np.bincount(
@@ -316,12 +317,6 @@ class _Tables:
         change = np.bincount(cell * width + first[live], minlength=self.cell_count * width)
         change -= np.bincount(cell * width + last[live] + 1, minlength=self.cell_count * width)
         return np.cumsum(change.reshape(self.cell_count, width), axis=1)[:, :-1].T
-
-
-def _per_citizen(person: np.ndarray, column: np.ndarray, n: int, width: int) -> np.ndarray:
-    """Counts per (citizen, column) in one pass."""
-    flat = person.astype(np.int64) * width + column
-    return np.bincount(flat, minlength=n * width).astype(np.int32).reshape(n, width)
 
 
 def _count(person: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
