@@ -191,12 +191,10 @@ class _Tables:
         tallies: dict[str, np.ndarray] = {
             "citizens": np.bincount(cells, minlength=cell_count),
             "true_events": np.bincount(event_cells, minlength=cell_count),
-            "true_offences": np.bincount(
-                event_cells, weights=self.offence_events, minlength=cell_count
-            ),
-            "offenders": np.bincount(cells, weights=col["true_offences"] > 0, minlength=cell_count),
+            "true_offences": _cell_count(event_cells, self.offence_events, cell_count),
+            "offenders": _cell_count(cells, col["true_offences"] > 0, cell_count),
             "records": np.bincount(record_cells, minlength=cell_count),
-            "wrongful_records": np.bincount(record_cells, weights=wrongful, minlength=cell_count),
+            "wrongful_records": _cell_count(record_cells, wrongful, cell_count),
             "records_by_cause": np.bincount(records.cause, minlength=len(CAUSES)),
             "fabricated_records": np.array([int((records.actor == NO_ACTOR).sum())]),
             "events_by_behaviour": np.bincount(
@@ -259,10 +257,10 @@ class _Tables:
     def _tally_outcome(self, name, sanctioned, wrongful, deserved) -> None:
         cells, cc = self.cells, self.cell_count
         t = self.tallies
-        t[f"{name}:sanctioned"] = np.bincount(cells, weights=sanctioned, minlength=cc)
-        t[f"{name}:wrongful"] = np.bincount(cells, weights=wrongful, minlength=cc)
-        t[f"{name}:deserved"] = np.bincount(cells, weights=deserved, minlength=cc)
-        t[f"{name}:true_positive"] = np.bincount(cells, weights=sanctioned & deserved, minlength=cc)
+        t[f"{name}:sanctioned"] = _cell_count(cells, sanctioned, cc)
+        t[f"{name}:wrongful"] = _cell_count(cells, wrongful, cc)
+        t[f"{name}:deserved"] = _cell_count(cells, deserved, cc)
+        t[f"{name}:true_positive"] = _cell_count(cells, sanctioned & deserved, cc)
 
     def finish(self) -> ShardResult:
         col = self.col
@@ -273,13 +271,10 @@ class _Tables:
         cc = self.cell_count
         reached = self.reached_households[self.pop.household]
         t = self.tallies
-        t["children_reached"] = np.bincount(
-            self.cells, weights=reached & (self.pop.age_band == CHILD), minlength=cc
-        )
-        t["children_with_sanctioned_household"] = np.bincount(
-            self.cells,
-            weights=self.any_household[self.pop.household] & (self.pop.age_band == CHILD),
-            minlength=cc,
+        child = self.pop.age_band == CHILD
+        t["children_reached"] = _cell_count(self.cells, reached & child, cc)
+        t["children_with_sanctioned_household"] = _cell_count(
+            self.cells, self.any_household[self.pop.household] & child, cc
         )
         t["households_reached"] = np.array([int(self.any_household.sum())])
         t["households"] = np.array([self.pop.households])
@@ -300,11 +295,14 @@ class _Tables:
         citizens = {key.replace(":", "_"): value for key, value in col.items()}
         return ShardResult(citizens=citizens, timeseries=timeseries, tallies=t)
 
-    def _by_period(self, day, cell, weights=None) -> np.ndarray:
+    def _by_period(self, day, cell, mask=None) -> np.ndarray:
+        """Counts per (period, cell); `mask` selects which items count."""
+        if mask is not None:
+            day, cell = day[mask], cell[mask]
         index = (day // self.period).astype(np.int64) * self.cell_count + cell
         size = self.periods * self.cell_count
-        counts = np.bincount(index, weights=weights, minlength=size)[:size]
-        return np.rint(counts).astype(np.int64).reshape(self.periods, self.cell_count)
+        counts = np.bincount(index, minlength=size)[:size]
+        return counts.reshape(self.periods, self.cell_count)
 
     def _active(self, intervals: Intervals) -> np.ndarray:
         """People under the sanction at the end of each period."""
@@ -317,6 +315,10 @@ class _Tables:
         change = np.bincount(cell * width + first[live], minlength=self.cell_count * width)
         change -= np.bincount(cell * width + last[live] + 1, minlength=self.cell_count * width)
         return np.cumsum(change.reshape(self.cell_count, width), axis=1)[:, :-1].T
+
+
+def _cell_count(cells: np.ndarray, mask: np.ndarray, cell_count: int) -> np.ndarray:
+    return np.bincount(cells[mask], minlength=cell_count)
 
 
 def _count(person: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
