@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -86,6 +87,7 @@ def to_toml(scenario: Scenario) -> str:
 def _resolve(source: str, depth: int) -> tuple[dict[str, Any], str]:
     if depth > MAX_EXTENDS_DEPTH:
         raise ScenarioError(f"{source}: `extends` goes deeper than {MAX_EXTENDS_DEPTH} levels")
+    path: Path | None = None
     if source.endswith(".toml") or "/" in source or "\\" in source:
         path = Path(source)
         label = str(path)
@@ -104,10 +106,12 @@ def _resolve(source: str, depth: int) -> tuple[dict[str, Any], str]:
         return raw, label
     if not isinstance(parent, str):
         raise ScenarioError(f"{label}: field `extends` must be a preset name or a path (a string)")
-    if not parent.endswith(".toml") or Path(parent).is_absolute():
+    if parent.endswith(".toml") and not Path(parent).is_absolute() and path is not None:
+        parent = str(path.parent / parent)
+    try:
         base, _ = _resolve(parent, depth + 1)
-    else:
-        base, _ = _resolve(str(Path(label).parent / parent), depth + 1)
+    except ScenarioError as error:
+        raise ScenarioError(f"{label}: field `extends`: {error}") from None
     return merge(base, raw), label
 
 
@@ -139,6 +143,10 @@ def _describe(error: ValidationError, raw: dict[str, Any], label: str) -> str:
         message = item["msg"]
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
+            named = re.match(r"^([\w\[\]\.\-]+): (.*)$", message, flags=re.DOTALL)
+            if named:
+                inner, message = named.groups()
+                field = f"{field}.{inner}" if field else inner
         if item["type"] == "extra_forbidden":
             message = f"unknown field; allowed: {_allowed_fields(item['loc'])}"
         elif (

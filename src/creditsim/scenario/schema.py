@@ -64,7 +64,7 @@ class Households(Model):
         for field in ("children_probabilities", "seniors_probabilities"):
             total = sum(getattr(self, field))
             if abs(total - 1.0) > 1e-6:
-                raise ValueError(f"{field} must sum to 1 (got {total:.6g})")
+                raise ValueError(f"{field}: must sum to 1 (got {total:.6g})")
         return self
 
 
@@ -77,9 +77,9 @@ class Income(Model):
         for field in ("urban_shares", "rural_shares"):
             values = getattr(self, field)
             if len(values) != len(INCOME_BANDS):
-                raise ValueError(f"{field} needs {len(INCOME_BANDS)} values, for {INCOME_BANDS}")
+                raise ValueError(f"{field}: needs {len(INCOME_BANDS)} values, for {INCOME_BANDS}")
             if abs(sum(values) - 1.0) > 1e-6:
-                raise ValueError(f"{field} must sum to 1 (got {sum(values):.6g})")
+                raise ValueError(f"{field}: must sum to 1 (got {sum(values):.6g})")
         return self
 
 
@@ -173,23 +173,23 @@ class PointsPolicy(Model):
     @model_validator(mode="after")
     def _check(self) -> PointsPolicy:
         if self.maximum - self.minimum > 100_000:
-            raise ValueError("maximum - minimum must be at most 100000 points")
+            raise ValueError("maximum: must be at most 100000 points above minimum")
         if not self.minimum <= self.start <= self.maximum:
             raise ValueError(
-                f"start ({self.start}) must lie between minimum ({self.minimum}) "
+                f"start: {self.start} must lie between minimum ({self.minimum}) "
                 f"and maximum ({self.maximum})"
             )
         floors = [band.min_score for band in self.grades]
         if floors != sorted(floors, reverse=True) or len(set(floors)) != len(floors):
-            raise ValueError("grades must be listed from the highest min_score to the lowest")
+            raise ValueError("grades: must be listed from the highest min_score to the lowest")
         if floors[-1] > self.minimum:
             raise ValueError(
-                f"the lowest grade's min_score ({floors[-1]}) must be at most minimum "
+                f"grades: the lowest grade's min_score ({floors[-1]}) must be at most minimum "
                 f"({self.minimum}) so that every score has a grade"
             )
         names = [band.grade for band in self.grades]
         if len(set(names)) != len(names):
-            raise ValueError("grade names must be unique")
+            raise ValueError("grades: grade names must be unique")
         return self
 
     def grade_of(self, name: str) -> int:
@@ -206,7 +206,7 @@ class Trigger(Model):
     @model_validator(mode="after")
     def _something(self) -> Trigger:
         if self.grade_at_or_below is None and not self.record_behaviours:
-            raise ValueError("a trigger needs grade_at_or_below or record_behaviours")
+            raise ValueError("grade_at_or_below: a trigger needs it or record_behaviours")
         return self
 
 
@@ -308,8 +308,8 @@ class Scenario(Model):
         worst = max([1.0, *camera.fpir_multiplier_by_group.values()])
         if camera.true_identification_rate + fpir(camera, 1.0) * worst > 1.0:
             raise ValueError(
-                "channels.camera: true_identification_rate plus the largest group's FPIR "
-                "must not exceed 1"
+                "channels.camera.true_identification_rate: plus the largest group's FPIR "
+                "it must not exceed 1"
             )
         return self
 
@@ -329,7 +329,7 @@ def _unique(field: str, names: list[str]) -> None:
 def _sums_to_one(field: str, values: list[float]) -> None:
     total = sum(values)
     if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"{field} must sum to 1 (got {total:.6g})")
+        raise ValueError(f"{field}: must sum to 1 (got {total:.6g})")
 
 
 def _known(field: str, keys, allowed: set[str]) -> None:
