@@ -24,7 +24,7 @@ class Population:
     age_band: np.ndarray  # int8, index into AGE_BANDS
     income_band: np.ndarray  # int8, index into INCOME_BANDS
     urban: np.ndarray  # bool
-    children: np.ndarray  # int8, children living with this citizen when an adult, else 0
+    children: np.ndarray  # int8, children living in this citizen's household (0 for a child)
     propensity: np.ndarray  # float32 (categories, citizens), gamma with mean 1
     categories: list[str]  # the categories with a propensity (those some behaviour weighs by)
     households: int
@@ -67,6 +67,9 @@ def build_population(scenario: Scenario, citizens: int, rng: np.random.Generator
     young = rng.random(citizens) < hh.young_adult_share
     age_band[is_adult] = np.where(young[is_adult], YOUNG, ADULT)
 
+    # Counted from the citizens present: the last household may be cut at the population size.
+    children_present = np.bincount(household, weights=is_child, minlength=households)
+
     region_share = np.array([r.population_share for r in scenario.regions])
     hh_region = rng.choice(len(region_share), size=households, p=region_share).astype(np.int8)
     urban_share = np.array([r.urban_share for r in scenario.regions])
@@ -87,7 +90,7 @@ def build_population(scenario: Scenario, citizens: int, rng: np.random.Generator
         age_band=age_band,
         income_band=hh_income[household],
         urban=hh_urban[household],
-        children=np.where(is_adult, kids[household], 0).astype(np.int8),
+        children=np.where(is_child, 0, children_present[household]).astype(np.int8),
         propensity=propensity,
         categories=categories,
         households=households,

@@ -103,10 +103,14 @@ def _low_grade_spells(
     return Intervals(person[at], start, end)
 
 
+def no_intervals() -> Intervals:
+    empty = np.zeros(0, dtype=np.int32)
+    return Intervals(empty, empty.copy(), empty.copy())
+
+
 def _union(parts: list[Intervals]) -> Intervals:
     if not parts:
-        empty = np.zeros(0, dtype=np.int32)
-        return Intervals(empty, empty.copy(), empty.copy())
+        return no_intervals()
     person = np.concatenate([p.person for p in parts]).astype(np.int32)
     start = np.concatenate([p.start for p in parts]).astype(np.int32)
     end = np.concatenate([p.end for p in parts]).astype(np.int32)

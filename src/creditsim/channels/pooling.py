@@ -15,9 +15,11 @@ def pool(
     scenario: Scenario, pop: Population, records: Records, rng: np.random.Generator
 ) -> Records:
     share = np.array([r.pooling_share for r in scenario.regions])
-    kept = records.take(
-        np.flatnonzero(rng.random(records.size) < share[pop.region[records.subject]])
-    )
+    # A record is pooled from the region where it was made: the actor's, or for a fabricated
+    # record the subject's.
+    origin = np.where(records.actor >= 0, records.actor, records.subject)
+    pooled = rng.random(records.size) < share[pop.region[origin]]
+    kept = records.take(np.flatnonzero(pooled))
     merges = scenario.channels.merges
     if not merges.enabled or merges.rate == 0 or kept.size == 0:
         return kept

@@ -25,7 +25,7 @@ from creditsim.policies.points import (
 )
 from creditsim.population import CHILD, Population, build_population
 from creditsim.response import respond
-from creditsim.sanctions import Intervals, denied_purchases, impose
+from creditsim.sanctions import Intervals, denied_purchases, impose, no_intervals
 from creditsim.scenario.schema import AGE_BANDS, INCOME_BANDS, Scenario
 
 Progress = Callable[[str], None]
@@ -89,7 +89,8 @@ def run_shard(
     else:
         records = Records.empty()
         ledger = None
-        recorded = own_true = deserved = {}
+        nothing = {s.name: no_intervals() for s in scenario.sanctions}
+        recorded = own_true = deserved = nothing
 
     tables = _Tables(scenario, pop, events, records, ledger, days, cells, cell_count, period)
     for sanction in scenario.sanctions:

@@ -34,7 +34,7 @@ class ScoreSnapshots:
     period: np.ndarray  # int32, period index of each row
     cell: np.ndarray  # int32
     mean: np.ndarray  # float64
-    quantiles: np.ndarray  # int32 (rows, len(QUANTILES))
+    quantiles: np.ndarray  # float64 (rows, len(QUANTILES)); NaN for an empty cell
 
 
 @dataclass
@@ -168,6 +168,7 @@ def _with_restorations(after_days, day, subject, delta, days):
 
 def _summarise(histogram: np.ndarray, minimum: int):
     totals = histogram.sum(axis=1)
+    empty = totals == 0
     values = np.arange(histogram.shape[1]) + minimum
     mean = (histogram @ values) / np.maximum(totals, 1)
     cumulative = np.cumsum(histogram, axis=1)
@@ -177,7 +178,10 @@ def _summarise(histogram: np.ndarray, minimum: int):
             for q in QUANTILES
         ],
         axis=1,
-    )
+    ).astype(np.float64)
+    # An empty (region, group) cell has no score distribution.
+    mean[empty] = np.nan
+    quantiles[empty] = np.nan
     return mean, quantiles
 
 
@@ -193,5 +197,5 @@ def _stack_snapshots(rows, cell_count: int) -> ScoreSnapshots:
     period = np.repeat(np.array([r[0] for r in rows], dtype=np.int32), cell_count)
     cell = np.tile(np.arange(cell_count, dtype=np.int32), len(rows))
     mean = np.concatenate([r[1] for r in rows])
-    quantiles = np.concatenate([r[2] for r in rows]).astype(np.int32)
+    quantiles = np.concatenate([r[2] for r in rows])
     return ScoreSnapshots(period, cell, mean, quantiles)
