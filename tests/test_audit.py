@@ -8,7 +8,13 @@ import pytest
 from conftest import build_scenario
 
 import creditsim
-from creditsim.policies.points import GradeChanges, grade_of, run_ledger
+from creditsim.policies.points import (
+    GradeChanges,
+    grade_of,
+    run_ledger,
+    score_summary,
+    start_histogram,
+)
 from creditsim.sanctions import Intervals, _low_grade_spells, _union, impose
 from creditsim.scenario.schema import PointsPolicy
 
@@ -416,11 +422,18 @@ def test_ledger_snapshots_of_the_score_distribution():
     ledger = _ledger(
         policy, rows, 2, 20, cells=np.zeros(2, dtype=np.int32), cell_count=1, period_days=7
     )
-    snap = ledger.snapshots
-    # Ends of periods: day 6 (scores 70, 100), day 13 (100, 100), day 19 (100, 70).
-    assert snap.period.tolist() == [0, 1, 2]
-    assert snap.mean.tolist() == [85.0, 100.0, 85.0]
-    assert snap.quantiles.tolist() == [[70, 70, 100], [100, 100, 100], [70, 70, 100]]
+    # One histogram per period end: day 6 (scores 70, 100), day 13 (100, 100), day 19 (100, 70).
+    assert ledger.histograms.shape == (3, 1, policy.maximum - policy.minimum + 1)
+    mean, quantiles = score_summary(ledger.histograms, policy.minimum)
+    assert mean[:, 0].tolist() == [85.0, 100.0, 85.0]
+    assert quantiles[:, 0].tolist() == [[70, 70, 100], [100, 100, 100], [70, 70, 100]]
+    # Histograms of two shards add up: the merged quantiles are those of the union.
+    both = ledger.histograms + start_histogram(policy, np.zeros(2, dtype=np.int32), 1)
+    mean, quantiles = score_summary(both, policy.minimum)
+    assert mean[0, 0] == pytest.approx((70 + 100 + policy.start * 2) / 4)
+    # An empty cell has no distribution.
+    mean, quantiles = score_summary(np.zeros((1, 1, 5), dtype=np.int32), 0)
+    assert np.isnan(mean).all() and np.isnan(quantiles).all()
 
 
 # --- children reached ----------------------------------------------------------------------------

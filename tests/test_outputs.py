@@ -60,7 +60,8 @@ def test_manifest(written):
     assert {"population", "behaviours", "outputs"} <= set(timings)
     assert all(isinstance(v, int | float) and v >= 0 for v in timings.values())
     assert manifest["total_seconds"] >= 0
-    for path in [*manifest["files"]["citizens"], *manifest["files"]["timeseries"]]:
+    files = manifest["files"]
+    for path in [*files["citizens"], *files["timeseries_by_shard"], files["timeseries"]]:
         assert (out / path).is_file()
     assert (out / manifest["files"]["audit"]).is_file()
 

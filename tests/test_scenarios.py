@@ -345,6 +345,7 @@ def test_cli_run_writes_the_run_directory(cli_run):
         "audit.json",
         "citizens/part-00000.parquet",
         "manifest.json",
+        "timeseries.parquet",
         "timeseries/part-00000.parquet",
     ]
     leftovers = [p for p in out.rglob("*") if p.name.startswith(".") or ".tmp" in p.name]

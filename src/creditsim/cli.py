@@ -46,6 +46,12 @@ def run_command(
         float | None, typer.Option("--years", "-y", min=0.01, max=50.0, help="Years to simulate.")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", "-s", min=0, help="Random seed.")] = None,
+    shard_size: Annotated[
+        int | None,
+        typer.Option(
+            "--shard-size", min=1000, help="Citizens per shard (memory is bounded by it)."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Directory to write the run into.")
     ] = None,
@@ -74,6 +80,7 @@ def run_command(
                 population=population,
                 years=years,
                 seed=seed,
+                shard_size=shard_size,
                 out=out,
                 overwrite=overwrite,
                 progress=advance,

@@ -11,10 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from creditsim import __version__
 from creditsim.audit.disparity import build_audit
-from creditsim.engine.shard import ShardResult, horizon_days, run_shard
+from creditsim.engine.combine import Totals, shard_sizes, timeseries_columns
+from creditsim.engine.shard import horizon_days, run_shard
 from creditsim.outputs import shard_file, to_table, write_json, write_parquet
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 
@@ -31,7 +33,7 @@ class RunResult:
 
     scenario: Scenario
     manifest: dict[str, Any]
-    citizens: pa.Table
+    citizens_table: pa.Table | None  # None when the rows were written to `path` instead
     timeseries_table: pa.Table
     audit_data: dict[str, Any]
     path: Path | None = None
@@ -65,6 +67,15 @@ class RunResult:
         out["seconds"] = round(sum(self.timings.values()), 3)
         return out
 
+    @property
+    def citizens(self) -> pa.Table:
+        """One row per citizen (read back from the run directory when it was written)."""
+        if self.citizens_table is not None:
+            return self.citizens_table
+        assert self.path is not None
+        parts = [pq.read_table(self.path / name) for name in self.manifest["files"]["citizens"]]
+        return pa.concat_tables(parts)
+
     def to_frame(self) -> pd.DataFrame:
         """One row per citizen, with readable labels as pandas categoricals."""
         return self.citizens.to_pandas()
@@ -79,38 +90,61 @@ def run(
     population: int | None = None,
     years: float | None = None,
     seed: int | None = None,
+    shard_size: int | None = None,
     out: str | Path | None = None,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Run a scenario (preset name, TOML path or Scenario) and, with `out`, write its directory."""
+    """Run a scenario (preset name, TOML path or Scenario) and, with `out`, write its directory.
+
+    The population is cut into shards of at most `shard_size` citizens, each run on its own
+    random streams and written as it finishes; time series and audit add up over all shards."""
     settings: dict[str, Any] = {}
-    if population is not None:
-        settings["population"] = population
-    if years is not None:
-        settings["years"] = years
-    if seed is not None:
-        settings["seed"] = seed
+    for key, value in (
+        ("population", population),
+        ("years", years),
+        ("seed", seed),
+        ("shard_size", shard_size),
+    ):
+        if value is not None:
+            settings[key] = value
     resolved = load_scenario(scenario, {"run": settings} if settings else None)
     target = _prepare_output(Path(out), overwrite) if out is not None else None
 
-    run_settings = resolved.run
-    days = horizon_days(run_settings.years)
+    settings_ = resolved.run
+    days = horizon_days(settings_.years)
+    sizes = shard_sizes(settings_.population, settings_.shard_size)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
     started = time.perf_counter()
-    shard = run_shard(resolved, run_settings.population, days, run_settings.seed, 0, progress)
-    audit = build_audit(resolved, shard.tallies)
-    citizens = to_table(shard.citizens, resolved)
-    timeseries = to_table(shard.timeseries, resolved)
-    timings = dict(shard.timings)
-    if target is not None:
+    totals = Totals()
+    timings: dict[str, float] = {}
+    kept: list[pa.Table] = []
+    for shard, (size, first) in enumerate(zip(sizes, starts, strict=True)):
+        result = run_shard(resolved, size, days, settings_.seed, shard, int(first), progress)
         written = time.perf_counter()
-        write_parquet(citizens, shard_file(target / "citizens", 0))
-        write_parquet(timeseries, shard_file(target / "timeseries", 0))
-        write_json(audit, target / "audit.json")
-        timings["write"] = time.perf_counter() - written
-    manifest = _manifest(resolved, days, [shard], timings, time.perf_counter() - started)
-    result = RunResult(resolved, manifest, citizens, timeseries, audit, target, timings)
+        citizens = to_table(result.citizens, resolved)
+        series = to_table(
+            timeseries_columns(resolved, result.timeseries, result.histograms), resolved
+        )
+        if target is not None:
+            write_parquet(citizens, shard_file(target / "citizens", shard))
+            write_parquet(series, shard_file(target / "timeseries", shard))
+        else:
+            kept.append(citizens)
+        totals.add(result)
+        result.timings["write"] = time.perf_counter() - written
+        for stage, seconds in result.timings.items():
+            timings[stage] = timings.get(stage, 0.0) + seconds
+
+    audit = build_audit(resolved, totals.tallies)
+    assert totals.histograms is not None
+    merged = to_table(timeseries_columns(resolved, totals.timeseries, totals.histograms), resolved)
+    manifest = _manifest(resolved, days, sizes, timings, time.perf_counter() - started)
+    citizens_table = pa.concat_tables(kept) if kept else None
+    result = RunResult(resolved, manifest, citizens_table, merged, audit, target, timings)
     if target is not None:
+        write_parquet(merged, target / "timeseries.parquet")
+        write_json(audit, target / "audit.json")
         write_json(manifest, target / "manifest.json")
     return result
 
@@ -125,7 +159,7 @@ def _prepare_output(out: Path, overwrite: bool) -> Path:
     return out
 
 
-def _manifest(scenario: Scenario, days: int, shards: list[ShardResult], timings, seconds) -> dict:
+def _manifest(scenario: Scenario, days: int, sizes: list[int], timings, seconds) -> dict:
     return {
         "creditsim_version": __version__,
         "scenario_name": scenario.name,
@@ -135,11 +169,13 @@ def _manifest(scenario: Scenario, days: int, shards: list[ShardResult], timings,
         "population": scenario.run.population,
         "years": scenario.run.years,
         "days": days,
-        "shards": len(shards),
+        "shards": len(sizes),
+        "shard_sizes": sizes,
         "citizen_rows": "all",
         "files": {
-            "citizens": [f"citizens/part-{i:05d}.parquet" for i in range(len(shards))],
-            "timeseries": [f"timeseries/part-{i:05d}.parquet" for i in range(len(shards))],
+            "citizens": [f"citizens/part-{i:05d}.parquet" for i in range(len(sizes))],
+            "timeseries_by_shard": [f"timeseries/part-{i:05d}.parquet" for i in range(len(sizes))],
+            "timeseries": "timeseries.parquet",
             "audit": "audit.json",
         },
         "timings_seconds": {k: round(v, 4) for k, v in timings.items()},

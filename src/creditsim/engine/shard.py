@@ -17,11 +17,11 @@ from creditsim.channels import Records, observe
 from creditsim.channels.records import CAUSES, CORRECT, NO_ACTOR
 from creditsim.engine.streams import stream
 from creditsim.policies.points import (
-    QUANTILES,
     Ledger,
     deltas,
     grade_changes_for_sanctions,
     run_ledger,
+    start_histogram,
 )
 from creditsim.population import CHILD, Population, build_population
 from creditsim.response import respond
@@ -33,8 +33,11 @@ Progress = Callable[[str], None]
 
 @dataclass
 class ShardResult:
+    """What one shard hands back: its citizen rows, and aggregates that add up across shards."""
+
     citizens: dict[str, np.ndarray]
-    timeseries: dict[str, np.ndarray]
+    timeseries: dict[str, np.ndarray]  # counts, (periods, cells) each
+    histograms: np.ndarray  # score histograms, (periods, cells, score range)
     tallies: dict[str, np.ndarray]
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -49,8 +52,10 @@ def run_shard(
     days: int,
     seed: int,
     shard: int = 0,
+    first_citizen: int = 0,
     progress: Progress | None = None,
 ) -> ShardResult:
+    """Run one shard of `citizens` citizens; their global ids start at `first_citizen`."""
     clock = _Clock(progress)
     pop = build_population(scenario, citizens, stream(seed, shard, "population"))
     clock.lap("population")
@@ -91,8 +96,12 @@ def run_shard(
         ledger = None
         nothing = {s.name: no_intervals() for s in scenario.sanctions}
         recorded = own_true = deserved = nothing
+        for stage in ("channels", "policies", "sanctions"):
+            clock.lap(stage)
 
-    tables = _Tables(scenario, pop, events, records, ledger, days, cells, cell_count, period)
+    tables = _Tables(
+        scenario, pop, events, records, ledger, days, cells, cell_count, period, first_citizen
+    )
     for sanction in scenario.sanctions:
         name = sanction.name
         person, day = denied_purchases(sanction, recorded[name], pop, days, seed, shard)
@@ -117,6 +126,7 @@ class _Tables:
         cells: np.ndarray,
         cell_count: int,
         period: int,
+        first_citizen: int,
     ) -> None:
         self.scenario, self.pop, self.days = scenario, pop, days
         self.cells, self.cell_count, self.period = cells, cell_count, period
@@ -130,8 +140,9 @@ class _Tables:
         self.offence_events = offence[events.behaviour]
 
         col: dict[str, np.ndarray] = {
-            "citizen": np.arange(n, dtype=np.int64),
-            "household": pop.household,
+            "citizen": np.arange(first_citizen, first_citizen + n, dtype=np.int64),
+            # A household is named by its head's citizen id: unique across shards.
+            "household": pop.head.astype(np.int64) + first_citizen,
             "region": pop.region,
             "group": pop.group,
             "age_band": pop.age_band,
@@ -174,19 +185,11 @@ class _Tables:
         ts["offences"] = self._by_period(events.day, event_cells, self.offence_events)
         ts["records"] = self._by_period(records.day, record_cells)
         ts["wrongful_records"] = self._by_period(records.day, record_cells, wrongful)
-        if ledger is not None and ledger.snapshots is not None:
-            snap = ledger.snapshots
-            ts["score_mean"] = _placed(snap.period, snap.cell, snap.mean, self.periods, cell_count)
-            for q, level in enumerate(QUANTILES):
-                ts[f"score_p{int(level * 100):02d}"] = _placed(
-                    snap.period, snap.cell, snap.quantiles[:, q], self.periods, cell_count
-                )
+        if ledger is not None and ledger.histograms is not None:
+            self.histograms = ledger.histograms
         else:
-            ts["score_mean"] = np.full((self.periods, cell_count), float(policy.start))
-            for level in QUANTILES:
-                ts[f"score_p{int(level * 100):02d}"] = np.full(
-                    (self.periods, cell_count), float(policy.start)
-                )
+            still = start_histogram(policy, cells, cell_count)
+            self.histograms = np.broadcast_to(still, (self.periods, *still.shape))
         self.ts = ts
 
         tallies: dict[str, np.ndarray] = {
@@ -282,19 +285,11 @@ class _Tables:
         for key, value in t.items():
             t[key] = np.rint(value).astype(np.int64)
 
-        groups = len(self.scenario.groups)
-        period_index = np.repeat(np.arange(self.periods, dtype=np.int32), cc)
-        cell_index = np.tile(np.arange(cc, dtype=np.int32), self.periods)
-        timeseries = {
-            "period": period_index,
-            "day": period_index * self.period,
-            "region": (cell_index // groups).astype(np.int8),
-            "group": (cell_index % groups).astype(np.int8),
-        }
-        for key, value in self.ts.items():
-            timeseries[key.replace(":", "_")] = value.reshape(-1)
         citizens = {key.replace(":", "_"): value for key, value in col.items()}
-        return ShardResult(citizens=citizens, timeseries=timeseries, tallies=t)
+        timeseries = {key.replace(":", "_"): value for key, value in self.ts.items()}
+        return ShardResult(
+            citizens=citizens, timeseries=timeseries, histograms=self.histograms, tallies=t
+        )
 
     def _by_period(self, day, cell, mask=None) -> np.ndarray:
         """Counts per (period, cell); `mask` selects which items count."""
@@ -324,12 +319,6 @@ def _cell_count(cells: np.ndarray, mask: np.ndarray, cell_count: int) -> np.ndar
 
 def _count(person: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(person[mask], minlength=n).astype(np.int32)
-
-
-def _placed(period, cell, values, periods: int, cells: int) -> np.ndarray:
-    out = np.zeros((periods, cells), dtype=np.float64)
-    out[period, cell] = values
-    return out
 
 
 class _Clock:

@@ -28,21 +28,12 @@ class GradeChanges:
 
 
 @dataclass
-class ScoreSnapshots:
-    """Score distribution per (region, group) cell at the end of each period."""
-
-    period: np.ndarray  # int32, period index of each row
-    cell: np.ndarray  # int32
-    mean: np.ndarray  # float64
-    quantiles: np.ndarray  # float64 (rows, len(QUANTILES)); NaN for an empty cell
-
-
-@dataclass
 class Ledger:
     score: np.ndarray  # int32, final score per citizen
     grade: np.ndarray  # int8, final grade index per citizen
     changes: GradeChanges
-    snapshots: ScoreSnapshots | None
+    # Score histograms at the end of each period: (periods, cells, maximum - minimum + 1).
+    histograms: np.ndarray | None
 
 
 def deltas(scenario: Scenario) -> np.ndarray:
@@ -71,7 +62,7 @@ def run_ledger(
     cell_count: int = 0,
     period_days: int = 7,
 ) -> Ledger:
-    """Replay a day-sorted record stream; snapshots are taken only when `cells` is given."""
+    """Replay a day-sorted record stream; histograms are kept only when `cells` is given."""
     delta = delta_by_kind[kind]
     keep = np.flatnonzero(delta != 0)
     day, subject, delta = day[keep], subject[keep], delta[keep]
@@ -85,10 +76,9 @@ def run_ledger(
     changes: list[tuple[np.ndarray, ...]] = []
 
     histogram = None
-    rows: list[tuple] = []
+    snapshots: list[np.ndarray] = []
     if cells is not None:
-        histogram = np.zeros((cell_count, policy.maximum - policy.minimum + 1), dtype=np.int64)
-        histogram[:, policy.start - policy.minimum] = np.bincount(cells, minlength=cell_count)
+        histogram = start_histogram(policy, cells, cell_count)
 
     for today in range(days):
         lo, hi = bounds[today], bounds[today + 1]
@@ -116,13 +106,13 @@ def run_ledger(
                     np.add.at(histogram, (cells[people], old - policy.minimum), -1)
                     np.add.at(histogram, (cells[people], new - policy.minimum), 1)
         if histogram is not None and ((today + 1) % period_days == 0 or today == days - 1):
-            rows.append((today // period_days, *_summarise(histogram, policy.minimum)))
+            snapshots.append(histogram.copy())
 
     return Ledger(
         score=score,
         grade=grade_of(policy, score),
         changes=_stack_changes(changes),
-        snapshots=_stack_snapshots(rows, cell_count) if histogram is not None else None,
+        histograms=np.stack(snapshots) if histogram is not None else None,
     )
 
 
@@ -166,20 +156,29 @@ def _with_restorations(after_days, day, subject, delta, days):
     return day[order], subject[order], delta[order]
 
 
-def _summarise(histogram: np.ndarray, minimum: int):
-    totals = histogram.sum(axis=1)
-    empty = totals == 0
-    values = np.arange(histogram.shape[1]) + minimum
-    mean = (histogram @ values) / np.maximum(totals, 1)
-    cumulative = np.cumsum(histogram, axis=1)
+def start_histogram(policy: PointsPolicy, cells: np.ndarray, cell_count: int) -> np.ndarray:
+    """Everyone at the starting score: a (cells, score range) histogram."""
+    histogram = np.zeros((cell_count, policy.maximum - policy.minimum + 1), dtype=np.int32)
+    histogram[:, policy.start - policy.minimum] = np.bincount(cells, minlength=cell_count)
+    return histogram
+
+
+def score_summary(histograms: np.ndarray, minimum: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and QUANTILES of the score from histograms (..., score range), exactly.
+
+    Histograms add across shards, so merged quantiles are exact. An empty cell gets NaN."""
+    totals = histograms.sum(axis=-1)
+    values = np.arange(histograms.shape[-1]) + minimum
+    mean = (histograms @ values) / np.maximum(totals, 1)
+    cumulative = np.cumsum(histograms, axis=-1)
     quantiles = np.stack(
         [
-            np.argmax(cumulative >= np.ceil(q * totals)[:, None], axis=1) + minimum
+            np.argmax(cumulative >= np.ceil(q * totals)[..., None], axis=-1) + minimum
             for q in QUANTILES
         ],
-        axis=1,
+        axis=-1,
     ).astype(np.float64)
-    # An empty (region, group) cell has no score distribution.
+    empty = totals == 0
     mean[empty] = np.nan
     quantiles[empty] = np.nan
     return mean, quantiles
@@ -191,11 +190,3 @@ def _stack_changes(changes) -> GradeChanges:
         i8 = np.zeros(0, dtype=np.int8)
         return GradeChanges(i32, i32.copy(), i8, i8.copy())
     return GradeChanges(*(np.concatenate(column) for column in zip(*changes, strict=True)))
-
-
-def _stack_snapshots(rows, cell_count: int) -> ScoreSnapshots:
-    period = np.repeat(np.array([r[0] for r in rows], dtype=np.int32), cell_count)
-    cell = np.tile(np.arange(cell_count, dtype=np.int32), len(rows))
-    mean = np.concatenate([r[1] for r in rows])
-    quantiles = np.concatenate([r[2] for r in rows])
-    return ScoreSnapshots(period, cell, mean, quantiles)

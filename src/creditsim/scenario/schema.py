@@ -32,6 +32,7 @@ class RunSettings(Model):
     years: Annotated[float, Field(gt=0.0, le=50.0)] = 1.0
     seed: Annotated[int, Field(ge=0)] = 0
     timeseries_every_days: Annotated[int, Field(ge=1, le=365)] = 7
+    shard_size: Annotated[int, Field(ge=1000, le=100_000_000)] = 1_000_000
 
 
 class Region(Model):

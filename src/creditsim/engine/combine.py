@@ -1,0 +1,61 @@
+"""Adding shards up: every aggregate a shard returns is a sum, so the combination is exact."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from creditsim.engine.shard import ShardResult
+from creditsim.policies.points import QUANTILES, score_summary
+from creditsim.scenario.schema import Scenario
+
+
+class Totals:
+    """The running sum of the shards' time series, score histograms and tallies."""
+
+    def __init__(self) -> None:
+        self.timeseries: dict[str, np.ndarray] = {}
+        self.histograms: np.ndarray | None = None
+        self.tallies: dict[str, np.ndarray] = {}
+        self.shards = 0
+
+    def add(self, result: ShardResult) -> None:
+        _accumulate(self.timeseries, result.timeseries)
+        _accumulate(self.tallies, result.tallies)
+        histograms = result.histograms.astype(np.int64)
+        self.histograms = histograms if self.histograms is None else self.histograms + histograms
+        self.shards += 1
+
+
+def shard_sizes(population: int, shard_size: int) -> list[int]:
+    """Near-equal shards of at most `shard_size` citizens."""
+    count = -(-population // shard_size)
+    base, extra = divmod(population, count)
+    return [base + 1] * extra + [base] * (count - extra)
+
+
+def timeseries_columns(
+    scenario: Scenario, counts: dict[str, np.ndarray], histograms: np.ndarray
+) -> dict[str, np.ndarray]:
+    """One row per (period, region, group): counts, then the score's mean and quantiles."""
+    periods, cells = histograms.shape[:2]
+    groups = len(scenario.groups)
+    period = np.repeat(np.arange(periods, dtype=np.int32), cells)
+    cell = np.tile(np.arange(cells, dtype=np.int32), periods)
+    columns: dict[str, np.ndarray] = {
+        "period": period,
+        "day": period * scenario.run.timeseries_every_days,
+        "region": (cell // groups).astype(np.int8),
+        "group": (cell % groups).astype(np.int8),
+    }
+    mean, quantiles = score_summary(histograms, scenario.policy.minimum)
+    for name, value in counts.items():
+        columns[name] = value.reshape(-1)
+    columns["score_mean"] = mean.reshape(-1)
+    for q, level in enumerate(QUANTILES):
+        columns[f"score_p{int(level * 100):02d}"] = quantiles[..., q].reshape(-1)
+    return columns
+
+
+def _accumulate(total: dict[str, np.ndarray], part: dict[str, np.ndarray]) -> None:
+    for key, value in part.items():
+        total[key] = total[key] + value if key in total else value.astype(np.int64)
