@@ -45,9 +45,19 @@ def deltas(scenario: Scenario) -> np.ndarray:
 
 
 def grade_of(policy: PointsPolicy, score: np.ndarray) -> np.ndarray:
-    floors = np.array([band.min_score for band in policy.grades][::-1])
-    rank = np.searchsorted(floors, score, side="right") - 1
-    return (len(floors) - 1 - np.maximum(rank, 0)).astype(np.int8)
+    return _Grader(policy)(score)
+
+
+class _Grader:
+    """Score -> grade index (0 is the best grade), with the band floors prepared once."""
+
+    def __init__(self, policy: PointsPolicy) -> None:
+        self.floors = np.array([band.min_score for band in policy.grades][::-1])
+        self.top = len(self.floors) - 1
+
+    def __call__(self, score: np.ndarray) -> np.ndarray:
+        rank = np.searchsorted(self.floors, score, side="right") - 1
+        return (self.top - np.maximum(rank, 0)).astype(np.int8)
 
 
 def run_ledger(
@@ -75,10 +85,13 @@ def run_ledger(
     bounds = np.searchsorted(day, np.arange(days + 1), side="left")
     changes: list[tuple[np.ndarray, ...]] = []
 
+    grade = _Grader(policy)
     histogram = None
     snapshots: list[np.ndarray] = []
     if cells is not None:
         histogram = start_histogram(policy, cells, cell_count)
+        bins = histogram.shape[1]
+        flat = histogram.reshape(-1)
 
     for today in range(days):
         lo, hi = bounds[today], bounds[today + 1]
@@ -91,7 +104,7 @@ def run_ledger(
             moved = new != old
             if moved.any():
                 people, old, new = people[moved], old[moved], new[moved]
-                before, after = grade_of(policy, old), grade_of(policy, new)
+                before, after = grade(old), grade(new)
                 regraded = np.flatnonzero(before != after)
                 if regraded.size:
                     changes.append(
@@ -103,14 +116,15 @@ def run_ledger(
                         )
                     )
                 if histogram is not None:
-                    np.add.at(histogram, (cells[people], old - policy.minimum), -1)
-                    np.add.at(histogram, (cells[people], new - policy.minimum), 1)
+                    row = cells[people] * bins - policy.minimum
+                    flat -= np.bincount(row + old, minlength=flat.shape[0]).astype(np.int32)
+                    flat += np.bincount(row + new, minlength=flat.shape[0]).astype(np.int32)
         if histogram is not None and ((today + 1) % period_days == 0 or today == days - 1):
             snapshots.append(histogram.copy())
 
     return Ledger(
         score=score,
-        grade=grade_of(policy, score),
+        grade=grade(score),
         changes=_stack_changes(changes),
         histograms=np.stack(snapshots) if histogram is not None else None,
     )
