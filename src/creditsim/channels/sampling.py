@@ -13,7 +13,9 @@ class MemberPicker:
         top = int(keys.max()) + 1 if keys.size else 0
         if eligible is not None:
             keys = np.where(eligible, keys, -1)
-        order = np.argsort(keys, kind="stable")
+        # Small keys (groups, regions) sort by radix in one pass.
+        small = keys.astype(np.int16) if keys.min() >= -1 and top < 32768 else keys
+        order = np.argsort(small, kind="stable")
         self._members = order.astype(np.int32)
         sorted_keys = keys[order]
         self._start = np.searchsorted(sorted_keys, np.arange(top), side="left")
