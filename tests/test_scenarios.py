@@ -345,6 +345,8 @@ def test_cli_run_writes_the_run_directory(cli_run):
         "audit.json",
         "citizens/part-00000.parquet",
         "manifest.json",
+        "plan.json",
+        "shards/part-00000.npz",
         "timeseries.parquet",
         "timeseries/part-00000.parquet",
     ]

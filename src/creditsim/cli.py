@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from creditsim.engine.runner import STAGES, OutputError, run
+from creditsim.engine.runner import OutputError, run
 from creditsim.scenario import ScenarioError, load_scenario, preset_names, to_toml
 
 app = typer.Typer(
@@ -52,28 +52,48 @@ def run_command(
             "--shard-size", min=1000, help="Citizens per shard (memory is bounded by it)."
         ),
     ] = None,
+    citizen_rows: Annotated[
+        str | None,
+        typer.Option(
+            "--citizen-rows",
+            help="Citizen rows to write: all, none, or a fraction such as 0.01 (a random "
+            "sample); the time series and the audit always cover everyone.",
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Directory to write the run into.")
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Allow writing into a non-empty directory.")
     ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Finish a run in --out that was cut off.")
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", min=1, help="Run shards on a local Dask cluster."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Run shards on the Dask cluster at this address."),
+    ] = None,
 ) -> None:
     """Run SCENARIO and print its summary; with --out, write the run directory."""
     try:
+        rows = _citizen_rows(citizen_rows)
         load_scenario(scenario)
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            TextColumn("{task.completed}/{task.total} stages"),
+            TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(),
             console=errors,
             transient=True,
         ) as bar:
-            task = bar.add_task("simulating", total=len(STAGES))
+            task = bar.add_task("simulating", total=None)
 
-            def advance(stage: str) -> None:
-                bar.update(task, advance=1, description=stage)
+            def advance(done: int, total: int, label: str) -> None:
+                bar.update(task, completed=done, total=total, description=label)
 
             result = run(
                 scenario,
@@ -81,8 +101,12 @@ def run_command(
                 years=years,
                 seed=seed,
                 shard_size=shard_size,
+                citizen_rows=rows,
                 out=out,
                 overwrite=overwrite,
+                resume=resume,
+                workers=workers,
+                scheduler=scheduler,
                 progress=advance,
             )
     except (ScenarioError, OutputError) as error:
@@ -96,6 +120,18 @@ def run_command(
     console.print(table)
     if result.path is not None:
         console.print(f"written to {result.path}")
+
+
+def _citizen_rows(value: str | None) -> str | float | None:
+    if value is None or value in ("all", "none"):
+        return value
+    try:
+        fraction = float(value)
+    except ValueError:
+        fraction = -1.0
+    if not 0.0 < fraction <= 1.0:
+        raise OutputError(f"--citizen-rows {value}: allowed are all, none, or a fraction in (0, 1]")
+    return fraction
 
 
 @scenarios_app.command("list")

@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from creditsim.engine.shard import ShardResult
 from creditsim.policies.points import QUANTILES, score_summary
 from creditsim.scenario.schema import Scenario
 
+if TYPE_CHECKING:
+    from creditsim.engine.tasks import ShardSummary
+
 
 class Totals:
-    """The running sum of the shards' time series, score histograms and tallies."""
+    """The running sum of the shards' time series, score histograms and tallies.
 
-    def __init__(self) -> None:
+    Everything is an integer sum, so the order in which shards arrive changes nothing."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.minimum = scenario.policy.minimum
+        self.bins = scenario.policy.maximum - scenario.policy.minimum + 1
         self.timeseries: dict[str, np.ndarray] = {}
         self.histograms: np.ndarray | None = None
         self.tallies: dict[str, np.ndarray] = {}
+        self.rows = 0
         self.shards = 0
 
-    def add(self, result: ShardResult) -> None:
-        _accumulate(self.timeseries, result.timeseries)
-        _accumulate(self.tallies, result.tallies)
-        histograms = result.histograms.astype(np.int64)
-        self.histograms = histograms if self.histograms is None else self.histograms + histograms
+    def add(self, summary: ShardSummary) -> None:
+        _accumulate(self.timeseries, summary.timeseries)
+        _accumulate(self.tallies, summary.tallies)
+        part = summary.histograms
+        if self.histograms is None:
+            self.histograms = np.zeros((*part.shape[:2], self.bins), dtype=np.int64)
+        lo = summary.histogram_floor - self.minimum
+        self.histograms[..., lo : lo + part.shape[-1]] += part
+        self.rows += summary.rows
         self.shards += 1
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,21 @@ import pyarrow.parquet as pq
 from creditsim import __version__
 from creditsim.audit.disparity import build_audit
 from creditsim.engine.combine import Totals, shard_sizes, timeseries_columns
-from creditsim.engine.shard import horizon_days, run_shard
-from creditsim.outputs import shard_file, to_table, write_json, write_parquet
+from creditsim.engine.shard import horizon_days
+from creditsim.engine.tasks import (
+    ShardPlan,
+    ShardSummary,
+    load_summary,
+    run_shard_task,
+    summary_file,
+)
+from creditsim.outputs import to_table, write_json, write_parquet
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 
 STAGES = ("population", "behaviours", "channels", "policies", "sanctions", "outputs")
+PLAN = "plan.json"
+RUN_FILES = (PLAN, "manifest.json", "audit.json", "timeseries.parquet", "citizens", "timeseries",
+             "shards")  # fmt: skip
 
 
 class OutputError(ValueError):
@@ -73,8 +85,9 @@ class RunResult:
         if self.citizens_table is not None:
             return self.citizens_table
         assert self.path is not None
-        parts = [pq.read_table(self.path / name) for name in self.manifest["files"]["citizens"]]
-        return pa.concat_tables(parts)
+        names = self.manifest["files"]["citizens"]
+        parts = [pq.read_table(self.path / name) for name in names if (self.path / name).exists()]
+        return pa.concat_tables(parts) if parts else to_table({}, self.scenario)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per citizen, with readable labels as pandas categoricals."""
@@ -91,56 +104,84 @@ def run(
     years: float | None = None,
     seed: int | None = None,
     shard_size: int | None = None,
+    citizen_rows: str | float | None = None,
     out: str | Path | None = None,
     overwrite: bool = False,
-    progress: Callable[[str], None] | None = None,
+    resume: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> RunResult:
     """Run a scenario (preset name, TOML path or Scenario) and, with `out`, write its directory.
 
-    The population is cut into shards of at most `shard_size` citizens, each run on its own
-    random streams and written as it finishes; time series and audit add up over all shards."""
+    The population is cut into shards of at most `shard_size` citizens, each on its own random
+    streams, written as it finishes; the time series and the audit add up over all shards.
+    Shards run in this process, or with `workers` on a local Dask cluster, or on the Dask
+    cluster at `scheduler`: the results are the same, byte for byte. `resume` finishes a run
+    directory that was cut off, without redoing the shards it holds."""
     settings: dict[str, Any] = {}
     for key, value in (
         ("population", population),
         ("years", years),
         ("seed", seed),
         ("shard_size", shard_size),
+        ("citizen_rows", citizen_rows),
     ):
         if value is not None:
             settings[key] = value
     resolved = load_scenario(scenario, {"run": settings} if settings else None)
-    target = _prepare_output(Path(out), overwrite) if out is not None else None
+    if resume and out is None:
+        raise OutputError("--resume needs --out: the run directory to finish")
+    if workers is not None and workers < 1:
+        raise OutputError(f"--workers {workers}: must be at least 1")
 
-    settings_ = resolved.run
-    days = horizon_days(settings_.years)
-    sizes = shard_sizes(settings_.population, settings_.shard_size)
+    config = resolved.run
+    days = horizon_days(config.years)
+    sizes = shard_sizes(config.population, config.shard_size)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
-    started = time.perf_counter()
-    totals = Totals()
-    timings: dict[str, float] = {}
-    kept: list[pa.Table] = []
-    for shard, (size, first) in enumerate(zip(sizes, starts, strict=True)):
-        result = run_shard(resolved, size, days, settings_.seed, shard, int(first), progress)
-        written = time.perf_counter()
-        citizens = to_table(result.citizens, resolved)
-        series = to_table(
-            timeseries_columns(resolved, result.timeseries, result.histograms), resolved
-        )
-        if target is not None:
-            write_parquet(citizens, shard_file(target / "citizens", shard))
-            write_parquet(series, shard_file(target / "timeseries", shard))
-        else:
-            kept.append(citizens)
-        totals.add(result)
-        result.timings["write"] = time.perf_counter() - written
-        for stage, seconds in result.timings.items():
-            timings[stage] = timings.get(stage, 0.0) + seconds
+    target = Path(out) if out is not None else None
+    plans = [
+        ShardPlan(
+            resolved,
+            shard,
+            size,
+            int(first),
+            days,
+            config.seed,
+            config.citizen_rows,
+            None if target is None else str(target),
+        )  # fmt: skip
+        for shard, (size, first) in enumerate(zip(sizes, starts, strict=True))
+    ]
+    done: dict[int, ShardSummary] = {}
+    if target is not None:
+        done = _prepare_output(target, resolved, days, sizes, overwrite, resume)
 
+    started = time.perf_counter()
+    totals = Totals(resolved)
+    for summary in done.values():
+        totals.add(summary)
+    pending = [plan for plan in plans if plan.shard not in done]
+    kept: dict[int, pa.Table] = {}
+    for summary in _execute(pending, len(plans), len(done), workers, scheduler, progress):
+        totals.add(summary)
+        done[summary.shard] = summary
+        if summary.citizens is not None:
+            kept[summary.shard] = summary.citizens
+            summary.citizens = None
+
+    timings: dict[str, float] = {}
+    for summary in done.values():
+        for stage, seconds in summary.timings.items():
+            timings[stage] = timings.get(stage, 0.0) + seconds
     audit = build_audit(resolved, totals.tallies)
     assert totals.histograms is not None
     merged = to_table(timeseries_columns(resolved, totals.timeseries, totals.histograms), resolved)
-    manifest = _manifest(resolved, days, sizes, timings, time.perf_counter() - started)
-    citizens_table = pa.concat_tables(kept) if kept else None
+    manifest = _manifest(resolved, days, sizes, totals.rows, timings, time.perf_counter() - started)
+    rows = [kept[shard] for shard in sorted(kept)]
+    citizens_table = pa.concat_tables(rows) if rows else None
+    if citizens_table is None and target is None:
+        citizens_table = to_table({}, resolved)
     result = RunResult(resolved, manifest, citizens_table, merged, audit, target, timings)
     if target is not None:
         write_parquet(merged, target / "timeseries.parquet")
@@ -149,17 +190,102 @@ def run(
     return result
 
 
-def _prepare_output(out: Path, overwrite: bool) -> Path:
+def _execute(
+    plans: list[ShardPlan],
+    total: int,
+    finished: int,
+    workers: int | None,
+    scheduler: str | None,
+    progress: Callable[[int, int, str], None] | None,
+) -> Iterator[ShardSummary]:
+    """Run the shards here, one after another, or on a Dask cluster, yielding each summary."""
+    steps = len(STAGES)
+    if workers is None and scheduler is None:
+        for plan in plans:
+            step = finished * steps
+            label = f"shard {plan.shard + 1}/{total}"
+
+            def stage_done(stage: str, label: str = label) -> None:
+                nonlocal step
+                step += 1
+                if progress is not None:
+                    progress(step, total * steps, f"{label}: {stage}")
+
+            yield run_shard_task(plan, stage_done)
+            finished += 1
+        return
+    from distributed import Client, LocalCluster, as_completed
+
+    if scheduler is not None:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    try:
+        futures = client.map(run_shard_task, plans, key=[f"shard-{p.shard}" for p in plans])
+        for future in as_completed(futures):
+            summary = future.result()
+            finished += 1
+            if progress is not None:
+                progress(finished * steps, total * steps, f"{finished}/{total} shards")
+            yield summary
+            future.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _prepare_output(
+    out: Path, scenario: Scenario, days: int, sizes: list[int], overwrite: bool, resume: bool
+) -> dict[int, ShardSummary]:
+    """Check the run directory and write its plan; on resume, the summaries of finished shards."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
+    plan = {
+        "scenario_hash": scenario_hash(scenario),
+        "seed": scenario.run.seed,
+        "days": days,
+        "shard_sizes": sizes,
+        "citizen_rows": scenario.run.citizen_rows,
+    }
+    occupied = out.is_dir() and any(out.iterdir())
+    if resume:
+        if not (out / PLAN).is_file():
+            raise OutputError(f"--out {out}: no run to resume here ({PLAN} is missing)")
+        for leftover in out.rglob(".*.tmp-*"):  # partial writes of the run that was cut off
+            leftover.unlink()
+        before = json.loads((out / PLAN).read_text())
+        if before != plan:
+            raise OutputError(
+                f"--out {out}: --resume needs the same scenario, seed, years, population, "
+                "shard size and citizen rows as the run it finishes"
+            )
+        finished = {}
+        for shard in range(len(sizes)):
+            path = summary_file(out, shard)
+            if path.is_file():
+                finished[shard] = load_summary(path)
+        return finished
+    if occupied and not overwrite:
         raise OutputError(
-            f"--out {out}: directory is not empty; choose a new one or pass --overwrite"
+            f"--out {out}: directory is not empty; choose a new one, pass --overwrite, "
+            "or --resume to finish a run that was cut off"
         )
-    return out
+    for name in RUN_FILES:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    write_json(plan, out / PLAN)
+    return {}
 
 
-def _manifest(scenario: Scenario, days: int, sizes: list[int], timings, seconds) -> dict:
+def _manifest(scenario: Scenario, days: int, sizes: list[int], rows: int, timings, seconds):
     return {
         "creditsim_version": __version__,
         "scenario_name": scenario.name,
@@ -171,9 +297,13 @@ def _manifest(scenario: Scenario, days: int, sizes: list[int], timings, seconds)
         "days": days,
         "shards": len(sizes),
         "shard_sizes": sizes,
-        "citizen_rows": "all",
+        "citizen_rows": {"kept": scenario.run.citizen_rows, "rows": rows},
         "files": {
-            "citizens": [f"citizens/part-{i:05d}.parquet" for i in range(len(sizes))],
+            "citizens": [
+                f"citizens/part-{i:05d}.parquet"
+                for i in range(len(sizes))
+                if scenario.run.citizen_rows != "none"
+            ],
             "timeseries_by_shard": [f"timeseries/part-{i:05d}.parquet" for i in range(len(sizes))],
             "timeseries": "timeseries.parquet",
             "audit": "audit.json",

@@ -33,6 +33,9 @@ class RunSettings(Model):
     seed: Annotated[int, Field(ge=0)] = 0
     timeseries_every_days: Annotated[int, Field(ge=1, le=365)] = 7
     shard_size: Annotated[int, Field(ge=1000, le=100_000_000)] = 1_000_000
+    # Which citizen rows to write: all, none, or a fraction (a random sample; the time series
+    # and the audit always cover everyone).
+    citizen_rows: Literal["all", "none"] | Annotated[float, Field(gt=0.0, le=1.0)] = "all"
 
 
 class Region(Model):
