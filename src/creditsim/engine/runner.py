@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from creditsim import __version__
 from creditsim.audit.disparity import build_audit
 from creditsim.engine.combine import Totals, shard_sizes, timeseries_columns
+from creditsim.engine.memory import WORKER_ENVIRONMENT, keep_freed_memory
 from creditsim.engine.shard import horizon_days
 from creditsim.engine.tasks import (
     ShardPlan,
@@ -201,6 +202,7 @@ def _execute(
     """Run the shards here, one after another, or on a Dask cluster, yielding each summary."""
     steps = len(STAGES)
     if workers is None and scheduler is None:
+        keep_freed_memory()
         for plan in plans:
             step = finished * steps
             label = f"shard {plan.shard + 1}/{total}"
@@ -214,15 +216,17 @@ def _execute(
             yield run_shard_task(plan, stage_done)
             finished += 1
         return
+    import dask
     from distributed import Client, LocalCluster, as_completed
 
     if scheduler is not None:
         client = Client(scheduler)
         cluster = None
     else:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENVIRONMENT}):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
         client = Client(cluster)
     try:
         futures = client.map(run_shard_task, plans, key=[f"shard-{p.shard}" for p in plans])
