@@ -160,21 +160,25 @@ def run(
 
     started = time.perf_counter()
     totals = Totals(resolved)
-    for summary in done.values():
-        totals.add(summary)
-    pending = [plan for plan in plans if plan.shard not in done]
-    kept: dict[int, pa.Table] = {}
-    for summary in _execute(pending, len(plans), len(done), workers, scheduler, progress):
-        totals.add(summary)
-        done[summary.shard] = summary
-        if summary.citizens is not None:
-            kept[summary.shard] = summary.citizens
-            summary.citizens = None
-
     timings: dict[str, float] = {}
-    for summary in done.values():
+    kept: dict[int, pa.Table] = {}
+
+    def take(summary: ShardSummary) -> None:
+        """Add a shard in and let it go: memory does not grow with the number of shards."""
+        totals.add(summary)
         for stage, seconds in summary.timings.items():
             timings[stage] = timings.get(stage, 0.0) + seconds
+        if summary.citizens is not None:
+            kept[summary.shard] = summary.citizens
+
+    finished = set(done)
+    for summary in done.values():
+        take(summary)
+    done.clear()
+    pending = [plan for plan in plans if plan.shard not in finished]
+    for summary in _execute(pending, len(plans), len(finished), workers, scheduler, progress):
+        take(summary)
+
     audit = build_audit(resolved, totals.tallies)
     assert totals.histograms is not None
     merged = to_table(timeseries_columns(resolved, totals.timeseries, totals.histograms), resolved)
@@ -229,14 +233,17 @@ def _execute(
             )
         client = Client(cluster)
     try:
-        futures = client.map(run_shard_task, plans, key=[f"shard-{p.shard}" for p in plans])
-        for future in as_completed(futures):
+        # No list of futures is kept: each is dropped once its summary is taken, so neither the
+        # workers nor this process hold finished shards' results.
+        keys = [f"shard-{plan.shard}" for plan in plans]
+        for future in as_completed(client.map(run_shard_task, plans, key=keys)):
             summary = future.result()
+            future.release()
+            del future
             finished += 1
             if progress is not None:
                 progress(finished * steps, total * steps, f"{finished}/{total} shards")
             yield summary
-            future.release()
     finally:
         client.close()
         if cluster is not None:
