@@ -7,10 +7,12 @@ themselves; nothing is done per citizen per day.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
 from creditsim.engine.arrays import day_order
+from creditsim.engine.backend import namespace, to_host
 from creditsim.engine.streams import stream
 from creditsim.population import Population
 from creditsim.scenario.schema import AGE_BANDS, Scenario
@@ -33,17 +35,21 @@ class Events:
         return Events(self.day[index], self.person[index], self.behaviour[index])
 
     def of_behaviours(self, chosen: np.ndarray) -> Events:
-        """The events of the behaviours where `chosen` is true, by slicing the groups."""
-        bounds = np.searchsorted(self.behaviour, np.arange(chosen.shape[0] + 1))
-        slices = [slice(bounds[b], bounds[b + 1]) for b in np.flatnonzero(chosen)]
+        """The events of the behaviours where `chosen` (a host array) is true, by slicing."""
+        xp = namespace(self.behaviour)
+        bounds = to_host(xp.searchsorted(self.behaviour, xp.arange(chosen.shape[0] + 1)))
+        slices = [slice(int(bounds[b]), int(bounds[b + 1])) for b in np.flatnonzero(chosen)]
         if len(slices) == 1:
             return Events(self.day[slices[0]], self.person[slices[0]], self.behaviour[slices[0]])
         return Events(
             *(
-                np.concatenate([column[s] for s in slices]) if slices else column[:0]
+                xp.concatenate([column[s] for s in slices]) if slices else column[:0]
                 for column in (self.day, self.person, self.behaviour)
             )
         )
+
+    def to_host(self) -> Events:
+        return Events(to_host(self.day), to_host(self.person), to_host(self.behaviour))
 
     def sorted_by_day(self) -> Events:
         return self.take(day_order(self.day))
@@ -56,9 +62,10 @@ def draw_events(scenario: Scenario, pop: Population, days: int, seed: int, shard
     behaviours), then thinned by the age multiplier over its maximum: the accepted events are
     exactly a Poisson draw with weight age × propensity."""
     parts: list[tuple[np.ndarray, np.ndarray, int]] = []
-    sampler = _Sampler(pop)
+    xp = namespace(pop.age_band)
+    sampler = _Sampler(pop, xp)
     for index, behaviour in enumerate(scenario.behaviours):
-        rng = stream(seed, shard, f"behaviour:{behaviour.name}")
+        rng = stream(seed, shard, f"behaviour:{behaviour.name}", xp)
         age = _age_table(behaviour)
         ceiling = float(age.max())
         if ceiling == 0.0 or behaviour.rate_per_year == 0.0:
@@ -68,23 +75,25 @@ def draw_events(scenario: Scenario, pop: Population, days: int, seed: int, shard
         count = int(rng.poisson(behaviour.rate_per_year * days / 365.0 * ceiling * total))
         person = sampler.draw(category, count, rng)
         if np.any(age != ceiling):
-            accept = rng.random(count, dtype=np.float32) * ceiling < age[pop.age_band[person]]
+            multiplier = xp.asarray(age)[pop.age_band[person]]
+            accept = rng.random(count, dtype=np.float32) * ceiling < multiplier
             person = person[accept]
         day = rng.integers(0, days, size=person.shape[0], dtype=np.int32)
         parts.append((day, person, index))
     if not parts:
-        empty = np.zeros(0, dtype=np.int32)
-        return Events(empty, empty.copy(), np.zeros(0, dtype=np.int16))
-    day = np.concatenate([p[0] for p in parts])
-    person = np.concatenate([p[1] for p in parts])
-    behaviour = np.concatenate([np.full(p[0].shape[0], p[2], dtype=np.int16) for p in parts])
+        empty = xp.zeros(0, dtype=np.int32)
+        return Events(empty, empty.copy(), xp.zeros(0, dtype=np.int16))
+    day = xp.concatenate([p[0] for p in parts])
+    person = xp.concatenate([p[1] for p in parts])
+    behaviour = xp.concatenate([xp.full(p[0].shape[0], p[2], dtype=np.int16) for p in parts])
     return Events(day, person, behaviour)
 
 
 def expected_weight(scenario: Scenario, pop: Population, index: int) -> float:
     """The sum of the behaviour's weights over the citizens: events per year = rate × this."""
     behaviour = scenario.behaviours[index]
-    weights = _age_table(behaviour)[pop.age_band].astype(np.float64)
+    xp = namespace(pop.age_band)
+    weights = xp.asarray(_age_table(behaviour))[pop.age_band].astype(np.float64)
     if behaviour.propensity_weight:
         weights *= pop.propensity[pop.categories.index(behaviour.category)]
     return float(weights.sum())
@@ -93,14 +102,15 @@ def expected_weight(scenario: Scenario, pop: Population, index: int) -> float:
 class _Sampler:
     """Draws citizens uniformly or by a category's propensity; cumulative sums are cached."""
 
-    def __init__(self, pop: Population) -> None:
+    def __init__(self, pop: Population, xp: ModuleType) -> None:
         self.pop = pop
+        self.xp = xp
         self._cumulative: dict[int, np.ndarray] = {}
 
     def _cumsum(self, category: int) -> np.ndarray:
         if category not in self._cumulative:
             column = self.pop.propensity[category]
-            self._cumulative[category] = np.cumsum(column, dtype=np.float64)
+            self._cumulative[category] = self.xp.cumsum(column, dtype=np.float64)
         return self._cumulative[category]
 
     def total(self, category: int | None) -> float:
@@ -113,19 +123,19 @@ class _Sampler:
         if category is None:
             return rng.integers(0, self.pop.size, size=count, dtype=np.int32)
         cumulative = self._cumsum(category)
-        picks = _sorted_uniforms(rng, count) * cumulative[-1]
-        person = np.searchsorted(cumulative, picks, side="right")
-        return np.minimum(person, self.pop.size - 1).astype(np.int32)
+        picks = _sorted_uniforms(rng, count, self.xp) * cumulative[-1]
+        person = self.xp.searchsorted(cumulative, picks, side="right")
+        return self.xp.minimum(person, self.pop.size - 1).astype(np.int32)
 
 
 def _age_table(behaviour) -> np.ndarray:
     return np.array([behaviour.age_multipliers.get(a, 1.0) for a in AGE_BANDS], dtype=np.float32)
 
 
-def _sorted_uniforms(rng: np.random.Generator, count: int) -> np.ndarray:
+def _sorted_uniforms(rng, count: int, xp: ModuleType) -> np.ndarray:
     """`count` sorted uniforms in O(count), from normalised sums of exponential gaps.
 
     Sorted draws make the `searchsorted` that picks citizens walk memory in order."""
     gaps = rng.standard_exponential(count + 1)
-    sums = np.cumsum(gaps)
+    sums = xp.cumsum(gaps)
     return sums[:-1] / sums[-1]

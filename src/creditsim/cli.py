@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from creditsim.engine.backend import BackendError
 from creditsim.engine.runner import OutputError, run
 from creditsim.scenario import ScenarioError, load_scenario, preset_names, to_toml
 
@@ -77,6 +78,10 @@ def run_command(
         str | None,
         typer.Option("--scheduler", help="Run shards on the Dask cluster at this address."),
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option("--backend", help="Array backend: numpy, or cupy for a GPU."),
+    ] = "numpy",
 ) -> None:
     """Run SCENARIO and print its summary; with --out, write the run directory."""
     try:
@@ -107,9 +112,10 @@ def run_command(
                 resume=resume,
                 workers=workers,
                 scheduler=scheduler,
+                backend=backend,
                 progress=advance,
             )
-    except (ScenarioError, OutputError) as error:
+    except (ScenarioError, OutputError, BackendError) as error:
         _fail(str(error))
         return
     table = Table(title=f"creditsim: {result.scenario.name}", show_header=True)

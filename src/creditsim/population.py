@@ -6,11 +6,13 @@ children and the seniors, so household links are offsets rather than pointers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from types import ModuleType
 
 import numpy as np
 
-from creditsim.scenario.schema import AGE_BANDS, Scenario
+from creditsim.engine.backend import categorical, to_host
+from creditsim.scenario.schema import AGE_BANDS, INCOME_BANDS, Scenario
 
 CHILD, YOUNG, ADULT, SENIOR = range(len(AGE_BANDS))
 
@@ -33,12 +35,24 @@ class Population:
     def size(self) -> int:
         return int(self.household.shape[0])
 
+    def to_host(self) -> Population:
+        """The same citizens as NumPy arrays (a no-op on the NumPy backend)."""
+        arrays = {
+            f.name: to_host(getattr(self, f.name))
+            for f in fields(self)
+            if f.name not in ("categories", "households")
+        }
+        return replace(self, **arrays)
+
     def region_group(self, groups: int) -> np.ndarray:
         """One index per (region, group) cell, for aggregates by both."""
         return self.region.astype(np.int32) * groups + self.group
 
 
-def build_population(scenario: Scenario, citizens: int, rng: np.random.Generator) -> Population:
+def build_population(
+    scenario: Scenario, citizens: int, rng: np.random.Generator, xp: ModuleType = np
+) -> Population:
+    """Citizens in whole households, on the array backend `xp` (rng must be of that backend)."""
     hh = scenario.households
     p_children = np.asarray(hh.children_probabilities)
     p_seniors = np.asarray(hh.seniors_probabilities)
@@ -47,35 +61,35 @@ def build_population(scenario: Scenario, citizens: int, rng: np.random.Generator
     count = int(citizens / mean_size * 1.1) + 64
     while True:  # the margin almost always suffices; a tiny population may need a second draw
         adults = 1 + (rng.random(count) < hh.couple_share).astype(np.int32)
-        kids = rng.choice(len(p_children), size=count, p=p_children).astype(np.int32)
-        seniors = rng.choice(len(p_seniors), size=count, p=p_seniors).astype(np.int32)
+        kids = categorical(rng, p_children, count, xp).astype(np.int32)
+        seniors = categorical(rng, p_seniors, count, xp).astype(np.int32)
         sizes = adults + kids + seniors
-        ends = np.cumsum(sizes)
-        if ends[-1] >= citizens:
+        ends = xp.cumsum(sizes)
+        if int(ends[-1]) >= citizens:
             break
         count *= 2
-    households = int(np.searchsorted(ends, citizens) + 1)
+    households = int(xp.searchsorted(ends, citizens)) + 1
     adults, kids, sizes = adults[:households], kids[:households], sizes[:households]
     starts = (ends[:households] - sizes).astype(np.int32)
 
-    household = np.repeat(np.arange(households, dtype=np.int32), sizes)[:citizens]
-    position = np.arange(citizens, dtype=np.int32) - starts[household]
+    household = xp.repeat(xp.arange(households, dtype=np.int32), sizes)[:citizens]
+    position = xp.arange(citizens, dtype=np.int32) - starts[household]
     is_adult = position < adults[household]
     is_child = ~is_adult & (position < (adults + kids)[household])
-    age_band = np.full(citizens, SENIOR, dtype=np.int8)
+    age_band = xp.full(citizens, SENIOR, dtype=np.int8)
     age_band[is_child] = CHILD
     young = rng.random(citizens) < hh.young_adult_share
-    age_band[is_adult] = np.where(young[is_adult], YOUNG, ADULT)
+    age_band[is_adult] = xp.where(young[is_adult], YOUNG, ADULT).astype(np.int8)
 
     # Counted from the citizens present: the last household may be cut at the population size.
-    children_present = np.bincount(household, weights=is_child, minlength=households)
+    children_present = xp.bincount(household[is_child], minlength=households)
 
     region_share = np.array([r.population_share for r in scenario.regions])
-    hh_region = rng.choice(len(region_share), size=households, p=region_share).astype(np.int8)
-    urban_share = np.array([r.urban_share for r in scenario.regions])
+    hh_region = categorical(rng, region_share, households, xp).astype(np.int8)
+    urban_share = xp.asarray([r.urban_share for r in scenario.regions])
     hh_urban = rng.random(households) < urban_share[hh_region]
-    hh_group = _groups_by_region(scenario, hh_region, rng)
-    hh_income = _income(scenario, hh_urban, rng)
+    hh_group = _groups_by_region(scenario, hh_region, rng, xp)
+    hh_income = _income(scenario, hh_urban, rng, xp)
 
     categories = sorted({b.category for b in scenario.behaviours if b.propensity_weight})
     shape = scenario.propensity.shape
@@ -90,14 +104,14 @@ def build_population(scenario: Scenario, citizens: int, rng: np.random.Generator
         age_band=age_band,
         income_band=hh_income[household],
         urban=hh_urban[household],
-        children=np.where(is_child, 0, children_present[household]).astype(np.int8),
+        children=xp.where(is_child, 0, children_present[household]).astype(np.int8),
         propensity=propensity,
         categories=categories,
         households=households,
     )
 
 
-def _groups_by_region(scenario: Scenario, hh_region: np.ndarray, rng: np.random.Generator):
+def _groups_by_region(scenario: Scenario, hh_region, rng, xp: ModuleType):
     names = [g.name for g in scenario.groups]
     default = np.array([g.share for g in scenario.groups])
     table = np.array(
@@ -108,16 +122,17 @@ def _groups_by_region(scenario: Scenario, hh_region: np.ndarray, rng: np.random.
     )
     cumulative = np.cumsum(table, axis=1)
     cumulative[:, -1] = 1.0
+    # The group is the first column whose cumulative share exceeds the draw, region by region.
     draw = rng.random(hh_region.shape[0])
-    rows = cumulative[hh_region]
+    rows = xp.asarray(cumulative)[hh_region]
     return (draw[:, None] >= rows).sum(axis=1).astype(np.int8)
 
 
-def _income(scenario: Scenario, hh_urban: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    urban = np.cumsum(scenario.income.urban_shares)
-    rural = np.cumsum(scenario.income.rural_shares)
+def _income(scenario: Scenario, hh_urban, rng, xp: ModuleType):
+    urban = xp.asarray(np.cumsum(scenario.income.urban_shares))
+    rural = xp.asarray(np.cumsum(scenario.income.rural_shares))
     draw = rng.random(hh_urban.shape[0])
-    band_urban = np.searchsorted(urban, draw, side="right")
-    band_rural = np.searchsorted(rural, draw, side="right")
-    band = np.where(hh_urban, band_urban, band_rural)
-    return np.minimum(band, len(urban) - 1).astype(np.int8)
+    band_urban = xp.searchsorted(urban, draw, side="right")
+    band_rural = xp.searchsorted(rural, draw, side="right")
+    band = xp.where(hh_urban, band_urban, band_rural)
+    return xp.minimum(band, len(INCOME_BANDS) - 1).astype(np.int8)

@@ -15,6 +15,7 @@ import numpy as np
 from creditsim.behaviours import Events
 from creditsim.channels import seen_by
 from creditsim.channels.cameras import coverage_table
+from creditsim.engine.backend import namespace, to_host
 from creditsim.engine.streams import stream
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
@@ -61,21 +62,23 @@ def respond(scenario: Scenario, pop: Population, events: Events, seed: int, shar
     deterrence = scenario.response.deterrence
     if not scenario.system_enabled or not deterrence.enabled or events.size == 0:
         return events
+    xp = namespace(events.day)
     days = int(events.day.max()) + 1
     table = detection_table(scenario, days)
     if not scenario.policy.published:
         table *= deterrence.secret_rules_awareness
-    bounds = np.searchsorted(events.behaviour, np.arange(len(scenario.behaviours) + 1))
-    keep = np.ones(events.size, dtype=bool)
+    table = xp.asarray(table)
+    bounds = to_host(xp.searchsorted(events.behaviour, xp.arange(len(scenario.behaviours) + 1)))
+    keep = xp.ones(events.size, dtype=bool)
     for b, behaviour in enumerate(scenario.behaviours):
         elasticity = deterrence.elasticity_by_category.get(behaviour.category, 0.0)
-        lo, hi = bounds[b], bounds[b + 1]
+        lo, hi = int(bounds[b]), int(bounds[b + 1])
         if not behaviour.offence or elasticity == 0.0 or hi == lo:
             continue
         # One uniform per event of the behaviour, from the behaviour's own stream: the same
         # events meet the same draws whatever the elasticities or the other behaviours are.
-        draw = stream(seed, shard, f"response:{behaviour.name}").random(hi - lo)
+        draw = stream(seed, shard, f"response:{behaviour.name}", xp).random(hi - lo)
         person = events.person[lo:hi]
         perceived = table[b, pop.region[person], events.day[lo:hi]]
         keep[lo:hi] = draw < 1.0 - elasticity * perceived
-    return events.take(np.flatnonzero(keep))
+    return events.take(xp.flatnonzero(keep))

@@ -7,6 +7,7 @@ import numpy as np
 from creditsim.behaviours import Events
 from creditsim.channels import cameras, informants, offices, plates, platforms, pooling
 from creditsim.channels.records import CAUSES, NO_ACTOR, Records
+from creditsim.engine.backend import namespace
 from creditsim.engine.streams import stream
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
@@ -27,13 +28,14 @@ def observe(
     scenario: Scenario, pop: Population, events: Events, days: int, seed: int, shard: int
 ) -> Records:
     """Every record that reaches the national system, sorted by day."""
+    xp = namespace(events.day)
     table = seen_by(scenario)
     parts = []
     for c, name in enumerate(CHANNELS):
         if not table[:, c].any():
             continue
         subset = events.of_behaviours(table[:, c])
-        rng = stream(seed, shard, f"channel:{name}")
+        rng = stream(seed, shard, f"channel:{name}", xp)
         settings = getattr(scenario.channels, name)
         if name == "camera":
             parts.append(cameras.observe(scenario, pop, subset, rng))
@@ -45,6 +47,6 @@ def observe(
             parts.append(informants.observe(scenario, pop, subset, rng, days))
         else:
             parts.append(offices.observe(name, settings, subset, rng, days))
-    records = Records.concat(parts)
-    pooled = pooling.pool(scenario, pop, records, stream(seed, shard, "channel:pooling"))
+    records = Records.concat(parts) if parts else Records.empty(xp)
+    pooled = pooling.pool(scenario, pop, records, stream(seed, shard, "channel:pooling", xp))
     return pooled.sorted_by_day()

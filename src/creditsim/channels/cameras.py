@@ -13,6 +13,7 @@ import numpy as np
 from creditsim.behaviours import Events
 from creditsim.channels.records import CORRECT, FACE, Records
 from creditsim.channels.sampling import MemberPicker
+from creditsim.engine.backend import namespace
 from creditsim.population import CHILD, Population
 from creditsim.scenario.schema import CHANNELS, Scenario, fpir
 
@@ -30,8 +31,9 @@ def coverage_table(scenario: Scenario, days: int) -> np.ndarray:
 
 def coverage(scenario: Scenario, region: np.ndarray, day: np.ndarray) -> np.ndarray:
     """The chance an event is in a camera's view, by region and day."""
+    xp = namespace(day)
     table = coverage_table(scenario, int(day.max()) + 1 if day.size else 1)
-    return table[region, day]
+    return xp.asarray(table)[region, day]
 
 
 def fpir_by_group(scenario: Scenario) -> np.ndarray:
@@ -44,20 +46,22 @@ def fpir_by_group(scenario: Scenario) -> np.ndarray:
 def observe(
     scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator
 ) -> Records:
+    xp = namespace(events.day)
     camera = scenario.channels.camera
     actor = events.person
     in_view = rng.random(events.size) < coverage(scenario, pop.region[actor], events.day)
-    seen = events.take(np.flatnonzero(in_view))
+    seen = events.take(xp.flatnonzero(in_view))
     draw = rng.random(seen.size)
     group = pop.group[seen.person]
     right = draw < camera.true_identification_rate
-    wrong = ~right & (draw < camera.true_identification_rate + fpir_by_group(scenario)[group])
-    matched = seen.take(np.flatnonzero(right | wrong))
+    fpir = xp.asarray(fpir_by_group(scenario))
+    wrong = ~right & (draw < camera.true_identification_rate + fpir[group])
+    matched = seen.take(xp.flatnonzero(right | wrong))
     subject = matched.person.copy()
     misidentified = wrong[right | wrong]
     if misidentified.any():
         picker = MemberPicker(pop.group, eligible=pop.age_band != CHILD)
-        victims = np.flatnonzero(misidentified)
+        victims = xp.flatnonzero(misidentified)
         subject[victims] = picker.pick(pop.group[subject[victims]], subject[victims], rng)
-    cause = np.where(subject != matched.person, FACE, CORRECT)
+    cause = xp.where(subject != matched.person, FACE, CORRECT)
     return Records.build(matched.day, subject, matched.person, matched.behaviour, CHANNEL, cause)

@@ -7,6 +7,7 @@ import numpy as np
 
 from creditsim.behaviours import Events
 from creditsim.channels.records import CORRECT, INFORMANT_FALSE, NO_ACTOR, Records
+from creditsim.engine.backend import namespace
 from creditsim.population import CHILD, Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 
@@ -16,9 +17,10 @@ CHANNEL = CHANNELS.index("informant")
 def observe(
     scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator, days: int
 ) -> Records:
+    xp = namespace(events.day)
     informant = scenario.channels.informant
     informing_kind = len(scenario.behaviours)
-    reported = events.take(np.flatnonzero(rng.random(events.size) < informant.report_rate))
+    reported = events.take(xp.flatnonzero(rng.random(events.size) < informant.report_rate))
     true_reports = Records.build(
         reported.day, reported.person, reported.person, reported.behaviour, CHANNEL, CORRECT
     )
@@ -33,16 +35,17 @@ def observe(
     reports = Records.concat(parts)
     informer = _adults(pop, rng, reports.size)
     credit = Records.build(
-        reports.day, informer, informer, np.full(reports.size, informing_kind), CHANNEL, CORRECT
+        reports.day, informer, informer, xp.full(reports.size, informing_kind), CHANNEL, CORRECT
     )
     return Records.concat([reports, credit])
 
 
 def _adults(pop: Population, rng: np.random.Generator, count: int) -> np.ndarray:
     """Uniform adults, by rejection: children are a minority, so a few rounds suffice."""
+    xp = namespace(pop.age_band)
     chosen = rng.integers(0, pop.size, size=count, dtype=np.int32)
     for _ in range(64):
-        redo = np.flatnonzero(pop.age_band[chosen] == CHILD)
+        redo = xp.flatnonzero(pop.age_band[chosen] == CHILD)
         if redo.size == 0:
             break
         chosen[redo] = rng.integers(0, pop.size, size=redo.size, dtype=np.int32)

@@ -7,15 +7,17 @@ import numpy as np
 
 from creditsim.behaviours import Events
 from creditsim.channels.records import CORRECT, Records
+from creditsim.engine.backend import namespace
 from creditsim.scenario.schema import CHANNELS, DetectionChannel
 
 
 def observe(
     name: str, settings: DetectionChannel, events: Events, rng: np.random.Generator, days: int
 ) -> Records:
-    found = events.take(np.flatnonzero(rng.random(events.size) < settings.detect_rate))
+    xp = namespace(events.day)
+    found = events.take(xp.flatnonzero(rng.random(events.size) < settings.detect_rate))
     day = found.day + settings.delay_days
-    inside = np.flatnonzero(day < days)
+    inside = xp.flatnonzero(day < days)
     return Records.build(
         day[inside],
         found.person[inside],

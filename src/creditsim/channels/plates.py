@@ -8,6 +8,7 @@ import numpy as np
 from creditsim.behaviours import Events
 from creditsim.channels.cameras import coverage
 from creditsim.channels.records import CORRECT, PLATE_OWNER, Records
+from creditsim.engine.backend import namespace
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 
@@ -17,10 +18,11 @@ CHANNEL = CHANNELS.index("plate")
 def observe(
     scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator
 ) -> Records:
+    xp = namespace(events.day)
     plate = scenario.channels.plate
     chance = coverage(scenario, pop.region[events.person], events.day) * plate.read_rate
-    read = events.take(np.flatnonzero(rng.random(events.size) < chance))
+    read = events.take(xp.flatnonzero(rng.random(events.size) < chance))
     borrowed = rng.random(read.size) < plate.other_driver_share
-    subject = np.where(borrowed, pop.head[read.person], read.person)
-    cause = np.where(subject != read.person, PLATE_OWNER, CORRECT)
+    subject = xp.where(borrowed, pop.head[read.person], read.person)
+    cause = xp.where(subject != read.person, PLATE_OWNER, CORRECT)
     return Records.build(read.day, subject, read.person, read.behaviour, CHANNEL, cause)

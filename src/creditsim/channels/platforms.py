@@ -9,6 +9,7 @@ import numpy as np
 
 from creditsim.behaviours import Events
 from creditsim.channels.records import CORRECT, NO_ACTOR, PLATFORM_FALSE, Records
+from creditsim.engine.backend import namespace
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 
@@ -18,8 +19,9 @@ CHANNEL = CHANNELS.index("platform")
 def observe(
     scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator, days: int
 ) -> Records:
+    xp = namespace(events.day)
     platform = scenario.channels.platform
-    flagged = events.take(np.flatnonzero(rng.random(events.size) < platform.recall))
+    flagged = events.take(xp.flatnonzero(rng.random(events.size) < platform.recall))
     true_records = Records.build(
         flagged.day, flagged.person, flagged.person, flagged.behaviour, CHANNEL, CORRECT
     )

@@ -7,6 +7,7 @@ import numpy as np
 
 from creditsim.channels.records import CORRECT, MERGE, Records
 from creditsim.channels.sampling import MemberPicker
+from creditsim.engine.backend import namespace
 from creditsim.population import CHILD, Population
 from creditsim.scenario.schema import Scenario
 
@@ -14,16 +15,17 @@ from creditsim.scenario.schema import Scenario
 def pool(
     scenario: Scenario, pop: Population, records: Records, rng: np.random.Generator
 ) -> Records:
-    share = np.array([r.pooling_share for r in scenario.regions])
+    xp = namespace(records.day)
+    share = xp.asarray([r.pooling_share for r in scenario.regions])
     # A record is pooled from the region where it was made: the actor's, or for a fabricated
     # record the subject's.
-    origin = np.where(records.actor >= 0, records.actor, records.subject)
+    origin = xp.where(records.actor >= 0, records.actor, records.subject)
     pooled = rng.random(records.size) < share[pop.region[origin]]
-    kept = records.take(np.flatnonzero(pooled))
+    kept = records.take(xp.flatnonzero(pooled))
     merges = scenario.channels.merges
     if not merges.enabled or merges.rate == 0 or kept.size == 0:
         return kept
-    merged = np.flatnonzero(rng.random(kept.size) < merges.rate)
+    merged = xp.flatnonzero(rng.random(kept.size) < merges.rate)
     if merged.size:
         picker = MemberPicker(pop.region, eligible=pop.age_band != CHILD)
         subject = kept.subject[merged]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from types import ModuleType
 
 import numpy as np
 
 from creditsim.engine.arrays import day_order
+from creditsim.engine.backend import namespace, to_host
 
 NO_ACTOR = -1
 
@@ -42,31 +44,40 @@ class Records:
     def concat(parts: list[Records]) -> Records:
         if not parts:
             return Records.empty()
+        xp = namespace(parts[0].day)
         return Records(
-            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Records))
+            *(xp.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Records))
         )
 
     @staticmethod
-    def empty() -> Records:
-        i32 = np.zeros(0, dtype=np.int32)
+    def empty(xp: ModuleType = np) -> Records:
+        i32 = xp.zeros(0, dtype=np.int32)
         return Records(
-            i32, i32, i32, np.zeros(0, np.int16), np.zeros(0, np.int8), np.zeros(0, np.int8)
+            i32, i32, i32, xp.zeros(0, np.int16), xp.zeros(0, np.int8), xp.zeros(0, np.int8)
         )
 
     @staticmethod
     def build(day, subject, actor, kind, channel: int, cause) -> Records:
+        """Records from arrays; `actor` and `cause` may be one value for all."""
+        xp = namespace(day)
         n = day.shape[0]
-        cause_array = np.broadcast_to(np.asarray(cause, dtype=np.int8), (n,)).copy()
         return Records(
             day.astype(np.int32, copy=False),
             subject.astype(np.int32, copy=False),
-            np.broadcast_to(np.asarray(actor, dtype=np.int32), (n,)).copy()
-            if np.ndim(actor) == 0
-            else actor.astype(np.int32, copy=False),
+            _column(xp, actor, n, np.int32),
             kind.astype(np.int16, copy=False),
-            np.full(n, channel, dtype=np.int8),
-            cause_array,
+            xp.full(n, channel, dtype=np.int8),
+            _column(xp, cause, n, np.int8),
         )
+
+    def to_host(self) -> Records:
+        return Records(*(to_host(getattr(self, f.name)) for f in fields(self)))
 
     def sorted_by_day(self) -> Records:
         return self.take(day_order(self.day))
+
+
+def _column(xp: ModuleType, value, n: int, dtype) -> np.ndarray:
+    if isinstance(value, int | np.integer):
+        return xp.full(n, value, dtype=dtype)
+    return value.astype(dtype, copy=False)

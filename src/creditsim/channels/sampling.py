@@ -4,30 +4,35 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditsim.engine.backend import namespace
+
 
 class MemberPicker:
     """Uniform draws among the citizens that share a key, excluding a given citizen."""
 
     def __init__(self, keys: np.ndarray, eligible: np.ndarray | None = None) -> None:
+        xp = namespace(keys)
+        self.xp = xp
         keys = keys.astype(np.int64)
         top = int(keys.max()) + 1 if keys.size else 0
         if eligible is not None:
-            keys = np.where(eligible, keys, -1)
+            keys = xp.where(eligible, keys, -1)
         # Small keys (groups, regions) sort by radix in one pass.
         small = keys.astype(np.int16) if keys.min() >= -1 and top < 32768 else keys
-        order = np.argsort(small, kind="stable")
+        order = xp.argsort(small, kind="stable")
         self._members = order.astype(np.int32)
         sorted_keys = keys[order]
-        self._start = np.searchsorted(sorted_keys, np.arange(top), side="left")
-        self._count = np.searchsorted(sorted_keys, np.arange(top), side="right") - self._start
+        self._start = xp.searchsorted(sorted_keys, xp.arange(top), side="left")
+        self._count = xp.searchsorted(sorted_keys, xp.arange(top), side="right") - self._start
 
     def pick(self, key: np.ndarray, exclude: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A member of each `key`'s set other than `exclude` (`exclude` itself if there is none)."""
+        xp = self.xp
         key = key.astype(np.int64)
         count = self._count[key]
-        others = np.maximum(count - 1, 1)
+        others = xp.maximum(count - 1, 1)
         slot = (rng.random(key.shape[0]) * others).astype(np.int64)
-        at = np.minimum(self._start[key] + slot, max(self._members.shape[0] - 1, 0))
+        at = xp.minimum(self._start[key] + slot, max(self._members.shape[0] - 1, 0))
         chosen = self._members[at]
         # Skip over the excluded citizen by moving to the last slot, which the draw never takes.
         clash = (chosen == exclude) & (count > 1)

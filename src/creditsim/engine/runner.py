@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from creditsim import __version__
 from creditsim.audit.disparity import build_audit
+from creditsim.engine.backend import array_module
 from creditsim.engine.combine import Totals, shard_sizes, timeseries_columns
 from creditsim.engine.memory import WORKER_ENVIRONMENT, keep_freed_memory
 from creditsim.engine.shard import horizon_days
@@ -111,6 +112,7 @@ def run(
     resume: bool = False,
     workers: int | None = None,
     scheduler: str | None = None,
+    backend: str = "numpy",
     progress: Callable[[int, int, str], None] | None = None,
 ) -> RunResult:
     """Run a scenario (preset name, TOML path or Scenario) and, with `out`, write its directory.
@@ -119,7 +121,8 @@ def run(
     streams, written as it finishes; the time series and the audit add up over all shards.
     Shards run in this process, or with `workers` on a local Dask cluster, or on the Dask
     cluster at `scheduler`: the results are the same, byte for byte. `resume` finishes a run
-    directory that was cut off, without redoing the shards it holds."""
+    directory that was cut off, without redoing the shards it holds. `backend` "cupy" runs the
+    event stages on a GPU (its random numbers differ from NumPy's: compare runs on one backend)."""
     settings: dict[str, Any] = {}
     for key, value in (
         ("population", population),
@@ -135,6 +138,7 @@ def run(
         raise OutputError("--resume needs --out: the run directory to finish")
     if workers is not None and workers < 1:
         raise OutputError(f"--workers {workers}: must be at least 1")
+    array_module(backend)  # fails early, with a clear message, where the backend cannot run
 
     config = resolved.run
     days = horizon_days(config.years)
@@ -151,12 +155,13 @@ def run(
             config.seed,
             config.citizen_rows,
             None if target is None else str(target),
+            backend,
         )  # fmt: skip
         for shard, (size, first) in enumerate(zip(sizes, starts, strict=True))
     ]
     done: dict[int, ShardSummary] = {}
     if target is not None:
-        done = _prepare_output(target, resolved, days, sizes, overwrite, resume)
+        done = _prepare_output(target, resolved, days, sizes, backend, overwrite, resume)
 
     started = time.perf_counter()
     totals = Totals(resolved)
@@ -183,6 +188,7 @@ def run(
     assert totals.histograms is not None
     merged = to_table(timeseries_columns(resolved, totals.timeseries, totals.histograms), resolved)
     manifest = _manifest(resolved, days, sizes, totals.rows, timings, time.perf_counter() - started)
+    manifest["backend"] = backend
     rows = [kept[shard] for shard in sorted(kept)]
     citizens_table = pa.concat_tables(rows) if rows else None
     if citizens_table is None and target is None:
@@ -251,7 +257,13 @@ def _execute(
 
 
 def _prepare_output(
-    out: Path, scenario: Scenario, days: int, sizes: list[int], overwrite: bool, resume: bool
+    out: Path,
+    scenario: Scenario,
+    days: int,
+    sizes: list[int],
+    backend: str,
+    overwrite: bool,
+    resume: bool,
 ) -> dict[int, ShardSummary]:
     """Check the run directory and write its plan; on resume, the summaries of finished shards."""
     if out.exists() and not out.is_dir():
@@ -262,6 +274,7 @@ def _prepare_output(
         "days": days,
         "shard_sizes": sizes,
         "citizen_rows": scenario.run.citizen_rows,
+        "backend": backend,
     }
     occupied = out.is_dir() and any(out.iterdir())
     if resume:
@@ -273,7 +286,7 @@ def _prepare_output(
         if before != plan:
             raise OutputError(
                 f"--out {out}: --resume needs the same scenario, seed, years, population, "
-                "shard size and citizen rows as the run it finishes"
+                "shard size, citizen rows and backend as the run it finishes"
             )
         finished = {}
         for shard in range(len(sizes)):

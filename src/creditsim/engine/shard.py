@@ -15,6 +15,7 @@ import numpy as np
 from creditsim.behaviours import Events, draw_events
 from creditsim.channels import Records, observe
 from creditsim.channels.records import CAUSES, CORRECT, NO_ACTOR
+from creditsim.engine.backend import array_module
 from creditsim.engine.streams import stream
 from creditsim.policies.points import (
     Ledger,
@@ -54,13 +55,25 @@ def run_shard(
     shard: int = 0,
     first_citizen: int = 0,
     progress: Progress | None = None,
+    backend: str = "numpy",
 ) -> ShardResult:
-    """Run one shard of `citizens` citizens; their global ids start at `first_citizen`."""
+    """Run one shard of `citizens` citizens; their global ids start at `first_citizen`.
+
+    Population, behaviours, response and channels run on the array backend; what follows works
+    on far fewer items (records, sanctions, tallies) and runs on the host."""
     clock = _Clock(progress)
-    pop = build_population(scenario, citizens, stream(seed, shard, "population"))
+    xp = array_module(backend)
+    pop = build_population(scenario, citizens, stream(seed, shard, "population", xp), xp)
     clock.lap("population")
     events = respond(scenario, pop, draw_events(scenario, pop, days, seed, shard), seed, shard)
     clock.lap("behaviours")
+
+    if scenario.system_enabled:
+        records = observe(scenario, pop, events, days, seed, shard).to_host()
+    else:
+        records = Records.empty()
+    pop, events = pop.to_host(), events.to_host()
+    clock.lap("channels")
 
     groups = len(scenario.groups)
     cells = pop.region_group(groups)
@@ -68,8 +81,6 @@ def run_shard(
     period = scenario.run.timeseries_every_days
 
     if scenario.system_enabled:
-        records = observe(scenario, pop, events, days, seed, shard)
-        clock.lap("channels")
         per_kind = deltas(scenario)
         ledger = run_ledger(
             scenario.policy, per_kind, records.day, records.subject, records.kind,
@@ -92,11 +103,10 @@ def run_shard(
         )
         clock.lap("sanctions")
     else:
-        records = Records.empty()
         ledger = None
         nothing = {s.name: no_intervals() for s in scenario.sanctions}
         recorded = own_true = deserved = nothing
-        for stage in ("channels", "policies", "sanctions"):
+        for stage in ("policies", "sanctions"):
             clock.lap(stage)
 
     tables = _Tables(

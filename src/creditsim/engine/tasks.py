@@ -36,6 +36,7 @@ class ShardPlan:
     seed: int
     citizen_rows: CitizenRows
     out: str | None  # the run directory, or None to hand the rows back in memory
+    backend: str = "numpy"
 
 
 @dataclass
@@ -53,8 +54,9 @@ class ShardSummary:
 def run_shard_task(plan: ShardPlan, progress: Progress | None = None) -> ShardSummary:
     scenario = plan.scenario
     result = run_shard(
-        scenario, plan.size, plan.days, plan.seed, plan.shard, plan.first_citizen, progress
-    )
+        scenario, plan.size, plan.days, plan.seed, plan.shard, plan.first_citizen, progress,
+        plan.backend,
+    )  # fmt: skip
     written = time.perf_counter()
     keep = kept_rows(plan)
     citizens = result.citizens

@@ -1,0 +1,61 @@
+"""Array backends: NumPy (the default, needs nothing) or CuPy (a GPU, `pip install creditsim[gpu]`).
+
+The stages that scale with events (population, behaviours, response, channels) are written once,
+over the array namespace `xp` of their inputs, and run unchanged on either. The later stages
+(ledger, sanctions, tallies) work on far fewer items and run on the host.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+BACKENDS = ("numpy", "cupy")
+
+
+class BackendError(ValueError):
+    """A backend that cannot be used here; the message says why and what is allowed."""
+
+
+def array_module(name: str) -> ModuleType:
+    """The array namespace of a backend, checked to be usable."""
+    if name == "numpy":
+        return np
+    if name != "cupy":
+        raise BackendError(f"--backend {name}: unknown; allowed: {', '.join(BACKENDS)}")
+    try:
+        import cupy
+    except ImportError:
+        raise BackendError(
+            "--backend cupy: CuPy is not installed; install it with pip install 'creditsim[gpu]'"
+        ) from None
+    try:
+        devices = cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # noqa: BLE001 - any CUDA failure means no usable device
+        devices = 0
+    if devices == 0:
+        raise BackendError("--backend cupy: no CUDA device is available on this machine")
+    return cupy
+
+
+def namespace(array: Any) -> ModuleType:
+    """The namespace an array belongs to (numpy for NumPy arrays, cupy for CuPy ones)."""
+    if type(array).__module__.startswith("cupy"):
+        import cupy
+
+        return cupy
+    return np
+
+
+def to_host(array: Any) -> np.ndarray:
+    return array.get() if hasattr(array, "get") and not isinstance(array, np.ndarray) else array
+
+
+def categorical(rng: Any, probabilities: np.ndarray, size: int, xp: ModuleType) -> Any:
+    """Draws of category indices with the given probabilities (works on either backend)."""
+    cumulative = np.cumsum(probabilities)
+    cumulative[-1] = 1.0
+    draw = rng.random(size)
+    return xp.searchsorted(xp.asarray(cumulative), draw, side="right")
