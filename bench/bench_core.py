@@ -15,9 +15,10 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from benchfiles import write_atomically
 
 RESULTS = Path(__file__).parent / "results"
 CHILD = r"""
@@ -87,7 +88,7 @@ def main() -> None:
         "rows": rows,
     }
     RESULTS.mkdir(exist_ok=True)
-    _atomic(RESULTS / "core.json", json.dumps(report, indent=2) + "\n")
+    write_atomically(RESULTS / "core.json", json.dumps(report, indent=2) + "\n")
     lines = [
         f"# core benchmark ({args.scenario}, one year, one core)",
         "",
@@ -102,13 +103,7 @@ def main() -> None:
             f"| {row['peak_memory_mib']:.0f} | {row['events_per_second']:,.0f} "
             f"| {row['time_ratio_to_smallest']:.2f} (size {row['size_ratio_to_smallest']:.0f}x) |"
         )
-    _atomic(RESULTS / "core.md", "\n".join(lines) + "\n")
-
-
-def _atomic(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-        f.write(text)
-    os.replace(f.name, path)
+    write_atomically(RESULTS / "core.md", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import psutil
+from benchfiles import write_atomically
 
 RESULTS = Path(__file__).parent / "results"
 FULL = 1_400_000_000
@@ -141,7 +142,7 @@ def main() -> None:
             ] + [row]
     report["rows"].sort(key=lambda r: (r["citizens"], r["workers"]))
     RESULTS.mkdir(exist_ok=True)
-    _atomic(path, json.dumps(report, indent=2) + "\n")
+    write_atomically(path, json.dumps(report, indent=2) + "\n")
     lines = [
         f"# scale benchmark ({args.scenario}, one year, citizen rows not written)",
         "",
@@ -155,13 +156,7 @@ def main() -> None:
             f"| {r['citizens']:,} | {r['workers']} | {r['shards']} | {r['seconds']:.1f} "
             f"| {r['seconds_per_million']:.3f} | {r['peak_memory_mib']:,} |"
         )
-    _atomic(RESULTS / "scale.md", "\n".join(lines) + "\n")
-
-
-def _atomic(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-        f.write(text)
-    os.replace(f.name, path)
+    write_atomically(RESULTS / "scale.md", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
