@@ -69,6 +69,11 @@ def main() -> None:
     parser.add_argument(
         "--steps", type=int, default=365, help="time steps of the peers in the year (365: daily)"
     )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the rows of earlier runs (same seed and steps) that this one does not redo",
+    )
     parser.add_argument("--warmup", type=int, default=1000, help="citizens in the untimed run")
     parser.add_argument("--python", type=Path, default=ROOT / ".venv-peers" / "bin" / "python")
     parser.add_argument("--out", type=Path, default=HERE / "results")
@@ -105,10 +110,18 @@ def main() -> None:
         "runs": [],
     }
     args.out.mkdir(parents=True, exist_ok=True)
+    previous = args.out / "peers.json"
+    if args.merge and previous.exists():
+        # Keep the earlier runs of the same settings; a run made again replaces its row.
+        old = json.loads(previous.read_text())
+        if (old.get("seed"), old.get("peer_steps_per_year")) == (args.seed, args.steps):
+            report["runs"] = old.get("runs", [])
     for size in args.sizes:
         for impl in chosen:
             row = _run(args, env, impl, size)
-            report["runs"].append(row)
+            report["runs"] = [
+                r for r in report["runs"] if (r["implementation"], r["citizens"]) != (impl, size)
+            ] + [row]
             print(_progress(row), flush=True)
             _write(report, args.out)
 
