@@ -27,7 +27,7 @@ from creditsim.policies.points import (
 from creditsim.population import CHILD, Population, build_population
 from creditsim.response import respond
 from creditsim.sanctions import Intervals, denied_purchases, impose, no_intervals
-from creditsim.scenario.schema import AGE_BANDS, INCOME_BANDS, Scenario
+from creditsim.scenario.schema import Scenario
 
 Progress = Callable[[str], None]
 
@@ -345,4 +345,4 @@ class _Clock:
             self.progress(stage)
 
 
-__all__ = ["AGE_BANDS", "INCOME_BANDS", "ShardResult", "horizon_days", "run_shard"]
+__all__ = ["ShardResult", "horizon_days", "run_shard"]
