@@ -1,12 +1,16 @@
-"""The audit: wrongful sanctions, and disparity by group and by region, from additive tallies.
+"""The audit: wrongful sanctions, and disparity by group, region, income band and their
+intersections, from additive tallies.
 
 Ground truth is known here, so the confusion matrix is exact: a citizen "deserved" a sanction when
 the policy, fed every true event on its true actor, would have imposed it. A sanction is wrongful
 when the citizen's own correctly attributed records would not have triggered it.
 
-Sanctions are adverse outcomes, so the disparate-impact ratio is the reference group's sanction
-rate over the group's: below the four-fifths threshold (0.8) means the group is sanctioned more
-than 1.25 times as often as the reference group, and is flagged.
+Per group the audit gives what Aequitas gives (the confusion-matrix rates and their disparities
+against a reference group, flagged outside the band [threshold, 1 / threshold]), with the ground
+truth Aequitas never has, and a bootstrap confidence interval on every rate and ratio, so that a
+small group's noise is not read as bias. Sanctions are adverse outcomes, so the disparate-impact
+ratio is the reference group's sanction rate over the group's: below the four-fifths threshold
+(0.8) the group is sanctioned more than 1.25 times as often, and is flagged.
 """
 
 from __future__ import annotations
@@ -16,19 +20,33 @@ from typing import Any
 import numpy as np
 
 from creditsim.channels.records import CAUSES
-from creditsim.scenario.schema import Scenario
+from creditsim.engine.streams import stream
+from creditsim.scenario.schema import INCOME_BANDS, Scenario
 
 POPULATION = 1_400_000_000  # reference: population
+RATES = (
+    "sanction_rate",
+    "prevalence",
+    "precision",
+    "false_discovery_rate",
+    "false_omission_rate",
+    "true_positive_rate",
+    "true_negative_rate",
+    "false_positive_rate",
+    "false_negative_rate",
+)
 
 
-def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray]) -> dict[str, Any]:
+def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 0) -> dict:
     regions = [r.name for r in scenario.regions]
     groups = [g.name for g in scenario.groups]
-    shape = (len(regions), len(groups))
+    shape = (len(regions), len(groups), len(INCOME_BANDS))
     sanctions = [s.name for s in scenario.sanctions]
     outcomes = [*sanctions, "any"] if sanctions else []
+    settings = scenario.audit
+    threshold = settings.four_fifths_threshold
 
-    def cells(key: str) -> np.ndarray:
+    def strata(key: str) -> np.ndarray:
         return tallies[key].reshape(shape)
 
     citizens = int(tallies["citizens"].sum())
@@ -58,76 +76,183 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray]) -> dict[str,
     scale = POPULATION / max(citizens, 1)
     per_sanction: dict[str, Any] = {}
     for name in outcomes:
-        sanctioned = int(tallies[f"{name}:sanctioned"].sum())
-        wrongful = int(tallies[f"{name}:wrongful"].sum())
-        entry: dict[str, Any] = {
-            "sanctioned": sanctioned,
-            "wrongful": wrongful,
-            "wrongful_share": _ratio(wrongful, sanctioned),
-            "deserved": int(tallies[f"{name}:deserved"].sum()),
-            **_confusion(
-                citizens,
-                sanctioned,
-                int(tallies[f"{name}:deserved"].sum()),
-                int(tallies[f"{name}:true_positive"].sum()),
-            ),
-        }
+        counts = _Counts.of(tallies, name, ())
+        entry: dict[str, Any] = {**counts.metrics()}
         if f"{name}:denied_purchases" in tallies:
             denied = int(tallies[f"{name}:denied_purchases"].sum())
             entry["denied_purchases"] = denied
             entry["denied_purchases_at_1_4_billion"] = round(denied * scale)
         if name != "any":
             entry["person_days"] = int(tallies[f"{name}:days"].sum())
-            entry["sanctioned_at_1_4_billion"] = round(sanctioned * scale)
+            entry["sanctioned_at_1_4_billion"] = round(counts.sanctioned * scale)
         per_sanction[name] = entry
     overall["sanctions"] = per_sanction
 
-    reference = _reference_group(scenario, cells("citizens"), groups)
-    threshold = scenario.audit.four_fifths_threshold
-    by_group = _breakdown(tallies, outcomes, groups, shape, axis=0, reference=reference,
-                          threshold=threshold)  # fmt: skip
-    by_region = _breakdown(tallies, outcomes, regions, shape, axis=1, reference=None,
-                           threshold=threshold)  # fmt: skip
-    flagged = sorted(
-        {
-            f"{group}:{name}"
-            for group, metrics in by_group.items()
-            for name, m in metrics["sanctions"].items()
-            if m.get("four_fifths_flag")
-        }
+    by_group_citizens = strata("citizens").sum(axis=(0, 2))
+    sanctioned_any = strata("any:sanctioned").sum(axis=(0, 2)) if outcomes else None
+    reference = _reference_group(
+        settings.reference_group, groups, by_group_citizens, sanctioned_any
     )
+    bootstrap = _Bootstrap(settings.bootstrap_replicates, settings.confidence, seed)
+
+    def breakdown(names: list[str], axes: tuple[int, ...], reference_index: int | None):
+        return _breakdown(
+            tallies, shape, outcomes, names, axes, reference_index, threshold, bootstrap
+        )
+
+    by_group = breakdown(groups, (0, 2), groups.index(reference))
+    by_region = breakdown(regions, (1, 2), None)
+    by_income = breakdown(list(INCOME_BANDS), (0, 1), None)
+    intersections = _intersections(
+        tallies, shape, outcomes, regions, groups, groups.index(reference), threshold, bootstrap
+    )
+    flagged, significant = set(), set()
+    for group, metrics in by_group.items():
+        for name, m in metrics["sanctions"].items():
+            if m.get("four_fifths_flag"):
+                flagged.add(f"{group}:{name}")
+            if m.get("four_fifths_flag_significant"):
+                significant.add(f"{group}:{name}")
     return {
         "scenario": scenario.name,
         "system_enabled": scenario.system_enabled,
         "reference_group": reference,
+        "reference_rule": settings.reference_group,
         "four_fifths_threshold": threshold,
+        "disparity_band": [threshold, 1.0 / threshold],
+        "confidence": settings.confidence,
+        "bootstrap_replicates": settings.bootstrap_replicates,
         "overall": overall,
         "by_group": by_group,
         "by_region": by_region,
-        "flagged": flagged,
+        "by_income_band": by_income,
+        "intersections": intersections,
+        "flagged": sorted(flagged),
+        "flagged_significant": sorted(significant),
         "definitions": {
             "wrongful": "sanctioned, but the citizen's own correctly attributed records would "
             "not have triggered the sanction",
             "deserved": "the policy would have imposed the sanction had every true event been "
-            "recorded against its true actor",
+            "recorded against its true actor (the ground truth of the confusion matrix)",
             "disparate_impact": "reference group's sanction rate / this group's sanction rate; "
             "below the threshold the group is flagged",
+            "disparities": "this group's rate / the reference group's rate, flagged outside "
+            "the disparity band",
             "sanction_rate_per_true_offence": "citizens sanctioned / true offences committed",
+            "confidence intervals": "percentile bootstrap: citizens resampled within each group "
+            "(multinomial over the four confusion cells), the reference group independently",
+            "intersections": "group x region x income band; disparities against the reference "
+            "group within the same region and income band",
+            "flagged_significant": "the whole confidence interval of the disparate-impact ratio "
+            "lies below the threshold",
         },
     }
 
 
-def _breakdown(tallies, outcomes, names, shape, axis, reference, threshold) -> dict[str, Any]:
-    def along(key: str) -> np.ndarray:
-        return tallies[key].reshape(shape).sum(axis=axis)
+class _Counts:
+    """A confusion matrix of one outcome over some citizens, with the outcome's other counts."""
 
-    citizens = along("citizens")
-    offences = along("true_offences")
+    def __init__(self, citizens, sanctioned, deserved, true_positive, wrongful, offences):
+        self.citizens = int(citizens)
+        self.sanctioned = int(sanctioned)
+        self.deserved = int(deserved)
+        self.true_positive = int(true_positive)
+        self.wrongful = int(wrongful)
+        self.offences = int(offences)
+
+    @staticmethod
+    def of(tallies: dict[str, np.ndarray], name: str, index: tuple) -> _Counts:
+        def total(key: str) -> int:
+            value = tallies[key]
+            return int(value[index].sum()) if index else int(value.sum())
+
+        return _Counts(
+            total("citizens"),
+            total(f"{name}:sanctioned"),
+            total(f"{name}:deserved"),
+            total(f"{name}:true_positive"),
+            total(f"{name}:wrongful"),
+            total("true_offences"),
+        )
+
+    def cells(self) -> np.ndarray:
+        """(true positive, false positive, false negative, true negative)."""
+        fp = self.sanctioned - self.true_positive
+        fn = self.deserved - self.true_positive
+        return np.array([self.true_positive, fp, fn, self.citizens - self.true_positive - fp - fn])
+
+    def metrics(self) -> dict[str, Any]:
+        tp, fp, fn, tn = (int(v) for v in self.cells())
+        out: dict[str, Any] = {
+            "citizens": self.citizens,
+            "sanctioned": self.sanctioned,
+            "deserved": self.deserved,
+            "wrongful": self.wrongful,
+            "wrongful_share": _ratio(self.wrongful, self.sanctioned),
+            "sanction_rate_per_true_offence": _ratio(self.sanctioned, self.offences),
+            "true_positive": tp,
+            "false_positive": fp,
+            "false_negative": fn,
+            "true_negative": tn,
+        }
+        for name, value in zip(RATES, rates(np.array([tp, fp, fn, tn])), strict=True):
+            out[name] = None if np.isnan(value) else float(value)
+        return out
+
+
+def rates(cells: np.ndarray) -> np.ndarray:
+    """The RATES from confusion cells (..., 4): NaN where a rate has no denominator."""
+    cells = np.asarray(cells, dtype=np.float64)
+    tp, fp, fn, tn = (cells[..., i] for i in range(4))
+    n = tp + fp + fn + tn
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.stack(
+            [
+                (tp + fp) / n,  # sanction rate
+                (tp + fn) / n,  # prevalence
+                tp / (tp + fp),  # precision
+                fp / (tp + fp),  # false discovery rate
+                fn / (fn + tn),  # false omission rate
+                tp / (tp + fn),  # true positive rate
+                tn / (tn + fp),  # true negative rate
+                fp / (fp + tn),  # false positive rate
+                fn / (fn + tp),  # false negative rate
+            ],
+            axis=-1,
+        )
+
+
+class _Bootstrap:
+    """Percentile intervals from multinomial resamples of confusion cells."""
+
+    def __init__(self, replicates: int, confidence: float, seed: int) -> None:
+        self.replicates = replicates
+        self.tails = [50 * (1 - confidence), 100 - 50 * (1 - confidence)]
+        self.rng = stream(seed, 0, "audit:bootstrap")
+
+    def resample(self, cells: np.ndarray) -> np.ndarray | None:
+        n = int(cells.sum())
+        if self.replicates == 0 or n == 0:
+            return None
+        return self.rng.multinomial(n, cells / n, size=self.replicates)
+
+    def interval(self, values: np.ndarray) -> list[float] | None:
+        finite = values[np.isfinite(values)]
+        if finite.size < max(10, self.replicates // 2):
+            return None
+        lo, hi = np.percentile(finite, self.tails)
+        return [float(lo), float(hi)]
+
+
+def _breakdown(tallies, shape, outcomes, names, axes, reference, threshold, bootstrap):
+    def along(key: str) -> np.ndarray:
+        return tallies[key].reshape(shape).sum(axis=axes)
+
     out: dict[str, Any] = {}
     for i, name in enumerate(names):
         out[name] = {
-            "citizens": int(citizens[i]),
-            "true_offences": int(offences[i]),
+            "citizens": int(along("citizens")[i]),
+            "true_offences": int(along("true_offences")[i]),
             "offenders": int(along("offenders")[i]),
             "records": int(along("records")[i]),
             "wrongful_records": int(along("wrongful_records")[i]),
@@ -135,51 +260,113 @@ def _breakdown(tallies, outcomes, names, shape, axis, reference, threshold) -> d
             "sanctions": {},
         }
     for outcome in outcomes:
-        sanctioned = along(f"{outcome}:sanctioned")
-        rates = sanctioned / np.maximum(citizens, 1)
-        ref_rate = rates[names.index(reference)] if reference is not None else None
-        for i, name in enumerate(names):
-            metrics = {
-                "sanctioned": int(sanctioned[i]),
-                "sanction_rate": float(rates[i]),
-                "sanction_rate_per_true_offence": _ratio(sanctioned[i], offences[i]),
-                "wrongful": int(along(f"{outcome}:wrongful")[i]),
-                **_confusion(
-                    int(citizens[i]),
-                    int(sanctioned[i]),
-                    int(along(f"{outcome}:deserved")[i]),
-                    int(along(f"{outcome}:true_positive")[i]),
-                ),
-            }
-            metrics["wrongful_share"] = _ratio(metrics["wrongful"], sanctioned[i])
-            if ref_rate is not None:
-                metrics["relative_rate"] = _ratio(rates[i], ref_rate)
-                impact = _ratio(ref_rate, rates[i])
-                metrics["disparate_impact"] = impact
-                metrics["four_fifths_flag"] = bool(impact is not None and impact < threshold)
-            out[name]["sanctions"][outcome] = metrics
+        sums = [along(key) for key in _keys(outcome)]
+        counts = [_Counts(*(column[i] for column in sums)) for i in range(len(names))]
+        metrics = _compare(counts, reference, threshold, bootstrap)
+        for name, m in zip(names, metrics, strict=True):
+            out[name]["sanctions"][outcome] = m
     return out
 
 
-def _confusion(citizens: int, sanctioned: int, deserved: int, true_positive: int) -> dict:
-    false_positive = sanctioned - true_positive
-    false_negative = deserved - true_positive
-    true_negative = citizens - sanctioned - false_negative
-    return {
-        "true_positive": true_positive,
-        "false_positive": false_positive,
-        "false_negative": false_negative,
-        "true_negative": true_negative,
-        "false_positive_rate": _ratio(false_positive, false_positive + true_negative),
-        "false_negative_rate": _ratio(false_negative, false_negative + true_positive),
-    }
+def _intersections(tallies, shape, outcomes, regions, groups, reference, threshold, bootstrap):
+    """Every (group, region, income band) stratum, compared with the reference group in the
+    same region and income band."""
+    rows: list[dict[str, Any]] = []
+    needed = {"citizens", *(key for outcome in outcomes for key in _keys(outcome))}
+    cube = {key: tallies[key].reshape(shape) for key in needed}
+    for r, region in enumerate(regions):
+        for b, band in enumerate(INCOME_BANDS):
+            per_outcome = {}
+            for outcome in outcomes:
+                counts = [
+                    _Counts(*(cube[k][r, g, b] for k in _keys(outcome))) for g in range(len(groups))
+                ]
+                per_outcome[outcome] = _compare(counts, reference, threshold, bootstrap)
+            for g, group in enumerate(groups):
+                rows.append(
+                    {
+                        "group": group,
+                        "region": region,
+                        "income_band": band,
+                        "citizens": int(cube["citizens"][r, g, b]),
+                        "sanctions": {o: per_outcome[o][g] for o in outcomes},
+                    }
+                )
+    return rows
 
 
-def _reference_group(scenario: Scenario, citizens: np.ndarray, groups: list[str]) -> str:
-    if scenario.audit.reference_group is not None:
-        return scenario.audit.reference_group
-    return groups[int(np.argmax(citizens.sum(axis=0)))]
+def _keys(outcome: str) -> tuple[str, ...]:
+    return (
+        "citizens",
+        f"{outcome}:sanctioned",
+        f"{outcome}:deserved",
+        f"{outcome}:true_positive",
+        f"{outcome}:wrongful",
+        "true_offences",
+    )
+
+
+def _compare(counts: list[_Counts], reference: int | None, threshold: float, bootstrap) -> list:
+    """Metrics of each set of citizens, with intervals, and disparities against `reference`."""
+    cells = [c.cells() for c in counts]
+    samples = [bootstrap.resample(c) for c in cells]
+    sample_rates = [None if s is None else rates(s) for s in samples]
+    out = []
+    for i, c in enumerate(counts):
+        m = c.metrics()
+        if sample_rates[i] is not None:
+            m["intervals"] = {
+                name: bootstrap.interval(sample_rates[i][:, k]) for k, name in enumerate(RATES)
+            }
+        if reference is not None:
+            _disparities(m, counts[reference], sample_rates[i], sample_rates[reference],
+                         threshold, bootstrap)  # fmt: skip
+        out.append(m)
+    return out
+
+
+def _disparities(m, reference: _Counts, own, theirs, threshold, bootstrap) -> None:
+    ref = reference.metrics()
+    band = (threshold, 1.0 / threshold)
+    disparities = {}
+    for k, name in enumerate(RATES):
+        ratio = _ratio(m[name], ref[name])
+        # Against a reference rate of zero, any rate above zero is an unbounded disparity.
+        unbounded = ratio is None and ref[name] == 0 and bool(m[name])
+        entry: dict[str, Any] = {
+            "ratio": ratio,
+            "flag": unbounded or bool(ratio is not None and not band[0] <= ratio <= band[1]),
+        }
+        if own is not None and theirs is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                entry["interval"] = bootstrap.interval(own[:, k] / theirs[:, k])
+        disparities[name] = entry
+    m["disparities"] = disparities
+    m["relative_rate"] = disparities["sanction_rate"]["ratio"]
+    impact = _ratio(ref["sanction_rate"], m["sanction_rate"])
+    m["disparate_impact"] = impact
+    m["four_fifths_flag"] = bool(impact is not None and impact < threshold)
+    interval = None
+    if own is not None and theirs is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            interval = bootstrap.interval(theirs[:, 0] / own[:, 0])
+    m["disparate_impact_interval"] = interval
+    m["four_fifths_flag_significant"] = bool(interval is not None and interval[1] < threshold)
+
+
+def _reference_group(rule: str, groups: list[str], citizens: np.ndarray, sanctioned) -> str:
+    if rule == "largest":
+        return groups[int(np.argmax(citizens))]
+    if rule == "least-sanctioned":
+        if sanctioned is None:
+            return groups[int(np.argmax(citizens))]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(citizens > 0, sanctioned / np.maximum(citizens, 1), np.inf)
+        return groups[int(np.argmin(rate))]
+    return rule
 
 
 def _ratio(numerator, denominator) -> float | None:
-    return float(numerator) / float(denominator) if denominator else None
+    if numerator is None or denominator is None or not denominator:
+        return None
+    return float(numerator) / float(denominator)

@@ -184,7 +184,7 @@ def run(
     for summary in _execute(pending, len(plans), len(finished), workers, scheduler, progress):
         take(summary)
 
-    audit = build_audit(resolved, totals.tallies)
+    audit = build_audit(resolved, totals.tallies, config.seed)
     assert totals.histograms is not None
     merged = to_table(timeseries_columns(resolved, totals.timeseries, totals.histograms), resolved)
     manifest = _manifest(resolved, days, sizes, totals.rows, timings, time.perf_counter() - started)

@@ -27,7 +27,7 @@ from creditsim.policies.points import (
 from creditsim.population import CHILD, Population, build_population
 from creditsim.response import respond
 from creditsim.sanctions import Intervals, denied_purchases, impose, no_intervals
-from creditsim.scenario.schema import Scenario
+from creditsim.scenario.schema import INCOME_BANDS, Scenario
 
 Progress = Callable[[str], None]
 
@@ -140,6 +140,10 @@ class _Tables:
     ) -> None:
         self.scenario, self.pop, self.days = scenario, pop, days
         self.cells, self.cell_count, self.period = cells, cell_count, period
+        # The audit's strata: (region, group, income band), so that every breakdown and every
+        # intersection of the three is an exact sum of tallies.
+        self.strata = cells.astype(np.int32) * len(INCOME_BANDS) + pop.income_band
+        self.strata_count = cell_count * len(INCOME_BANDS)
         self.periods = (days + period - 1) // period
         n = pop.size
         categories = sorted({b.category for b in scenario.behaviours})
@@ -202,13 +206,16 @@ class _Tables:
             self.histograms = np.broadcast_to(still, (self.periods, *still.shape))
         self.ts = ts
 
+        strata, sc = self.strata, self.strata_count
+        event_strata = strata[events.person]
+        record_strata = strata[records.subject]
         tallies: dict[str, np.ndarray] = {
-            "citizens": np.bincount(cells, minlength=cell_count),
-            "true_events": np.bincount(event_cells, minlength=cell_count),
-            "true_offences": _cell_count(event_cells, self.offence_events, cell_count),
-            "offenders": _cell_count(cells, col["true_offences"] > 0, cell_count),
-            "records": np.bincount(record_cells, minlength=cell_count),
-            "wrongful_records": _cell_count(record_cells, wrongful, cell_count),
+            "citizens": np.bincount(strata, minlength=sc),
+            "true_events": np.bincount(event_strata, minlength=sc),
+            "true_offences": _cell_count(event_strata, self.offence_events, sc),
+            "offenders": _cell_count(strata, col["true_offences"] > 0, sc),
+            "records": np.bincount(record_strata, minlength=sc),
+            "wrongful_records": _cell_count(record_strata, wrongful, sc),
             "records_by_cause": np.bincount(records.cause, minlength=len(CAUSES)),
             "fabricated_records": np.array([int((records.actor == NO_ACTOR).sum())]),
             "events_by_behaviour": np.bincount(
@@ -229,7 +236,8 @@ class _Tables:
         denied_person: np.ndarray,
         denied_day: np.ndarray,
     ) -> None:
-        n, days, cells, cc = self.pop.size, self.days, self.cells, self.cell_count
+        n, days, cells = self.pop.size, self.days, self.cells
+        strata, sc = self.strata, self.strata_count
         sanction = next(s for s in self.scenario.sanctions if s.name == name)
         under = recorded.days_per_person(n, days)
         sanctioned = np.zeros(n, dtype=bool)
@@ -258,8 +266,8 @@ class _Tables:
         self._tally_outcome(name, sanctioned, wrongful, due)
         t = self.tallies
         if sanction.purchases is not None:
-            t[f"{name}:denied_purchases"] = np.bincount(cells[denied_person], minlength=cc)
-        t[f"{name}:days"] = np.bincount(cells, weights=under, minlength=cc)
+            t[f"{name}:denied_purchases"] = np.bincount(strata[denied_person], minlength=sc)
+        t[f"{name}:days"] = np.bincount(strata, weights=under, minlength=sc)
         t[f"{name}:intervals"] = np.array([recorded.size])
 
         ts = self.ts
@@ -269,12 +277,12 @@ class _Tables:
             ts[f"{name}:denied_purchases"] = self._by_period(denied_day, cells[denied_person])
 
     def _tally_outcome(self, name, sanctioned, wrongful, deserved) -> None:
-        cells, cc = self.cells, self.cell_count
+        strata, sc = self.strata, self.strata_count
         t = self.tallies
-        t[f"{name}:sanctioned"] = _cell_count(cells, sanctioned, cc)
-        t[f"{name}:wrongful"] = _cell_count(cells, wrongful, cc)
-        t[f"{name}:deserved"] = _cell_count(cells, deserved, cc)
-        t[f"{name}:true_positive"] = _cell_count(cells, sanctioned & deserved, cc)
+        t[f"{name}:sanctioned"] = _cell_count(strata, sanctioned, sc)
+        t[f"{name}:wrongful"] = _cell_count(strata, wrongful, sc)
+        t[f"{name}:deserved"] = _cell_count(strata, deserved, sc)
+        t[f"{name}:true_positive"] = _cell_count(strata, sanctioned & deserved, sc)
 
     def finish(self) -> ShardResult:
         col = self.col
@@ -282,13 +290,13 @@ class _Tables:
         col["any_wrongful"] = self.any_wrongful
         col["children_affected"] = self.children_affected
         self._tally_outcome("any", self.any_sanctioned, self.any_wrongful, self.any_deserved)
-        cc = self.cell_count
+        sc = self.strata_count
         reached = self.reached_households[self.pop.household]
         t = self.tallies
         child = self.pop.age_band == CHILD
-        t["children_reached"] = _cell_count(self.cells, reached & child, cc)
+        t["children_reached"] = _cell_count(self.strata, reached & child, sc)
         t["children_with_sanctioned_household"] = _cell_count(
-            self.cells, self.any_household[self.pop.household] & child, cc
+            self.strata, self.any_household[self.pop.household] & child, sc
         )
         t["households_reached"] = np.array([int(self.any_household.sum())])
         t["households"] = np.array([self.pop.households])

@@ -241,8 +241,11 @@ class Response(Model):
 
 
 class Audit(Model):
-    reference_group: Name | None = None
+    # "largest", "least-sanctioned", or a group's name
+    reference_group: Annotated[str, Field(min_length=1, max_length=64)] = "largest"
     four_fifths_threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
+    bootstrap_replicates: Annotated[int, Field(ge=0, le=100_000)] = 1000
+    confidence: Annotated[float, Field(ge=0.5, le=0.999)] = 0.95
 
 
 class Scenario(Model):
@@ -303,10 +306,11 @@ class Scenario(Model):
                     f"{where}.grade_at_or_below: {grade!r} must be below the grade of the "
                     f"starting score ({grades[self.policy.start_grade()]!r})"
                 )
-        if self.audit.reference_group is not None and self.audit.reference_group not in groups:
+        rules = {"largest", "least-sanctioned"}
+        if self.audit.reference_group not in rules | groups:
             raise ValueError(
                 f"audit.reference_group: unknown group {self.audit.reference_group!r}; "
-                f"allowed: {sorted(groups)}"
+                f"allowed: largest, least-sanctioned, or a group: {sorted(groups)}"
             )
         camera = self.channels.camera
         worst = max([1.0, *camera.fpir_multiplier_by_group.values()])

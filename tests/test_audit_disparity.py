@@ -1,0 +1,131 @@
+"""The disparity audit at Aequitas's level, with ground truth: confusion-matrix rates, disparities
+against a chosen reference group, intersections, and bootstrap intervals on every ratio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import build_scenario
+
+import creditsim
+from creditsim.audit.disparity import RATES, rates
+from creditsim.scenario import ScenarioError, load_scenario
+
+BAN = {"name": "ban", "duration_days": 365, "trigger": {"record_behaviours": ["loiter"]}}
+
+
+def test_rates_from_a_confusion_matrix():
+    # 30 true positives, 10 false positives, 20 false negatives, 940 true negatives.
+    value = dict(zip(RATES, rates(np.array([30, 10, 20, 940])), strict=True))
+    assert value["sanction_rate"] == pytest.approx(40 / 1000)
+    assert value["prevalence"] == pytest.approx(50 / 1000)
+    assert value["precision"] == pytest.approx(30 / 40)
+    assert value["false_discovery_rate"] == pytest.approx(10 / 40)
+    assert value["false_omission_rate"] == pytest.approx(20 / 960)
+    assert value["true_positive_rate"] == pytest.approx(30 / 50)
+    assert value["true_negative_rate"] == pytest.approx(940 / 950)
+    assert value["false_positive_rate"] == pytest.approx(10 / 950)
+    assert value["false_negative_rate"] == pytest.approx(20 / 50)
+    # No one sanctioned: precision has no denominator.
+    assert np.isnan(dict(zip(RATES, rates(np.array([0, 0, 5, 95])), strict=True))["precision"])
+
+
+def _face_error_on(group_b_fpir: float, **audit):
+    return build_scenario(
+        {
+            "behaviours": [{"name": "loiter", "rate_per_year": 0.3}],
+            "channels": {
+                "camera": {
+                    "true_identification_rate": 0.1,
+                    "fpir_reference": 0.09,
+                    "reference_gallery": 1.0e7,
+                    "gallery_size": 1.0e7,
+                    "fpir_multiplier_by_group": {"a": 0.0, "b": group_b_fpir},
+                },
+            },
+            "sanctions": [BAN],
+            "audit": {"reference_group": "a", **audit},
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def unequal():
+    return creditsim.run(_face_error_on(1.0), population=60_000, seed=31).audit()
+
+
+def test_a_real_disparity_is_significant(unequal):
+    b = unequal["by_group"]["b"]["sanctions"]["ban"]
+    low, high = b["disparate_impact_interval"]
+    assert low <= b["disparate_impact"] <= high
+    assert high < 0.8
+    assert b["four_fifths_flag_significant"] is True
+    assert "b:ban" in unequal["flagged_significant"]
+    # Every rate has an interval around it, and every disparity is a ratio to the reference.
+    a = unequal["by_group"]["a"]["sanctions"]["ban"]
+    for name in RATES:
+        interval = b["intervals"][name]
+        if b[name] is not None and interval is not None:
+            assert interval[0] <= b[name] + 1e-12 and b[name] <= interval[1] + 1e-12, name
+        if b[name] is not None and a[name]:
+            assert b["disparities"][name]["ratio"] == pytest.approx(b[name] / a[name])
+    # a has no false positives at all: b's are an unbounded disparity, flagged; b's precision
+    # (a third of its bans are of innocents) is outside the band too.
+    assert a["false_positive"] == 0 and b["false_positive"] > 0
+    assert b["disparities"]["false_positive_rate"] == {
+        "ratio": None,
+        "flag": True,
+        "interval": None,
+    }
+    assert b["disparities"]["precision"]["ratio"] < 0.8 and b["disparities"]["precision"]["flag"]
+    assert b["disparities"]["sanction_rate"]["ratio"] == pytest.approx(b["relative_rate"])
+
+
+def test_noise_alone_is_not_significant():
+    """Groups alike in every way: whatever a point estimate says, no interval excludes parity."""
+    audit = creditsim.run(_face_error_on(0.0), population=20_000, seed=32).audit()
+    assert audit["flagged_significant"] == []
+    b = audit["by_group"]["b"]["sanctions"]["ban"]
+    low, high = b["disparate_impact_interval"]
+    assert low < 1.0 < high
+
+
+def test_reference_group_rules():
+    scenario = _face_error_on(1.0, reference_group="least-sanctioned")
+    audit = creditsim.run(scenario, population=20_000, seed=33).audit()
+    assert audit["reference_group"] == "a"
+    assert audit["reference_rule"] == "least-sanctioned"
+    named = creditsim.run(
+        _face_error_on(1.0, reference_group="b"), population=20_000, seed=33
+    ).audit()
+    assert named["reference_group"] == "b"
+    # Against b, a is sanctioned far less: a ratio above 1, not below the threshold.
+    assert named["by_group"]["a"]["sanctions"]["ban"]["disparate_impact"] > 1.25
+    with pytest.raises(ScenarioError, match="allowed: largest, least-sanctioned"):
+        load_scenario("national-2018", {"audit": {"reference_group": "tallest"}})
+
+
+def test_intersections_add_up_to_the_groups(unequal):
+    rows = unequal["intersections"]
+    assert len(rows) == 1 * 2 * 3  # one region, two groups, three income bands
+    for group in ("a", "b"):
+        mine = [r for r in rows if r["group"] == group]
+        assert sum(r["citizens"] for r in mine) == unequal["by_group"][group]["citizens"]
+        sanctioned = sum(r["sanctions"]["ban"]["sanctioned"] for r in mine)
+        assert sanctioned == unequal["by_group"][group]["sanctions"]["ban"]["sanctioned"]
+    by_band = unequal["by_income_band"]
+    assert sum(v["citizens"] for v in by_band.values()) == unequal["overall"]["citizens"]
+    # Within each stratum, b is compared with a of the same region and income band.
+    for row in rows:
+        if row["group"] == "a" and row["sanctions"]["ban"]["sanctioned"]:
+            assert row["sanctions"]["ban"]["disparate_impact"] == pytest.approx(1.0)
+
+
+def test_bootstrap_can_be_switched_off():
+    audit = creditsim.run(
+        _face_error_on(1.0, bootstrap_replicates=0), population=10_000, seed=34
+    ).audit()
+    b = audit["by_group"]["b"]["sanctions"]["ban"]
+    assert "intervals" not in b
+    assert b["disparate_impact_interval"] is None
+    assert audit["flagged_significant"] == []
