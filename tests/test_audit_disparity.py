@@ -129,3 +129,41 @@ def test_bootstrap_can_be_switched_off():
     assert "intervals" not in b
     assert b["disparate_impact_interval"] is None
     assert audit["flagged_significant"] == []
+
+
+def test_wrongful_sanctions_by_cause(unequal):
+    """Only the face channel errs here, so every wrongful ban is a face misidentification."""
+    ban = unequal["overall"]["sanctions"]["ban"]
+    assert ban["wrongful"] > 0
+    assert ban["wrongful_by_cause"]["face_misidentification"] == ban["wrongful"]
+    others = {k: v for k, v in ban["wrongful_by_cause"].items() if k != "face_misidentification"}
+    assert set(others.values()) == {0}
+
+
+def test_who_falls_to_the_bottom_and_climbs_back():
+    """One record takes a citizen from 1000 to 400 (grade C, the bottom); deductions are
+    restored after exactly 100 days, so a citizen with a single record climbs back in 100."""
+    scenario = build_scenario(
+        {
+            "behaviours": [{"name": "loiter", "rate_per_year": 0.4, "points": -600}],
+            "policy": {"restore_after_days": 100},
+        }
+    )
+    result = creditsim.run(scenario, population=20_000, seed=35)
+    mobility = result.audit()["overall"]["mobility"]
+    citizens = result.to_frame()
+    assert mobility["bottom_grade"] == "C"
+    assert mobility["fell_to_bottom_grade"] == int((citizens["records"] > 0).sum())
+    assert 0 < mobility["climbed_back"] < mobility["fell_to_bottom_grade"]
+    counts = mobility["days_to_recover_histogram"]["counts"]
+    assert sum(counts) == mobility["climbed_back"]
+    assert counts[0:3] == [0, 0, 0]  # nobody climbs back in under 90 days
+    assert counts[3] >= 0.8 * mobility["climbed_back"]  # most in exactly 100 days
+    assert mobility["mean_days_to_recover"] >= 100
+    # Those still at the bottom at the end are exactly the citizens whose score is below 500.
+    still_down = mobility["fell_to_bottom_grade"] - mobility["climbed_back"]
+    assert still_down <= int((citizens["score"] < 500).sum())
+    transitions = np.array(mobility["transitions_start_to_end"])
+    assert transitions.sum() == 20_000
+    assert transitions[0].sum() == 20_000  # everyone starts at A
+    assert transitions[0, 2] == int((citizens["grade"] == "C").sum())

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from creditsim.channels.records import CAUSES
+from creditsim.engine.shard import RECOVERY_BIN_DAYS
 from creditsim.engine.streams import stream
 from creditsim.scenario.schema import INCOME_BANDS, Scenario
 
@@ -82,11 +83,17 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
             denied = int(tallies[f"{name}:denied_purchases"].sum())
             entry["denied_purchases"] = denied
             entry["denied_purchases_at_1_4_billion"] = round(denied * scale)
+        entry["wrongful_by_cause"] = {
+            cause: int(count)
+            for cause, count in zip(CAUSES, tallies[f"{name}:wrongful_by_cause"], strict=True)
+            if cause != "correct"
+        }
         if name != "any":
             entry["person_days"] = int(tallies[f"{name}:days"].sum())
             entry["sanctioned_at_1_4_billion"] = round(counts.sanctioned * scale)
         per_sanction[name] = entry
     overall["sanctions"] = per_sanction
+    overall["mobility"] = _mobility(scenario, tallies)
 
     by_group_citizens = strata("citizens").sum(axis=(0, 2))
     sanctioned_any = strata("any:sanctioned").sum(axis=(0, 2)) if outcomes else None
@@ -146,6 +153,36 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
             "flagged_significant": "the whole confidence interval of the disparate-impact ratio "
             "lies below the threshold",
         },
+    }
+
+
+def _mobility(scenario: Scenario, tallies: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Grade transitions over the run, and whether those who fall to the bottom climb back."""
+    grades = [band.grade for band in scenario.policy.grades]
+    transitions = tallies["grade_transitions"].reshape(len(grades), len(grades))
+    fell = int(tallies["bottom_entered"].sum())
+    climbed = int(tallies["bottom_recovered"].sum())
+    histogram = tallies["recovery_days"]
+    median = None
+    if climbed:
+        # The bin holding the middle climber, given as the bin's upper edge in days.
+        middle = int(np.searchsorted(np.cumsum(histogram), (climbed + 1) // 2))
+        median = (middle + 1) * RECOVERY_BIN_DAYS
+    return {
+        "grades": grades,
+        "transitions_start_to_end": transitions.astype(int).tolist(),
+        "bottom_grade": grades[-1],
+        "fell_to_bottom_grade": fell,
+        "climbed_back": climbed,
+        "never_recovered_share": _ratio(fell - climbed, fell),
+        "mean_days_to_recover": _ratio(int(tallies["recovery_days_total"].sum()), climbed),
+        "median_days_to_recover_at_most": median,
+        "days_to_recover_histogram": {
+            "bin_days": RECOVERY_BIN_DAYS,
+            "counts": [int(v) for v in histogram],
+        },
+        "note": "first fall of each citizen within the run; a citizen still at the bottom when "
+        "the run ends counts as not recovered",
     }
 
 
@@ -257,6 +294,8 @@ def _breakdown(tallies, shape, outcomes, names, axes, reference, threshold, boot
             "records": int(along("records")[i]),
             "wrongful_records": int(along("wrongful_records")[i]),
             "children_reached": int(along("children_reached")[i]),
+            "fell_to_bottom_grade": int(along("bottom_entered")[i]),
+            "climbed_back": int(along("bottom_recovered")[i]),
             "sanctions": {},
         }
     for outcome in outcomes:

@@ -30,6 +30,7 @@ from creditsim.sanctions import Intervals, denied_purchases, impose, no_interval
 from creditsim.scenario.schema import INCOME_BANDS, Scenario
 
 Progress = Callable[[str], None]
+RECOVERY_BIN_DAYS = 30
 
 
 @dataclass
@@ -172,6 +173,10 @@ class _Tables:
         for c, name in enumerate(categories):
             col[f"recorded_{name}"] = _count(records.subject, record_category == c, n)
         wrongful = records.actor != records.subject
+        # Which kinds of error put a wrongful record on each citizen (face, plate, ...).
+        self.wronged_by = np.zeros((len(CAUSES), n), dtype=bool)
+        for cause in range(1, len(CAUSES)):
+            self.wronged_by[cause, records.subject[records.cause == cause]] = True
         offenders = events.of_behaviours(offence[:-1]).person
         col["true_offences"] = np.bincount(offenders, minlength=n).astype(np.int32)
         col["records"] = _count(records.subject, records.kind < len(scenario.behaviours), n)
@@ -226,6 +231,33 @@ class _Tables:
             ),
         }
         self.tallies = tallies
+        self._tally_mobility(ledger, col["grade"])
+
+    def _tally_mobility(self, ledger: Ledger | None, final_grade: np.ndarray) -> None:
+        """Grade transitions from the start to the end of the run, and spells at the bottom
+        grade: who fell to it, who climbed back, and after how long."""
+        policy = self.scenario.policy
+        grades = len(policy.grades)
+        start = np.full(final_grade.shape[0], policy.start_grade(), dtype=np.int64)
+        t = self.tallies
+        t["grade_transitions"] = np.bincount(
+            start * grades + final_grade, minlength=grades * grades
+        )
+        bottom = grades - 1
+        bins = self.days // RECOVERY_BIN_DAYS + 1
+        t["bottom_entered"] = np.zeros(self.strata_count, dtype=np.int64)
+        t["bottom_recovered"] = np.zeros(self.strata_count, dtype=np.int64)
+        t["recovery_days"] = np.zeros(bins, dtype=np.int64)
+        t["recovery_days_total"] = np.zeros(1, dtype=np.int64)
+        if ledger is None or ledger.changes.person.size == 0:
+            return
+        spells = _first_spells(ledger.changes, bottom, self.days)
+        entered, recovered, duration = spells
+        strata = self.strata
+        t["bottom_entered"] = np.bincount(strata[entered], minlength=self.strata_count)
+        t["bottom_recovered"] = np.bincount(strata[recovered], minlength=self.strata_count)
+        t["recovery_days"] = np.bincount(duration // RECOVERY_BIN_DAYS, minlength=bins)
+        t["recovery_days_total"] = np.array([int(duration.sum())])
 
     def add_sanction(
         self,
@@ -283,6 +315,7 @@ class _Tables:
         t[f"{name}:wrongful"] = _cell_count(strata, wrongful, sc)
         t[f"{name}:deserved"] = _cell_count(strata, deserved, sc)
         t[f"{name}:true_positive"] = _cell_count(strata, sanctioned & deserved, sc)
+        t[f"{name}:wrongful_by_cause"] = (self.wronged_by & wrongful).sum(axis=1)
 
     def finish(self) -> ShardResult:
         col = self.col
@@ -329,6 +362,25 @@ class _Tables:
         change = np.bincount(cell * width + first[live], minlength=self.cell_count * width)
         change -= np.bincount(cell * width + last[live] + 1, minlength=self.cell_count * width)
         return np.cumsum(change.reshape(self.cell_count, width), axis=1)[:, :-1].T
+
+
+def _first_spells(changes, bottom: int, days: int):
+    """Each citizen's first fall to the bottom grade: who fell, who left it again before the
+    run ended, and how many days that took."""
+    enters = (changes.before < bottom) & (changes.after >= bottom)
+    leaves = (changes.before >= bottom) & (changes.after < bottom)
+    crossing = np.flatnonzero(enters | leaves)
+    order = crossing[np.argsort(changes.person[crossing], kind="stable")]
+    person, day, entering = changes.person[order], changes.day[order], enters[order]
+    first = np.ones(person.shape[0], dtype=bool)
+    first[1:] = person[1:] != person[:-1]
+    # A citizen's crossings alternate fall, climb, ...: the first is a fall.
+    fell = np.flatnonzero(first & entering)
+    after = fell + 1
+    climbed = after < person.shape[0]
+    climbed[climbed] = person[after[climbed]] == person[fell[climbed]]
+    duration = day[after[climbed]] - day[fell[climbed]]
+    return person[fell], person[fell[climbed]], duration.astype(np.int64)
 
 
 def _cell_count(cells: np.ndarray, mask: np.ndarray, cell_count: int) -> np.ndarray:
