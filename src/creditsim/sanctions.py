@@ -64,6 +64,51 @@ def impose(
     return result
 
 
+@dataclass
+class AppealOutcome:
+    intervals: Intervals  # the sanction's intervals once successful appeals have ended them
+    filed: np.ndarray  # bool per interval
+    upheld: np.ndarray  # bool per interval: the appeal succeeded (before any insincerity ruling)
+    insincere: np.ndarray  # bool per interval: succeeded, but the apology was ruled insincere
+    lifted: np.ndarray  # bool per interval: the sanction ended early
+
+
+def appeal(
+    scenario: Scenario,
+    sanction: Sanction,
+    intervals: Intervals,
+    wrongful: np.ndarray,
+    income_band: np.ndarray,
+    grade: np.ndarray,
+    days: int,
+    seed: int,
+    shard: int,
+) -> AppealOutcome:
+    """Appeals against each sanction interval, filed the day it starts and decided `delay_days`
+    later. `wrongful` (per citizen) tells the court whether the sanction was deserved: an
+    appeal against a wrongful sanction succeeds more often than one against a deserved one."""
+    settings = scenario.appeals
+    none = np.zeros(intervals.size, dtype=bool)
+    if not settings.enabled or not sanction.appealable or intervals.size == 0:
+        return AppealOutcome(intervals, none, none.copy(), none.copy(), none.copy())
+    rng = stream(seed, shard, f"sanction:{sanction.name}:appeals")
+    draws = rng.random((3, intervals.size))
+    person = intervals.person
+    share = np.array([settings.share_by_income.get(b, 0.0) for b in INCOME_BANDS])
+    grade_names = [band.grade for band in scenario.policy.grades]
+    multiplier = np.array([settings.grade_multipliers.get(g, 1.0) for g in grade_names])
+    filed = draws[0] < np.minimum(share[income_band[person]] * multiplier[grade[person]], 1.0)
+    success = np.where(
+        wrongful[person], settings.success_rate_wrongful, settings.success_rate_rightful
+    )
+    upheld = filed & (draws[1] < success)
+    insincere = upheld & (draws[2] < settings.insincere_apology_share)
+    decided = intervals.start + settings.delay_days
+    lifted = upheld & ~insincere & (decided < intervals.end) & (decided < days)
+    end = np.where(lifted, decided, intervals.end).astype(np.int32)
+    return AppealOutcome(Intervals(person, intervals.start, end), filed, upheld, insincere, lifted)
+
+
 def denied_purchases(
     sanction: Sanction, intervals: Intervals, pop: Population, days: int, seed: int, shard: int
 ) -> tuple[np.ndarray, np.ndarray]:

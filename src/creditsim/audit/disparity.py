@@ -89,6 +89,20 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
             if cause != "correct"
         }
         if name != "any":
+            filed, upheld, insincere, lifted, wrongful_lifted, wrongful_filed = (
+                int(v) for v in tallies[f"{name}:appeals"]
+            )
+            entry["appeals"] = {
+                "filed": filed,
+                "upheld": upheld,
+                "ruled_insincere": insincere,
+                "lifted": lifted,
+                "success_share": _ratio(upheld, filed),
+                "wrongful_appealed": wrongful_filed,
+                "wrongful_lifted": wrongful_lifted,
+                "unit": "sanction intervals (one per citizen unless a sanction ended and "
+                "began again)",
+            }
             entry["person_days"] = int(tallies[f"{name}:days"].sum())
             entry["sanctioned_at_1_4_billion"] = round(counts.sanctioned * scale)
         per_sanction[name] = entry

@@ -26,7 +26,14 @@ from creditsim.policies.points import (
 )
 from creditsim.population import CHILD, Population, build_population
 from creditsim.response import respond
-from creditsim.sanctions import Intervals, denied_purchases, impose, no_intervals
+from creditsim.sanctions import (
+    AppealOutcome,
+    Intervals,
+    appeal,
+    denied_purchases,
+    impose,
+    no_intervals,
+)
 from creditsim.scenario.schema import INCOME_BANDS, Scenario
 
 Progress = Callable[[str], None]
@@ -115,8 +122,13 @@ def run_shard(
     )
     for sanction in scenario.sanctions:
         name = sanction.name
-        person, day = denied_purchases(sanction, recorded[name], pop, days, seed, shard)
-        tables.add_sanction(name, recorded[name], own_true[name], deserved[name], person, day)
+        wrongful = _without(recorded[name], own_true[name], pop.size)
+        grade = tables.col["grade"]
+        appeals = appeal(
+            scenario, sanction, recorded[name], wrongful, pop.income_band, grade, days, seed, shard
+        )
+        person, day = denied_purchases(sanction, appeals.intervals, pop, days, seed, shard)
+        tables.add_sanction(name, appeals, own_true[name], deserved[name], person, day)
     result = tables.finish()
     clock.lap("outputs")
     result.timings = clock.laps
@@ -262,7 +274,7 @@ class _Tables:
     def add_sanction(
         self,
         name: str,
-        recorded: Intervals,
+        appeals: AppealOutcome,
         own_true: Intervals,
         deserved: Intervals,
         denied_person: np.ndarray,
@@ -271,6 +283,7 @@ class _Tables:
         n, days, cells = self.pop.size, self.days, self.cells
         strata, sc = self.strata, self.strata_count
         sanction = next(s for s in self.scenario.sanctions if s.name == name)
+        recorded = appeals.intervals
         under = recorded.days_per_person(n, days)
         sanctioned = np.zeros(n, dtype=bool)
         sanctioned[recorded.person] = True
@@ -301,6 +314,17 @@ class _Tables:
             t[f"{name}:denied_purchases"] = np.bincount(strata[denied_person], minlength=sc)
         t[f"{name}:days"] = np.bincount(strata, weights=under, minlength=sc)
         t[f"{name}:intervals"] = np.array([recorded.size])
+        wrongful_interval = wrongful[recorded.person]
+        t[f"{name}:appeals"] = np.array(
+            [
+                appeals.filed.sum(),
+                appeals.upheld.sum(),
+                appeals.insincere.sum(),
+                appeals.lifted.sum(),
+                (appeals.lifted & wrongful_interval).sum(),
+                (appeals.filed & wrongful_interval).sum(),
+            ]
+        )
 
         ts = self.ts
         ts[f"{name}:started"] = self._by_period(recorded.start, cells[recorded.person])
@@ -362,6 +386,14 @@ class _Tables:
         change = np.bincount(cell * width + first[live], minlength=self.cell_count * width)
         change -= np.bincount(cell * width + last[live] + 1, minlength=self.cell_count * width)
         return np.cumsum(change.reshape(self.cell_count, width), axis=1)[:, :-1].T
+
+
+def _without(have: Intervals, own: Intervals, citizens: int) -> np.ndarray:
+    """Per citizen: under `have` but never under `own` (a wrongful sanction)."""
+    mask = np.zeros(citizens, dtype=bool)
+    mask[have.person] = True
+    mask[own.person] = False
+    return mask
 
 
 def _first_spells(changes, bottom: int, days: int):

@@ -226,6 +226,20 @@ class Sanction(Model):
     reach: Literal["person", "children", "household"] = "person"
     publishes_name: bool = False
     purchases: Purchases | None = None
+    appealable: bool = True
+
+
+class Appeals(Model):
+    """Redress: who appeals a sanction, how often it succeeds, after how long, and the
+    "insincere apology" ruling that keeps a sanction in place although the appeal succeeded."""
+
+    enabled: bool = False
+    share_by_income: dict[Literal["low", "middle", "high"], Share] = Field(default_factory=dict)
+    grade_multipliers: dict[str, Rate] = Field(default_factory=dict)
+    success_rate_wrongful: Share = 0.3
+    success_rate_rightful: Share = 0.05
+    delay_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    insincere_apology_share: Share = 0.0
 
 
 class Deterrence(Model):
@@ -262,6 +276,7 @@ class Scenario(Model):
     channels: Channels = Channels()
     policy: PointsPolicy
     sanctions: list[Sanction] = Field(default_factory=list)
+    appeals: Appeals = Appeals()
     response: Response = Response()
     audit: Audit = Audit()
 
@@ -307,6 +322,11 @@ class Scenario(Model):
                     f"starting score ({grades[self.policy.start_grade()]!r})"
                 )
         rules = {"largest", "least-sanctioned"}
+        unknown_grades = sorted(set(self.appeals.grade_multipliers) - set(grades))
+        if unknown_grades:
+            raise ValueError(
+                f"appeals.grade_multipliers: unknown grades {unknown_grades}; allowed: {grades}"
+            )
         if self.audit.reference_group not in rules | groups:
             raise ValueError(
                 f"audit.reference_group: unknown group {self.audit.reference_group!r}; "
