@@ -22,11 +22,12 @@ from creditsim.scenario.schema import CHANNELS, Scenario
 
 
 def detection_table(scenario: Scenario, days: int) -> np.ndarray:
-    """The true chance that some channel records a behaviour and the record is pooled,
-    as a (behaviour, region, day) table."""
+    """The true chance that some channel records a behaviour and the record is pooled, as a
+    (behaviour, region, group, day) table: targeted groups are watched more closely."""
     seen = seen_by(scenario)
     ch = scenario.channels
-    cover = coverage_table(scenario, days)[None, :, :]
+    groups = [g.name for g in scenario.groups]
+    cover = coverage_table(scenario, days)[None, :, None, :]
     fixed = {
         "transport": ch.transport.detect_rate,
         "court": ch.court.detect_rate,
@@ -34,27 +35,33 @@ def detection_table(scenario: Scenario, days: int) -> np.ndarray:
         "platform": ch.platform.recall,
         "informant": ch.informant.report_rate,
         "registry": ch.registry.detect_rate,
-        "camera": None,
-        "plate": None,
     }
-    missed = np.ones((len(scenario.behaviours), len(scenario.regions), days))
+    targeting = scenario.targeting
+    shape = (len(scenario.behaviours), len(scenario.regions), len(groups), days)
+    missed = np.ones(shape)
     for c, name in enumerate(CHANNELS):
         if name == "camera":
             chance = cover * ch.camera.true_identification_rate
         elif name == "plate":
             chance = cover * ch.plate.read_rate
         else:
-            chance = np.full((1, 1, 1), fixed[name])
-        missed *= np.where(seen[:, c][:, None, None], 1.0 - chance, 1.0)
-    pooled = np.array([r.pooling_share for r in scenario.regions])[None, :, None]
-    return (1.0 - missed) * pooled
+            chance = np.full((1, 1, 1, 1), fixed[name])
+        table = targeting.detection_multiplier_by_group.get(name, {})
+        boost = np.array([table.get(g, 1.0) for g in groups])[None, None, :, None]
+        chance = np.minimum(chance * boost, 1.0)
+        missed *= np.where(seen[:, c][:, None, None, None], 1.0 - chance, 1.0)
+    pooling = np.array([r.pooling_share for r in scenario.regions])[:, None]
+    by_group = targeting.pooling_multiplier_by_group
+    pooling = pooling * np.array([by_group.get(g, 1.0) for g in groups])[None, :]
+    return (1.0 - missed) * np.minimum(pooling, 1.0)[None, :, :, None]
 
 
 def detection_chance(scenario: Scenario, pop: Population, events: Events) -> np.ndarray:
     """The true chance, per event, that some channel records it and the record is pooled."""
     days = int(events.day.max()) + 1 if events.size else 1
     table = detection_table(scenario, days)
-    return table[events.behaviour, pop.region[events.person], events.day]
+    actor = events.person
+    return table[events.behaviour, pop.region[actor], pop.group[actor], events.day]
 
 
 def respond(scenario: Scenario, pop: Population, events: Events, seed: int, shard: int) -> Events:
@@ -79,6 +86,6 @@ def respond(scenario: Scenario, pop: Population, events: Events, seed: int, shar
         # events meet the same draws whatever the elasticities or the other behaviours are.
         draw = stream(seed, shard, f"response:{behaviour.name}", xp).random(hi - lo)
         person = events.person[lo:hi]
-        perceived = table[b, pop.region[person], events.day[lo:hi]]
+        perceived = table[b, pop.region[person], pop.group[person], events.day[lo:hi]]
         keep[lo:hi] = draw < 1.0 - elasticity * perceived
     return events.take(xp.flatnonzero(keep))

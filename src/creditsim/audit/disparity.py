@@ -108,6 +108,7 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
         per_sanction[name] = entry
     overall["sanctions"] = per_sanction
     overall["mobility"] = _mobility(scenario, tallies)
+    overall["exemptions"] = _exemptions(tallies, outcomes, citizens)
 
     by_group_citizens = strata("citizens").sum(axis=(0, 2))
     sanctioned_any = strata("any:sanctioned").sum(axis=(0, 2)) if outcomes else None
@@ -168,6 +169,28 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
             "lies below the threshold",
         },
     }
+
+
+def _exemptions(tallies: dict[str, np.ndarray], outcomes: list[str], citizens: int) -> dict:
+    """Who the exempt are spared, against everyone else: of those who deserved a sanction,
+    the share who got one."""
+    exempt = int(tallies["exempt_citizens"].sum())
+    out: dict[str, Any] = {"exempt_citizens": exempt, "sanctions": {}}
+    for name in outcomes:
+        sanctioned, deserved, caught = (int(v) for v in tallies[f"{name}:exempt"])
+        others_deserved = int(tallies[f"{name}:deserved"].sum()) - deserved
+        others_caught = int(tallies[f"{name}:true_positive"].sum()) - caught
+        out["sanctions"][name] = {
+            "exempt_sanctioned": sanctioned,
+            "exempt_deserved": deserved,
+            "exempt_sanction_rate": _ratio(sanctioned, exempt),
+            "others_sanction_rate": _ratio(
+                int(tallies[f"{name}:sanctioned"].sum()) - sanctioned, citizens - exempt
+            ),
+            "exempt_true_positive_rate": _ratio(caught, deserved),
+            "others_true_positive_rate": _ratio(others_caught, others_deserved),
+        }
+    return out
 
 
 def _mobility(scenario: Scenario, tallies: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -396,6 +419,16 @@ def _disparities(m, reference: _Counts, own, theirs, threshold, bootstrap) -> No
         disparities[name] = entry
     m["disparities"] = disparities
     m["relative_rate"] = disparities["sanction_rate"]["ratio"]
+    # The excess sanction rate over the reference group, split by ground truth: sanctions the
+    # citizens' own records justify (more of them detected: targeting) and wrongful ones (the
+    # records of errors: face misidentification, false reports, merges).
+    n, n_ref = max(m["citizens"], 1), max(ref["citizens"], 1)
+    rightful, rightful_ref = m["sanctioned"] - m["wrongful"], ref["sanctioned"] - ref["wrongful"]
+    m["excess_sanction_rate"] = {
+        "total": (m["sanctioned"] / n) - (ref["sanctioned"] / n_ref),
+        "from_rightful_sanctions": rightful / n - rightful_ref / n_ref,
+        "from_wrongful_sanctions": m["wrongful"] / n - ref["wrongful"] / n_ref,
+    }
     impact = _ratio(ref["sanction_rate"], m["sanction_rate"])
     m["disparate_impact"] = impact
     m["four_fifths_flag"] = bool(impact is not None and impact < threshold)

@@ -7,6 +7,7 @@ import numpy as np
 from creditsim.behaviours import Events
 from creditsim.channels import cameras, informants, offices, plates, platforms, pooling
 from creditsim.channels.records import CAUSES, NO_ACTOR, Records
+from creditsim.channels.targeting import group_multiplier
 from creditsim.engine.backend import namespace
 from creditsim.engine.streams import stream
 from creditsim.population import Population
@@ -37,16 +38,18 @@ def observe(
         subset = events.of_behaviours(table[:, c])
         rng = stream(seed, shard, f"channel:{name}", xp)
         settings = getattr(scenario.channels, name)
+        by_group = scenario.targeting.detection_multiplier_by_group.get(name, {})
+        boost = group_multiplier(by_group, scenario, pop.group[subset.person])
         if name == "camera":
-            parts.append(cameras.observe(scenario, pop, subset, rng))
+            parts.append(cameras.observe(scenario, pop, subset, rng, boost))
         elif name == "plate":
-            parts.append(plates.observe(scenario, pop, subset, rng))
+            parts.append(plates.observe(scenario, pop, subset, rng, boost))
         elif name == "platform":
-            parts.append(platforms.observe(scenario, pop, subset, rng, days))
+            parts.append(platforms.observe(scenario, pop, subset, rng, days, boost))
         elif name == "informant":
-            parts.append(informants.observe(scenario, pop, subset, rng, days))
+            parts.append(informants.observe(scenario, pop, subset, rng, days, boost))
         else:
-            parts.append(offices.observe(name, settings, subset, rng, days))
+            parts.append(offices.observe(name, settings, subset, rng, days, boost))
     records = Records.concat(parts) if parts else Records.empty(xp)
     pooled = pooling.pool(scenario, pop, records, stream(seed, shard, "channel:pooling", xp))
     return pooled.sorted_by_day()

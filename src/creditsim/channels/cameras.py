@@ -44,12 +44,14 @@ def fpir_by_group(scenario: Scenario) -> np.ndarray:
 
 
 def observe(
-    scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator
+    scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator, boost=1.0
 ) -> Records:
+    """Camera records; `boost` (per event) scales the chance of being in view (targeting)."""
     xp = namespace(events.day)
     camera = scenario.channels.camera
     actor = events.person
-    in_view = rng.random(events.size) < coverage(scenario, pop.region[actor], events.day)
+    chance = coverage(scenario, pop.region[actor], events.day) * boost
+    in_view = rng.random(events.size) < chance
     seen = events.take(xp.flatnonzero(in_view))
     draw = rng.random(seen.size)
     group = pop.group[seen.person]

@@ -15,12 +15,17 @@ CHANNEL = CHANNELS.index("informant")
 
 
 def observe(
-    scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator, days: int
+    scenario: Scenario,
+    pop: Population,
+    events: Events,
+    rng: np.random.Generator,
+    days: int,
+    boost=1.0,
 ) -> Records:
     xp = namespace(events.day)
     informant = scenario.channels.informant
     informing_kind = len(scenario.behaviours)
-    reported = events.take(xp.flatnonzero(rng.random(events.size) < informant.report_rate))
+    reported = events.take(xp.flatnonzero(rng.random(events.size) < informant.report_rate * boost))
     true_reports = Records.build(
         reported.day, reported.person, reported.person, reported.behaviour, CHANNEL, CORRECT
     )

@@ -12,10 +12,15 @@ from creditsim.scenario.schema import CHANNELS, DetectionChannel
 
 
 def observe(
-    name: str, settings: DetectionChannel, events: Events, rng: np.random.Generator, days: int
+    name: str,
+    settings: DetectionChannel,
+    events: Events,
+    rng: np.random.Generator,
+    days: int,
+    boost=1.0,
 ) -> Records:
     xp = namespace(events.day)
-    found = events.take(xp.flatnonzero(rng.random(events.size) < settings.detect_rate))
+    found = events.take(xp.flatnonzero(rng.random(events.size) < settings.detect_rate * boost))
     day = found.day + settings.delay_days
     inside = xp.flatnonzero(day < days)
     return Records.build(

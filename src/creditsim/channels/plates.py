@@ -16,11 +16,11 @@ CHANNEL = CHANNELS.index("plate")
 
 
 def observe(
-    scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator
+    scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator, boost=1.0
 ) -> Records:
     xp = namespace(events.day)
     plate = scenario.channels.plate
-    chance = coverage(scenario, pop.region[events.person], events.day) * plate.read_rate
+    chance = coverage(scenario, pop.region[events.person], events.day) * plate.read_rate * boost
     read = events.take(xp.flatnonzero(rng.random(events.size) < chance))
     borrowed = rng.random(read.size) < plate.other_driver_share
     subject = xp.where(borrowed, pop.head[read.person], read.person)

@@ -17,11 +17,16 @@ CHANNEL = CHANNELS.index("platform")
 
 
 def observe(
-    scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator, days: int
+    scenario: Scenario,
+    pop: Population,
+    events: Events,
+    rng: np.random.Generator,
+    days: int,
+    boost=1.0,
 ) -> Records:
     xp = namespace(events.day)
     platform = scenario.channels.platform
-    flagged = events.take(xp.flatnonzero(rng.random(events.size) < platform.recall))
+    flagged = events.take(xp.flatnonzero(rng.random(events.size) < platform.recall * boost))
     true_records = Records.build(
         flagged.day, flagged.person, flagged.person, flagged.behaviour, CHANNEL, CORRECT
     )

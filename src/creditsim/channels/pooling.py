@@ -7,6 +7,7 @@ import numpy as np
 
 from creditsim.channels.records import CORRECT, MERGE, Records
 from creditsim.channels.sampling import MemberPicker
+from creditsim.channels.targeting import group_multiplier
 from creditsim.engine.backend import namespace
 from creditsim.population import CHILD, Population
 from creditsim.scenario.schema import Scenario
@@ -20,7 +21,10 @@ def pool(
     # A record is pooled from the region where it was made: the actor's, or for a fabricated
     # record the subject's.
     origin = xp.where(records.actor >= 0, records.actor, records.subject)
-    pooled = rng.random(records.size) < share[pop.region[origin]]
+    chance = share[pop.region[origin]] * group_multiplier(
+        scenario.targeting.pooling_multiplier_by_group, scenario, pop.group[origin]
+    )
+    pooled = rng.random(records.size) < chance
     kept = records.take(xp.flatnonzero(pooled))
     merges = scenario.channels.merges
     if not merges.enabled or merges.rate == 0 or kept.size == 0:

@@ -17,6 +17,7 @@ from creditsim.channels import Records, observe
 from creditsim.channels.records import CAUSES, CORRECT, NO_ACTOR
 from creditsim.engine.backend import array_module
 from creditsim.engine.streams import stream
+from creditsim.exemptions import exempt_citizens, waive
 from creditsim.policies.points import (
     Ledger,
     deltas,
@@ -81,6 +82,9 @@ def run_shard(
     else:
         records = Records.empty()
     pop, events = pop.to_host(), events.to_host()
+    exempt = exempt_citizens(scenario, pop, seed, shard)
+    if scenario.exemptions.records_dropped and exempt.any():
+        records = records.take(np.flatnonzero(~exempt[records.subject]))
     clock.lap("channels")
 
     groups = len(scenario.groups)
@@ -105,6 +109,8 @@ def run_shard(
         recorded = impose(
             scenario, ledger.changes, records.day, records.subject, records.kind, days
         )
+        if scenario.exemptions.sanctions_waived and exempt.any():
+            recorded = {name: waive(spans, exempt) for name, spans in recorded.items()}
         own_true = impose(scenario, own_changes, own.day, own.subject, own.kind, days)
         deserved = impose(
             scenario, perfect_changes, events.day, events.person, events.behaviour, days
@@ -118,8 +124,9 @@ def run_shard(
             clock.lap(stage)
 
     tables = _Tables(
-        scenario, pop, events, records, ledger, days, cells, cell_count, period, first_citizen
-    )
+        scenario, pop, events, records, ledger, days, cells, cell_count, period, first_citizen,
+        exempt,
+    )  # fmt: skip
     for sanction in scenario.sanctions:
         name = sanction.name
         wrongful = _without(recorded[name], own_true[name], pop.size)
@@ -150,6 +157,7 @@ class _Tables:
         cell_count: int,
         period: int,
         first_citizen: int,
+        exempt: np.ndarray,
     ) -> None:
         self.scenario, self.pop, self.days = scenario, pop, days
         self.cells, self.cell_count, self.period = cells, cell_count, period
@@ -176,7 +184,9 @@ class _Tables:
             "income_band": pop.income_band,
             "urban": pop.urban,
             "children": pop.children,
+            "exempt": exempt,
         }
+        self.exempt = exempt
         behaviour_category = category_of[:-1]
         record_category = category_of[records.kind]
         for c, name in enumerate(categories):
@@ -233,6 +243,7 @@ class _Tables:
             "offenders": _cell_count(strata, col["true_offences"] > 0, sc),
             "records": np.bincount(record_strata, minlength=sc),
             "wrongful_records": _cell_count(record_strata, wrongful, sc),
+            "exempt_citizens": _cell_count(strata, exempt, sc),
             "records_by_cause": np.bincount(records.cause, minlength=len(CAUSES)),
             "fabricated_records": np.array([int((records.actor == NO_ACTOR).sum())]),
             "events_by_behaviour": np.bincount(
@@ -340,6 +351,14 @@ class _Tables:
         t[f"{name}:deserved"] = _cell_count(strata, deserved, sc)
         t[f"{name}:true_positive"] = _cell_count(strata, sanctioned & deserved, sc)
         t[f"{name}:wrongful_by_cause"] = (self.wronged_by & wrongful).sum(axis=1)
+        exempt = self.exempt
+        t[f"{name}:exempt"] = np.array(
+            [
+                (sanctioned & exempt).sum(),
+                (deserved & exempt).sum(),
+                (sanctioned & deserved & exempt).sum(),
+            ]
+        )
 
     def finish(self) -> ShardResult:
         col = self.col

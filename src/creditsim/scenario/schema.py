@@ -242,6 +242,26 @@ class Appeals(Model):
     insincere_apology_share: Share = 0.0
 
 
+class Targeting(Model):
+    """Unequal by design: a channel that watches some groups more closely, or pools their
+    records more fully (as the Integrated Joint Operations Platform is reported to do)."""
+
+    detection_multiplier_by_group: dict[Literal[CHANNELS], dict[Name, Rate]] = Field(  # type: ignore[valid-type]
+        default_factory=dict
+    )
+    pooling_multiplier_by_group: dict[Name, Rate] = Field(default_factory=dict)
+
+
+class Exemptions(Model):
+    """Officials and the well connected: a share of citizens whose records are dropped or whose
+    sanctions are waived."""
+
+    share: Share = 0.0
+    share_by_group: dict[Name, Share] = Field(default_factory=dict)
+    records_dropped: bool = True
+    sanctions_waived: bool = True
+
+
 class Deterrence(Model):
     enabled: bool = True
     elasticity_by_category: dict[Name, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
@@ -277,6 +297,8 @@ class Scenario(Model):
     policy: PointsPolicy
     sanctions: list[Sanction] = Field(default_factory=list)
     appeals: Appeals = Appeals()
+    targeting: Targeting = Targeting()
+    exemptions: Exemptions = Exemptions()
     response: Response = Response()
     audit: Audit = Audit()
 
@@ -300,6 +322,14 @@ class Scenario(Model):
             self.channels.camera.fpir_multiplier_by_group,
             groups,
         )
+        for channel, table in self.targeting.detection_multiplier_by_group.items():
+            _known(f"targeting.detection_multiplier_by_group.{channel}", table, groups)
+        _known(
+            "targeting.pooling_multiplier_by_group",
+            self.targeting.pooling_multiplier_by_group,
+            groups,
+        )
+        _known("exemptions.share_by_group", self.exemptions.share_by_group, groups)
         categories = {b.category for b in self.behaviours}
         _known(
             "response.deterrence.elasticity_by_category",
