@@ -109,6 +109,14 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
     overall["sanctions"] = per_sanction
     overall["mobility"] = _mobility(scenario, tallies)
     overall["exemptions"] = _exemptions(tallies, outcomes, citizens)
+    exposed_records, exposed_citizens = (int(v) for v in tallies["leak"])
+    overall["attacks"] = {
+        "insider_records": int(tallies["records_by_cause"][CAUSES.index("insider")]),
+        "coordinated_false_reports": int(
+            tallies["records_by_cause"][CAUSES.index("coordinated_false_report")]
+        ),
+        "leak": {"records_exposed": exposed_records, "citizens_exposed": exposed_citizens},
+    }
 
     by_group_citizens = strata("citizens").sum(axis=(0, 2))
     sanctioned_any = strata("any:sanctioned").sum(axis=(0, 2)) if outcomes else None

@@ -20,8 +20,21 @@ CAUSES = (
     "platform_false_positive",
     "false_informant_report",
     "data_merge",
+    "insider",
+    "coordinated_false_report",
+    "score_swap",
 )
-CORRECT, FACE, PLATE_OWNER, PLATFORM_FALSE, INFORMANT_FALSE, MERGE = range(len(CAUSES))
+(
+    CORRECT,
+    FACE,
+    PLATE_OWNER,
+    PLATFORM_FALSE,
+    INFORMANT_FALSE,
+    MERGE,
+    INSIDER,
+    CAMPAIGN,
+    SCORE_SWAP,
+) = range(len(CAUSES))
 
 
 @dataclass
@@ -29,7 +42,7 @@ class Records:
     day: np.ndarray  # int32, the day the record reaches the system
     subject: np.ndarray  # int32, the citizen it is recorded against
     actor: np.ndarray  # int32, the citizen who truly acted, NO_ACTOR for a fabricated record
-    kind: np.ndarray  # int16, behaviour index; len(behaviours) marks "informed on someone"
+    kind: np.ndarray  # int16, behaviour index; len(behaviours): informed; + 1: insider change
     channel: np.ndarray  # int8, index into CHANNELS
     cause: np.ndarray  # int8, index into CAUSES
 

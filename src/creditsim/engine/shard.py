@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from creditsim.attacks import inject, leaked
 from creditsim.behaviours import Events, draw_events
 from creditsim.channels import Records, observe
-from creditsim.channels.records import CAUSES, CORRECT, NO_ACTOR
+from creditsim.channels.records import CAUSES, CORRECT, NO_ACTOR, SCORE_SWAP
 from creditsim.engine.backend import array_module
 from creditsim.engine.streams import stream
 from creditsim.exemptions import exempt_citizens, waive
@@ -82,6 +83,8 @@ def run_shard(
     else:
         records = Records.empty()
     pop, events = pop.to_host(), events.to_host()
+    if scenario.system_enabled:
+        records = inject(scenario, pop, records, days, seed, shard)
     exempt = exempt_citizens(scenario, pop, seed, shard)
     if scenario.exemptions.records_dropped and exempt.any():
         records = records.take(np.flatnonzero(~exempt[records.subject]))
@@ -96,7 +99,7 @@ def run_shard(
         per_kind = deltas(scenario)
         ledger = run_ledger(
             scenario.policy, per_kind, records.day, records.subject, records.kind,
-            pop.size, days, cells, cell_count, period,
+            pop.size, days, cells, cell_count, period, _swap(scenario, days),
         )  # fmt: skip
         own = records.take(np.flatnonzero(records.cause == CORRECT))
         own_changes = grade_changes_for_sanctions(
@@ -127,6 +130,7 @@ def run_shard(
         scenario, pop, events, records, ledger, days, cells, cell_count, period, first_citizen,
         exempt,
     )  # fmt: skip
+    tables.tallies["leak"] = np.array(leaked(scenario, records, seed, shard))
     for sanction in scenario.sanctions:
         name = sanction.name
         wrongful = _without(recorded[name], own_true[name], pop.size)
@@ -168,8 +172,9 @@ class _Tables:
         self.periods = (days + period - 1) // period
         n = pop.size
         categories = sorted({b.category for b in scenario.behaviours})
+        # Record kinds: the behaviours, then "informed" and an insider's change (no category).
         category_of = np.array(
-            [categories.index(b.category) for b in scenario.behaviours] + [len(categories)]
+            [categories.index(b.category) for b in scenario.behaviours] + [len(categories)] * 2
         )
         offence = np.array([b.offence for b in scenario.behaviours] + [False])
         self.offence_events = offence[events.behaviour]
@@ -199,6 +204,8 @@ class _Tables:
         self.wronged_by = np.zeros((len(CAUSES), n), dtype=bool)
         for cause in range(1, len(CAUSES)):
             self.wronged_by[cause, records.subject[records.cause == cause]] = True
+        if ledger is not None:
+            self.wronged_by[SCORE_SWAP, ledger.swapped_down] = True
         offenders = events.of_behaviours(offence[:-1]).person
         col["true_offences"] = np.bincount(offenders, minlength=n).astype(np.int32)
         col["records"] = _count(records.subject, records.kind < len(scenario.behaviours), n)
@@ -250,7 +257,7 @@ class _Tables:
                 events.behaviour, minlength=len(scenario.behaviours)
             ),
             "records_by_behaviour": np.bincount(
-                records.kind, minlength=len(scenario.behaviours) + 1
+                records.kind, minlength=len(scenario.behaviours) + 2
             ),
         }
         self.tallies = tallies
@@ -405,6 +412,11 @@ class _Tables:
         change = np.bincount(cell * width + first[live], minlength=self.cell_count * width)
         change -= np.bincount(cell * width + last[live] + 1, minlength=self.cell_count * width)
         return np.cumsum(change.reshape(self.cell_count, width), axis=1)[:, :-1].T
+
+
+def _swap(scenario: Scenario, days: int) -> tuple[int, float] | None:
+    swap = scenario.attacks.score_swap
+    return (swap.day, swap.share) if swap.enabled and swap.day < days else None
 
 
 def _without(have: Intervals, own: Intervals, citizens: int) -> np.ndarray:

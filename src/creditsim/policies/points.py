@@ -7,7 +7,7 @@ in proportion to records. Records of one citizen on one day are applied together
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,12 +34,15 @@ class Ledger:
     changes: GradeChanges
     # Score histograms at the end of each period: (periods, cells, maximum - minimum + 1).
     histograms: np.ndarray | None
+    swapped_down: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def deltas(scenario: Scenario) -> np.ndarray:
-    """Points per record kind; the last kind is "informed on someone"."""
+    """Points per record kind: the behaviours, then "informed on someone", then an insider's
+    change."""
     return np.array(
-        [b.points for b in scenario.behaviours] + [scenario.channels.informant.informer_points],
+        [b.points for b in scenario.behaviours]
+        + [scenario.channels.informant.informer_points, scenario.attacks.insider.points],
         dtype=np.int32,
     )
 
@@ -71,8 +74,12 @@ def run_ledger(
     cells: np.ndarray | None = None,
     cell_count: int = 0,
     period_days: int = 7,
+    swap: tuple[int, float] | None = None,
 ) -> Ledger:
-    """Replay a day-sorted record stream; histograms are kept only when `cells` is given."""
+    """Replay a day-sorted record stream; histograms are kept only when `cells` is given.
+
+    `swap` (day, share): at the end of that day a hack swaps the scores of the highest and the
+    lowest `share` of citizens; `Ledger.swapped_down` are those who were at the top."""
     delta = delta_by_kind[kind]
     keep = np.flatnonzero(delta != 0)
     day, subject, delta = day[keep], subject[keep], delta[keep]
@@ -93,6 +100,25 @@ def run_ledger(
         bins = histogram.shape[1]
         flat = histogram.reshape(-1)
 
+    def settle(today: int, people: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
+        """Record the grade changes of citizens whose score moved, and move the histogram."""
+        before, after = grade(old), grade(new)
+        regraded = np.flatnonzero(before != after)
+        if regraded.size:
+            changes.append(
+                (
+                    np.full(regraded.size, today, dtype=np.int32),
+                    people[regraded],
+                    before[regraded],
+                    after[regraded],
+                )
+            )
+        if histogram is not None:
+            row = cells[people] * bins - policy.minimum
+            flat[:] -= np.bincount(row + old, minlength=flat.shape[0]).astype(np.int32)
+            flat[:] += np.bincount(row + new, minlength=flat.shape[0]).astype(np.int32)
+
+    swapped_down = np.zeros(0, dtype=np.int64)
     for today in range(days):
         lo, hi = bounds[today], bounds[today + 1]
         if hi > lo:
@@ -103,22 +129,9 @@ def run_ledger(
             score[people] = new
             moved = new != old
             if moved.any():
-                people, old, new = people[moved], old[moved], new[moved]
-                before, after = grade(old), grade(new)
-                regraded = np.flatnonzero(before != after)
-                if regraded.size:
-                    changes.append(
-                        (
-                            np.full(regraded.size, today, dtype=np.int32),
-                            people[regraded],
-                            before[regraded],
-                            after[regraded],
-                        )
-                    )
-                if histogram is not None:
-                    row = cells[people] * bins - policy.minimum
-                    flat -= np.bincount(row + old, minlength=flat.shape[0]).astype(np.int32)
-                    flat += np.bincount(row + new, minlength=flat.shape[0]).astype(np.int32)
+                settle(today, people[moved], old[moved], new[moved])
+        if swap is not None and today == swap[0]:
+            swapped_down = _swap(score, swap[1], today, settle)
         if histogram is not None and ((today + 1) % period_days == 0 or today == days - 1):
             snapshots.append(histogram.copy())
 
@@ -127,7 +140,24 @@ def run_ledger(
         grade=grade(score),
         changes=_stack_changes(changes),
         histograms=np.stack(snapshots) if histogram is not None else None,
+        swapped_down=swapped_down,
     )
+
+
+def _swap(score: np.ndarray, share: float, today: int, settle) -> np.ndarray:
+    """Swap the scores of the top and the bottom `share` of citizens; return the former top."""
+    count = min(int(round(share * score.shape[0])), score.shape[0] // 2)
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(score, kind="stable")
+    bottom, top = order[:count], order[-count:]
+    people = np.concatenate([bottom, top])
+    old = score[people]
+    new = np.concatenate([score[top], score[bottom]])
+    score[people] = new
+    moved = new != old
+    settle(today, people[moved], old[moved], new[moved])
+    return top.astype(np.int64)
 
 
 def grade_changes_for_sanctions(

@@ -262,6 +262,49 @@ class Exemptions(Model):
     sanctions_waived: bool = True
 
 
+class Insider(Model):
+    """An insider who changes the scores of a share of citizens on one day."""
+
+    enabled: bool = False
+    day: Annotated[int, Field(ge=0)] = 180
+    share: Share = 0.001
+    target_group: Name | None = None
+    points: int = -300
+
+
+class FalseReportCampaign(Model):
+    """Coordinated false reports against one group, from a start day on."""
+
+    enabled: bool = False
+    target_group: Name | None = None
+    reports_per_target_per_year: Annotated[float, Field(ge=0.0, le=100.0)] = 0.05
+    start_day: Annotated[int, Field(ge=0)] = 0
+    behaviours: list[Name] = Field(default_factory=list)
+
+
+class Leak(Model):
+    """A database left open: a share of the records made up to a day is exposed."""
+
+    enabled: bool = False
+    day: Annotated[int, Field(ge=0)] = 300
+    share_of_records: Share = 0.1
+
+
+class ScoreSwap(Model):
+    """A hack that swaps the scores of the top and the bottom citizens on one day."""
+
+    enabled: bool = False
+    day: Annotated[int, Field(ge=0)] = 200
+    share: Share = 0.001
+
+
+class Attacks(Model):
+    insider: Insider = Insider()
+    false_reports: FalseReportCampaign = FalseReportCampaign()
+    leak: Leak = Leak()
+    score_swap: ScoreSwap = ScoreSwap()
+
+
 class Deterrence(Model):
     enabled: bool = True
     elasticity_by_category: dict[Name, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
@@ -299,6 +342,7 @@ class Scenario(Model):
     appeals: Appeals = Appeals()
     targeting: Targeting = Targeting()
     exemptions: Exemptions = Exemptions()
+    attacks: Attacks = Attacks()
     response: Response = Response()
     audit: Audit = Audit()
 
@@ -330,6 +374,12 @@ class Scenario(Model):
             groups,
         )
         _known("exemptions.share_by_group", self.exemptions.share_by_group, groups)
+        for field, target in (
+            ("attacks.insider.target_group", self.attacks.insider.target_group),
+            ("attacks.false_reports.target_group", self.attacks.false_reports.target_group),
+        ):
+            if target is not None and target not in groups:
+                raise ValueError(f"{field}: unknown group {target!r}; allowed: {sorted(groups)}")
         categories = {b.category for b in self.behaviours}
         _known(
             "response.deterrence.elasticity_by_category",
@@ -338,6 +388,10 @@ class Scenario(Model):
         )
         behaviours = {b.name for b in self.behaviours}
         grades = [band.grade for band in self.policy.grades]
+        campaign = self.attacks.false_reports
+        _known("attacks.false_reports.behaviours", campaign.behaviours, behaviours)
+        if campaign.enabled and not campaign.behaviours:
+            raise ValueError("attacks.false_reports.behaviours: name the behaviours reported")
         for sanction in self.sanctions:
             where = f"sanctions[{sanction.name}].trigger"
             _known(f"{where}.record_behaviours", sanction.trigger.record_behaviours, behaviours)
