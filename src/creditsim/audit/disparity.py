@@ -109,6 +109,7 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
     overall["sanctions"] = per_sanction
     overall["mobility"] = _mobility(scenario, tallies)
     overall["exemptions"] = _exemptions(tallies, outcomes, citizens)
+    overall["behaviour_change"] = _behaviour_change(scenario, tallies)
     exposed_records, exposed_citizens = (int(v) for v in tallies["leak"])
     overall["attacks"] = {
         "insider_records": int(tallies["records_by_cause"][CAUSES.index("insider")]),
@@ -176,6 +177,38 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
             "flagged_significant": "the whole confidence interval of the disparate-impact ratio "
             "lies below the threshold",
         },
+    }
+
+
+def _behaviour_change(scenario: Scenario, tallies: dict[str, np.ndarray]) -> dict[str, Any]:
+    """True events with the system against the same citizens without it (paired, common random
+    numbers): deterrence of offending, and the chilling of speech, by category and by group."""
+    groups = [g.name for g in scenario.groups]
+    shape = (len(scenario.behaviours), len(groups))
+    before = tallies["events_without_system"].reshape(shape)
+    after = tallies["events_with_system"].reshape(shape)
+
+    def compare(rows: np.ndarray, columns=slice(None)) -> dict[str, Any]:
+        b, a = int(before[rows][:, columns].sum()), int(after[rows][:, columns].sum())
+        return {
+            "without_system": b,
+            "with_system": a,
+            "change": a - b,
+            "change_share": _ratio(a - b, b),
+        }
+
+    categories = sorted({b.category for b in scenario.behaviours})
+    category = np.array([b.category for b in scenario.behaviours])
+    offence = np.array([b.offence for b in scenario.behaviours])
+    return {
+        "offending": compare(offence),
+        "offending_by_group": {g: compare(offence, i) for i, g in enumerate(groups)},
+        "by_category": {c: compare(category == c) for c in categories},
+        "by_behaviour": {
+            b.name: compare(np.arange(len(category)) == i)
+            for i, b in enumerate(scenario.behaviours)
+        },
+        "note": "speech is the category of posts and rumours: its fall is the chilling effect",
     }
 
 

@@ -16,7 +16,7 @@ from creditsim.attacks import inject, leaked
 from creditsim.behaviours import Events, draw_events
 from creditsim.channels import Records, observe
 from creditsim.channels.records import CAUSES, CORRECT, NO_ACTOR, SCORE_SWAP
-from creditsim.engine.backend import array_module
+from creditsim.engine.backend import array_module, namespace, to_host
 from creditsim.engine.streams import stream
 from creditsim.exemptions import exempt_citizens, waive
 from creditsim.policies.points import (
@@ -75,7 +75,12 @@ def run_shard(
     xp = array_module(backend)
     pop = build_population(scenario, citizens, stream(seed, shard, "population", xp), xp)
     clock.lap("population")
-    events = respond(scenario, pop, draw_events(scenario, pop, days, seed, shard), seed, shard)
+    candidates = draw_events(scenario, pop, days, seed, shard)
+    events = respond(scenario, pop, candidates, seed, shard)
+    # The events before any response are exactly those of the same citizens without the system
+    # (common random numbers), so the system's effect on behaviour is a paired difference.
+    without_system = _by_behaviour_and_group(candidates, pop, scenario)
+    del candidates
     clock.lap("behaviours")
 
     if scenario.system_enabled:
@@ -131,6 +136,8 @@ def run_shard(
         exempt,
     )  # fmt: skip
     tables.tallies["leak"] = np.array(leaked(scenario, records, seed, shard))
+    tables.tallies["events_without_system"] = without_system
+    tables.tallies["events_with_system"] = _by_behaviour_and_group(events, pop, scenario)
     for sanction in scenario.sanctions:
         name = sanction.name
         wrongful = _without(recorded[name], own_true[name], pop.size)
@@ -412,6 +419,14 @@ class _Tables:
         change = np.bincount(cell * width + first[live], minlength=self.cell_count * width)
         change -= np.bincount(cell * width + last[live] + 1, minlength=self.cell_count * width)
         return np.cumsum(change.reshape(self.cell_count, width), axis=1)[:, :-1].T
+
+
+def _by_behaviour_and_group(events: Events, pop: Population, scenario: Scenario) -> np.ndarray:
+    """Event counts per (behaviour, group), flattened."""
+    xp = namespace(events.behaviour)
+    groups = len(scenario.groups)
+    index = events.behaviour.astype(np.int64) * groups + pop.group[events.person]
+    return to_host(xp.bincount(index, minlength=len(scenario.behaviours) * groups))
 
 
 def _swap(scenario: Scenario, days: int) -> tuple[int, float] | None:
