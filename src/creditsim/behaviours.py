@@ -51,28 +51,57 @@ class Events:
     def to_host(self) -> Events:
         return Events(to_host(self.day), to_host(self.person), to_host(self.behaviour))
 
+    @staticmethod
+    def merge(first: Events, second: Events) -> Events:
+        """Both sets of events, grouped by behaviour again (first's before second's in each)."""
+        if second.size == 0:
+            return first
+        xp = namespace(first.behaviour)
+        day, person, behaviour = (
+            xp.concatenate([a, b])
+            for a, b in (
+                (first.day, second.day),
+                (first.person, second.person),
+                (first.behaviour, second.behaviour),
+            )
+        )
+        order = xp.argsort(behaviour, kind="stable")
+        return Events(day[order], person[order], behaviour[order])
+
     def sorted_by_day(self) -> Events:
         return self.take(day_order(self.day))
 
 
-def draw_events(scenario: Scenario, pop: Population, days: int, seed: int, shard: int) -> Events:
+def draw_events(
+    scenario: Scenario,
+    pop: Population,
+    days: int,
+    seed: int,
+    shard: int,
+    rates: dict[int, float] | None = None,
+    purpose: str = "behaviour",
+) -> Events:
     """Every true event over `days`, before any behavioural response, grouped by behaviour.
 
     Candidates are drawn by propensity alone (one cumulative sum per category, shared by its
     behaviours), then thinned by the age multiplier over its maximum: the accepted events are
-    exactly a Poisson draw with weight age × propensity."""
+    exactly a Poisson draw with weight age × propensity.
+
+    `rates` (behaviour index -> rate per year) draws only those behaviours, at those rates, on
+    streams named after `purpose`: extra events (gaming) that leave the base events untouched."""
     parts: list[tuple[np.ndarray, np.ndarray, int]] = []
     xp = namespace(pop.age_band)
     sampler = _Sampler(pop, xp)
     for index, behaviour in enumerate(scenario.behaviours):
-        rng = stream(seed, shard, f"behaviour:{behaviour.name}", xp)
+        rate = behaviour.rate_per_year if rates is None else rates.get(index, 0.0)
+        rng = stream(seed, shard, f"{purpose}:{behaviour.name}", xp)
         age = _age_table(behaviour)
         ceiling = float(age.max())
-        if ceiling == 0.0 or behaviour.rate_per_year == 0.0:
+        if ceiling == 0.0 or rate == 0.0:
             continue
         category = pop.categories.index(behaviour.category) if behaviour.propensity_weight else None
         total = sampler.total(category)
-        count = int(rng.poisson(behaviour.rate_per_year * days / 365.0 * ceiling * total))
+        count = int(rng.poisson(rate * days / 365.0 * ceiling * total))
         person = sampler.draw(category, count, rng)
         if np.any(age != ceiling):
             multiplier = xp.asarray(age)[pop.age_band[person]]

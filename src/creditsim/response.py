@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from creditsim.behaviours import Events
+from creditsim.behaviours import Events, draw_events
 from creditsim.channels import seen_by
 from creditsim.channels.cameras import coverage_table
+from creditsim.channels.informants import informing_boost
 from creditsim.engine.backend import namespace, to_host
 from creditsim.engine.streams import stream
 from creditsim.population import Population
@@ -33,7 +34,7 @@ def detection_table(scenario: Scenario, days: int) -> np.ndarray:
         "court": ch.court.detect_rate,
         "tax": ch.tax.detect_rate,
         "platform": ch.platform.recall,
-        "informant": ch.informant.report_rate,
+        "informant": ch.informant.report_rate * informing_boost(scenario),
         "registry": ch.registry.detect_rate,
     }
     targeting = scenario.targeting
@@ -67,13 +68,11 @@ def detection_chance(scenario: Scenario, pop: Population, events: Events) -> np.
 def respond(scenario: Scenario, pop: Population, events: Events, seed: int, shard: int) -> Events:
     """The events that still happen once citizens respond to the system."""
     deterrence = scenario.response.deterrence
-    if not scenario.system_enabled or not deterrence.enabled or events.size == 0:
+    if not scenario.responding() or not deterrence.enabled or events.size == 0:
         return events
     xp = namespace(events.day)
     days = int(events.day.max()) + 1
-    table = detection_table(scenario, days)
-    if not scenario.policy.published:
-        table *= deterrence.secret_rules_awareness
+    table = detection_table(scenario, days) * scenario.perceived_share()
     table = xp.asarray(table)
     bounds = to_host(xp.searchsorted(events.behaviour, xp.arange(len(scenario.behaviours) + 1)))
     keep = xp.ones(events.size, dtype=bool)
@@ -89,3 +88,23 @@ def respond(scenario: Scenario, pop: Population, events: Events, seed: int, shar
         perceived = table[b, pop.region[person], pop.group[person], events.day[lo:hi]]
         keep[lo:hi] = draw < 1.0 - elasticity * perceived
     return events.take(xp.flatnonzero(keep))
+
+
+def game(
+    scenario: Scenario, pop: Population, events: Events, days: int, seed: int, shard: int
+) -> Events:
+    """Point-earning acts done for the points, added to the events: extra draws on their own
+    streams, so the events that would happen anyway stay those of the counterfactual."""
+    gaming = scenario.response.gaming
+    if not scenario.responding() or not gaming.enabled or gaming.uplift == 0.0:
+        return events
+    uplift = gaming.uplift * scenario.perceived_share()
+    rates = {
+        i: b.rate_per_year * uplift
+        for i, b in enumerate(scenario.behaviours)
+        if not b.offence and b.points > 0
+    }
+    if not rates:
+        return events
+    extra = draw_events(scenario, pop, days, seed, shard, rates=rates, purpose="gaming")
+    return Events.merge(events, extra)

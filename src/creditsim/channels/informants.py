@@ -25,7 +25,8 @@ def observe(
     xp = namespace(events.day)
     informant = scenario.channels.informant
     informing_kind = len(scenario.behaviours)
-    reported = events.take(xp.flatnonzero(rng.random(events.size) < informant.report_rate * boost))
+    chance = informant.report_rate * boost * informing_boost(scenario)
+    reported = events.take(xp.flatnonzero(rng.random(events.size) < chance))
     true_reports = Records.build(
         reported.day, reported.person, reported.person, reported.behaviour, CHANNEL, CORRECT
     )
@@ -55,3 +56,12 @@ def _adults(pop: Population, rng: np.random.Generator, count: int) -> np.ndarray
             break
         chosen[redo] = rng.integers(0, pop.size, size=redo.size, dtype=np.int32)
     return chosen
+
+
+def informing_boost(scenario: Scenario) -> float:
+    """Informing when it pays: the factor on reports when informing earns points."""
+    informing = scenario.response.informing
+    pays = scenario.channels.informant.informer_points > 0
+    if not scenario.responding() or not informing.enabled or not pays:
+        return 1.0
+    return 1.0 + informing.uplift * scenario.perceived_share()

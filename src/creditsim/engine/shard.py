@@ -27,7 +27,7 @@ from creditsim.policies.points import (
     start_histogram,
 )
 from creditsim.population import CHILD, Population, build_population
-from creditsim.response import respond
+from creditsim.response import game, respond
 from creditsim.sanctions import (
     AppealOutcome,
     Intervals,
@@ -76,7 +76,7 @@ def run_shard(
     pop = build_population(scenario, citizens, stream(seed, shard, "population", xp), xp)
     clock.lap("population")
     candidates = draw_events(scenario, pop, days, seed, shard)
-    events = respond(scenario, pop, candidates, seed, shard)
+    events = game(scenario, pop, respond(scenario, pop, candidates, seed, shard), days, seed, shard)
     # The events before any response are exactly those of the same citizens without the system
     # (common random numbers), so the system's effect on behaviour is a paired difference.
     without_system = _by_behaviour_and_group(candidates, pop, scenario)

@@ -313,8 +313,26 @@ class Deterrence(Model):
     secret_rules_awareness: Share = 0.5
 
 
+class Gaming(Model):
+    """Point-earning acts done for the points: each merit with positive points becomes more
+    frequent by `uplift` (by `uplift` × the deterrence's secret_rules_awareness when secret)."""
+
+    enabled: bool = True
+    uplift: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+
+
+class Informing(Model):
+    """Informing when it pays: reports rise by `uplift` when informing earns points."""
+
+    enabled: bool = True
+    uplift: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+
+
 class Response(Model):
+    enabled: bool = True  # switches every response off at once
     deterrence: Deterrence = Deterrence()
+    gaming: Gaming = Gaming()
+    informing: Informing = Informing()
 
 
 class Audit(Model):
@@ -345,6 +363,16 @@ class Scenario(Model):
     attacks: Attacks = Attacks()
     response: Response = Response()
     audit: Audit = Audit()
+
+    def responding(self) -> bool:
+        """Whether citizens respond at all: there is a system, and responses are on."""
+        return self.system_enabled and self.response.enabled
+
+    def perceived_share(self) -> float:
+        """How much of what the system does citizens perceive: all if the rules are published."""
+        if self.policy.published:
+            return 1.0
+        return self.response.deterrence.secret_rules_awareness
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
