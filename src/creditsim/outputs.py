@@ -55,11 +55,15 @@ def write_parquet(table: pa.Table, path: Path) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def write_json(data: Any, path: Path) -> None:
+def write_json(data: Any, path: Path, indent: int | None = 2) -> None:
+    """`indent=None` writes compactly, with the C encoder: for the large audit."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    text = json.dumps(
+        data, indent=indent, sort_keys=True, separators=None if indent else (",", ":")
+    )
     try:
-        temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        temporary.write_text(text + "\n", encoding="utf-8")
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

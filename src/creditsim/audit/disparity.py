@@ -352,11 +352,29 @@ class _Bootstrap:
         return self.rng.multinomial(n, cells / n, size=self.replicates)
 
     def interval(self, values: np.ndarray) -> list[float] | None:
-        finite = values[np.isfinite(values)]
-        if finite.size < max(10, self.replicates // 2):
-            return None
-        lo, hi = np.percentile(finite, self.tails)
-        return [float(lo), float(hi)]
+        return self.intervals(values[:, None])[0]
+
+    def intervals(self, values: np.ndarray) -> list[list[float] | None]:
+        """An interval per column of (replicates, columns); None for a column whose value is
+        undefined in most replicates (no denominator)."""
+        finite = np.isfinite(values)
+        count = finite.sum(axis=0)
+        ordered = np.sort(np.where(finite, values, np.inf), axis=0)  # undefined ones last
+        bounds = []
+        for tail in self.tails:
+            # Linear interpolation between order statistics, over the defined values only.
+            position = tail / 100 * np.maximum(count - 1, 0)
+            below = np.floor(position).astype(np.int64)
+            above = np.minimum(below + 1, np.maximum(count - 1, 0))
+            low = np.take_along_axis(ordered, below[None, :], axis=0)[0]
+            high = np.take_along_axis(ordered, above[None, :], axis=0)[0]
+            with np.errstate(invalid="ignore"):
+                bounds.append(low + (position - below) * (high - low))
+        enough = count >= max(10, self.replicates // 2)
+        return [
+            [float(bounds[0][k]), float(bounds[1][k])] if enough[k] else None
+            for k in range(values.shape[1])
+        ]
 
 
 def _breakdown(tallies, shape, outcomes, names, axes, reference, threshold, bootstrap):
@@ -432,9 +450,7 @@ def _compare(counts: list[_Counts], reference: int | None, threshold: float, boo
     for i, c in enumerate(counts):
         m = c.metrics()
         if sample_rates[i] is not None:
-            m["intervals"] = {
-                name: bootstrap.interval(sample_rates[i][:, k]) for k, name in enumerate(RATES)
-            }
+            m["intervals"] = dict(zip(RATES, bootstrap.intervals(sample_rates[i]), strict=True))
         if reference is not None:
             _disparities(m, counts[reference], sample_rates[i], sample_rates[reference],
                          threshold, bootstrap)  # fmt: skip
@@ -446,6 +462,10 @@ def _disparities(m, reference: _Counts, own, theirs, threshold, bootstrap) -> No
     ref = reference.metrics()
     band = (threshold, 1.0 / threshold)
     disparities = {}
+    resampled = own is not None and theirs is not None
+    if resampled:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio_intervals = bootstrap.intervals(own / theirs)
     for k, name in enumerate(RATES):
         ratio = _ratio(m[name], ref[name])
         # Against a reference rate of zero, any rate above zero is an unbounded disparity.
@@ -454,9 +474,8 @@ def _disparities(m, reference: _Counts, own, theirs, threshold, bootstrap) -> No
             "ratio": ratio,
             "flag": unbounded or bool(ratio is not None and not band[0] <= ratio <= band[1]),
         }
-        if own is not None and theirs is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                entry["interval"] = bootstrap.interval(own[:, k] / theirs[:, k])
+        if resampled:
+            entry["interval"] = ratio_intervals[k]
         disparities[name] = entry
     m["disparities"] = disparities
     m["relative_rate"] = disparities["sanction_rate"]["ratio"]

@@ -196,7 +196,7 @@ def run(
     result = RunResult(resolved, manifest, citizens_table, merged, audit, target, timings)
     if target is not None:
         write_parquet(merged, target / "timeseries.parquet")
-        write_json(audit, target / "audit.json")
+        write_json(audit, target / "audit.json", indent=None)
         write_json(manifest, target / "manifest.json")
     return result
 
