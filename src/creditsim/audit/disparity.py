@@ -351,6 +351,15 @@ class _Bootstrap:
             return None
         return self.rng.multinomial(n, cells / n, size=self.replicates)
 
+    def resample_sanctioned(self, cells: np.ndarray) -> np.ndarray | None:
+        """Resamples of the number sanctioned only (as cells: sanctioned, 0, 0, the rest)."""
+        n = int(cells.sum())
+        if self.replicates == 0 or n == 0:
+            return None
+        sanctioned = self.rng.binomial(n, (cells[0] + cells[1]) / n, size=self.replicates)
+        zeros = np.zeros_like(sanctioned)
+        return np.stack([sanctioned, zeros, zeros, n - sanctioned], axis=1)
+
     def interval(self, values: np.ndarray) -> list[float] | None:
         return self.intervals(values[:, None])[0]
 
@@ -416,7 +425,9 @@ def _intersections(tallies, shape, outcomes, regions, groups, reference, thresho
                 counts = [
                     _Counts(*(cube[k][r, g, b] for k in _keys(outcome))) for g in range(len(groups))
                 ]
-                per_outcome[outcome] = _compare(counts, reference, threshold, bootstrap)
+                per_outcome[outcome] = _compare(
+                    counts, reference, threshold, bootstrap, detail=False
+                )
             for g, group in enumerate(groups):
                 rows.append(
                     {
@@ -441,29 +452,34 @@ def _keys(outcome: str) -> tuple[str, ...]:
     )
 
 
-def _compare(counts: list[_Counts], reference: int | None, threshold: float, bootstrap) -> list:
-    """Metrics of each set of citizens, with intervals, and disparities against `reference`."""
+def _compare(
+    counts: list[_Counts], reference: int | None, threshold: float, bootstrap, detail: bool = True
+) -> list:
+    """Metrics of each set of citizens, with intervals, and disparities against `reference`.
+
+    Without `detail` (the many intersections), only the disparate impact gets an interval."""
     cells = [c.cells() for c in counts]
-    samples = [bootstrap.resample(c) for c in cells]
+    draw = bootstrap.resample if detail else bootstrap.resample_sanctioned
+    samples = [draw(c) for c in cells]
     sample_rates = [None if s is None else rates(s) for s in samples]
     out = []
     for i, c in enumerate(counts):
         m = c.metrics()
-        if sample_rates[i] is not None:
+        if sample_rates[i] is not None and detail:
             m["intervals"] = dict(zip(RATES, bootstrap.intervals(sample_rates[i]), strict=True))
         if reference is not None:
             _disparities(m, counts[reference], sample_rates[i], sample_rates[reference],
-                         threshold, bootstrap)  # fmt: skip
+                         threshold, bootstrap, detail)  # fmt: skip
         out.append(m)
     return out
 
 
-def _disparities(m, reference: _Counts, own, theirs, threshold, bootstrap) -> None:
+def _disparities(m, reference: _Counts, own, theirs, threshold, bootstrap, detail) -> None:
     ref = reference.metrics()
     band = (threshold, 1.0 / threshold)
     disparities = {}
     resampled = own is not None and theirs is not None
-    if resampled:
+    if resampled and detail:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio_intervals = bootstrap.intervals(own / theirs)
     for k, name in enumerate(RATES):
@@ -474,7 +490,7 @@ def _disparities(m, reference: _Counts, own, theirs, threshold, bootstrap) -> No
             "ratio": ratio,
             "flag": unbounded or bool(ratio is not None and not band[0] <= ratio <= band[1]),
         }
-        if resampled:
+        if resampled and detail:
             entry["interval"] = ratio_intervals[k]
         disparities[name] = entry
     m["disparities"] = disparities
