@@ -74,3 +74,19 @@ def poisson_sd(expected: float) -> float:
 
 def binomial_sd(n: float, p: float) -> float:
     return math.sqrt(n * p * (1.0 - p))
+
+
+# The three sanctions the engine's tests were written around; national-2018 has more.
+CORE_SANCTIONS = ("flight_ban", "train_ban", "blacklist")
+
+
+def national_core(overrides: dict[str, Any] | None = None) -> Scenario:
+    """national-2018 with only its flight ban, train ban and blacklist (then `overrides`)."""
+    from creditsim.scenario import load_scenario
+
+    full = load_scenario("national-2018")
+    others = [
+        {"name": s.name, "remove": True} for s in full.sanctions if s.name not in CORE_SANCTIONS
+    ]
+    core = load_scenario(full, {"sanctions": others})
+    return load_scenario(core, overrides) if overrides else core

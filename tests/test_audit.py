@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import build_scenario
+from conftest import build_scenario, national_core
 
 import creditsim
 from creditsim.policies.points import (
@@ -15,7 +15,8 @@ from creditsim.policies.points import (
     score_summary,
     start_histogram,
 )
-from creditsim.sanctions import Intervals, _low_grade_spells, _union, impose
+from creditsim.sanctions import Intervals, _grade_spells, _union, impose
+from creditsim.scenario import ScenarioError
 from creditsim.scenario.schema import PointsPolicy
 
 # --- no error, no wrongful sanction -------------------------------------------------------------
@@ -44,7 +45,8 @@ def test_no_wrongful_sanction_without_errors(error_free):
     assert overall["fabricated_records"] == 0
     assert set(k for k, v in overall["records_by_cause"].items() if v) == {"correct"}
     sanctions = overall["sanctions"]
-    assert set(sanctions) == {"flight_ban", "train_ban", "blacklist", "any"}
+    names = {s.name for s in error_free.scenario.sanctions}
+    assert set(sanctions) == names | {"any"}
     assert sanctions["any"]["sanctioned"] > 100
     for name, entry in sanctions.items():
         assert entry["wrongful"] == 0, name
@@ -52,11 +54,7 @@ def test_no_wrongful_sanction_without_errors(error_free):
     wrongful_columns = [
         c for c in frame.columns if c.startswith("wrongful_") and c != "wrongful_records"
     ]
-    assert sorted(wrongful_columns) == [
-        "wrongful_blacklist",
-        "wrongful_flight_ban",
-        "wrongful_train_ban",
-    ]
+    assert sorted(wrongful_columns) == sorted(f"wrongful_{name}" for name in names)
     for column in [*wrongful_columns, "any_wrongful"]:
         assert not frame[column].any(), column
     assert (frame["wrongful_records"] == 0).all()
@@ -180,7 +178,8 @@ def test_confusion_matrix_identities(national):
 def test_audit_counts_match_the_citizens(national):
     audit = national.audit()
     frame = national.to_frame()
-    for name in ("flight_ban", "train_ban", "blacklist"):
+    names = [s.name for s in national.scenario.sanctions if s.kind == "sanction"]
+    for name in names:
         sanctioned = frame[f"days_{name}"] > 0
         assert int(sanctioned.sum()) == audit["overall"]["sanctions"][name]["sanctioned"]
         assert (
@@ -191,12 +190,9 @@ def test_audit_counts_match_the_citizens(national):
         for group, metrics in audit["by_group"].items():
             in_group = frame["group"] == group
             assert int((sanctioned & in_group).sum()) == metrics["sanctions"][name]["sanctioned"]
-    any_sanction = (frame[["days_flight_ban", "days_train_ban", "days_blacklist"]] > 0).any(axis=1)
+    any_sanction = (frame[[f"days_{n}" for n in names]] > 0).any(axis=1)
     assert int(any_sanction.sum()) == audit["overall"]["sanctions"]["any"]["sanctioned"]
-    assert (
-        frame["any_wrongful"]
-        == frame[["wrongful_flight_ban", "wrongful_train_ban", "wrongful_blacklist"]].any(axis=1)
-    ).all()
+    assert (frame["any_wrongful"] == frame[[f"wrongful_{n}" for n in names]].any(axis=1)).all()
     assert int(frame["true_offences"].sum()) == audit["overall"]["true_offences"]
     assert int(frame["wrongful_records"].sum()) == audit["overall"]["wrongful_records"]
 
@@ -312,12 +308,46 @@ def test_low_grade_spells():
             (300, 3, C, A),  # 3 leaves after the term: free on day 300
         ]
     )
-    spells = _low_grade_spells(changes, scenario.policy.grade_of("C"), 365, scenario.sanctions[0])
+    low = scenario.policy.grade_of("C")
+    spells = _grade_spells(changes, lambda g: g >= low, 365, scenario.sanctions[0])
     assert _as_set(spells) == {(7, 10, 70), (3, 20, 300), (7, 100, 365)}
     # Through impose, the same spells (no records).
     empty = np.zeros(0, dtype=np.int32)
     ban = impose(scenario, changes, empty, empty, empty.astype(np.int16), 365)["ban"]
     assert _as_set(ban) == {(7, 10, 70), (3, 20, 300), (7, 100, 365)}
+
+
+def test_high_grade_rewards():
+    """A green lane for grade A or better, from a start at B: held while the grade stays there,
+    and at least its term."""
+    scenario = build_scenario(
+        {
+            "policy": {"start": 80, "minimum": 0, "maximum": 150, "grades": GRADES},
+            "sanctions": [
+                {
+                    "name": "green_lane",
+                    "kind": "reward",
+                    "duration_days": 30,
+                    "trigger": {"grade_at_or_above": "A"},
+                }
+            ],
+        }
+    )
+    A, B, C, D = range(4)  # noqa: N806
+    changes = _changes([(10, 1, B, A), (20, 1, A, B), (40, 2, B, A), (50, 3, B, C)])
+    empty = np.zeros(0, dtype=np.int32)
+    lane = impose(scenario, changes, empty, empty, empty.astype(np.int16), 365)["green_lane"]
+    assert _as_set(lane) == {(1, 10, 40), (2, 40, 365)}
+    with pytest.raises(ScenarioError, match="must be above the grade of the starting score"):
+        build_scenario(
+            {
+                "policy": {"start": 80, "minimum": 0, "maximum": 150, "grades": GRADES},
+                "sanctions": [
+                    {"name": "x", "kind": "reward", "duration_days": 5,
+                     "trigger": {"grade_at_or_above": "C"}}
+                ],
+            }
+        )  # fmt: skip
 
 
 # --- the points ledger ------------------------------------------------------------------------
@@ -443,10 +473,7 @@ def test_ledger_snapshots_of_the_score_distribution():
 def household_bans():
     # Judgments common enough that many households have both adults on the blacklist, which
     # reaches the whole household.
-    scenario = creditsim.load_scenario(
-        "national-2018",
-        {"behaviours": [{"name": "unpaid_judgment", "rate_per_year": 1.0}]},
-    )
+    scenario = national_core({"behaviours": [{"name": "unpaid_judgment", "rate_per_year": 1.0}]})
     return creditsim.run(scenario, population=30_000, seed=24)
 
 
@@ -498,8 +525,7 @@ def test_children_column_counts_the_children_in_the_household():
 
 
 def test_sanctions_on_the_person_reach_no_children():
-    scenario = creditsim.load_scenario(
-        "national-2018",
+    scenario = national_core(
         {
             "behaviours": [{"name": "unpaid_judgment", "rate_per_year": 1.0}],
             "sanctions": [{"name": "blacklist", "remove": True}],

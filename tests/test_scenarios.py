@@ -115,9 +115,22 @@ def test_remove_drops_a_named_entry_and_a_new_name_is_added():
             ]
         },
     )
-    assert [s.name for s in base.sanctions] == ["flight_ban", "train_ban", "blacklist"]
-    assert [s.name for s in changed.sanctions] == ["flight_ban", "train_ban", "hotel_ban"]
+    names = [s.name for s in base.sanctions]
+    assert names[:3] == ["flight_ban", "train_ban", "blacklist"]
+    # blacklist is gone; hotel_ban, already there, is changed in place.
+    assert [s.name for s in changed.sanctions] == [n for n in names if n != "blacklist"]
+    hotel = next(s for s in changed.sanctions if s.name == "hotel_ban")
+    assert hotel.duration_days == 30 and hotel.trigger.grade_at_or_below == "C"
     assert changed.sanctions[:2] == base.sanctions[:2]
+    added = load_scenario(
+        "national-2018",
+        {
+            "sanctions": [
+                {"name": "new_ban", "duration_days": 9, "trigger": {"grade_at_or_below": "D"}}
+            ]
+        },
+    )
+    assert [s.name for s in added.sanctions] == [*names, "new_ban"]
 
 
 def test_merge_rules():

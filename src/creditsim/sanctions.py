@@ -50,11 +50,14 @@ def impose(
     result = {}
     for sanction in scenario.sanctions:
         parts = []
-        grade = sanction.trigger.grade_at_or_below
-        if grade is not None:
-            parts.append(
-                _low_grade_spells(changes, scenario.policy.grade_of(grade), days, sanction)
-            )
+        low = sanction.trigger.grade_at_or_below
+        if low is not None:
+            floor = scenario.policy.grade_of(low)
+            parts.append(_grade_spells(changes, lambda g, f=floor: g >= f, days, sanction))
+        high = sanction.trigger.grade_at_or_above
+        if high is not None:
+            ceiling = scenario.policy.grade_of(high)
+            parts.append(_grade_spells(changes, lambda g, c=ceiling: g <= c, days, sanction))
         if sanction.trigger.record_behaviours:
             kinds = np.array([names.index(n) for n in sanction.trigger.record_behaviours])
             hit = np.flatnonzero(np.isin(record_kind, kinds))
@@ -128,11 +131,11 @@ def denied_purchases(
     return intervals.person[which], day
 
 
-def _low_grade_spells(
-    changes: GradeChanges, trigger: int, days: int, sanction: Sanction
-) -> Intervals:
-    enters = (changes.before < trigger) & (changes.after >= trigger)
-    leaves = (changes.before >= trigger) & (changes.after < trigger)
+def _grade_spells(changes: GradeChanges, inside, days: int, sanction: Sanction) -> Intervals:
+    """Spells during which the grade (an index, 0 the best) satisfies `inside`: each lasts
+    until the grade leaves, and at least the sanction's term. The starting grade is outside."""
+    was, now = inside(changes.before), inside(changes.after)
+    enters, leaves = ~was & now, was & ~now
     crossing = np.flatnonzero(enters | leaves)
     order = crossing[np.argsort(changes.person[crossing], kind="stable")]
     person, day, entering = changes.person[order], changes.day[order], enters[order]

@@ -322,12 +322,14 @@ class _Tables:
         self.col[f"wrongful_{name}"] = wrongful
         if sanction.purchases is not None:
             self.col[f"denied_{name}"] = denied
-        self.any_sanctioned |= sanctioned
-        self.any_wrongful |= wrongful
-        self.any_deserved |= due
+        if sanction.kind == "sanction":  # rewards are not part of "any sanction"
+            self.any_sanctioned |= sanctioned
+            self.any_wrongful |= wrongful
+            self.any_deserved |= due
         household = self.pop.household
-        self.any_household[household[sanctioned]] = True
-        if sanction.reach in ("children", "household"):
+        if sanction.kind == "sanction":
+            self.any_household[household[sanctioned]] = True
+        if sanction.kind == "sanction" and sanction.reach in ("children", "household"):
             self.children_affected = np.where(
                 sanctioned, self.pop.children.astype(np.int32), self.children_affected
             )

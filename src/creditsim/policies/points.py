@@ -169,21 +169,28 @@ def grade_changes_for_sanctions(
     citizens: int,
     days: int,
 ) -> GradeChanges:
-    """The grade changes that grade-triggered sanctions need, replaying only the citizens whose
-    deductions could take them that low: a score never falls below the start plus the sum of
-    the citizen's deductions, whatever the order, the bounds or the restorations."""
+    """The grade changes that grade-triggered sanctions and rewards need, replaying only the
+    citizens whose records could take them to a triggering grade."""
     policy = scenario.policy
-    grades = [s.trigger.grade_at_or_below for s in scenario.sanctions]
-    floors = [policy.grades[policy.grade_of(g) - 1].min_score for g in grades if g is not None]
-    if not floors:
+    lows = [s.trigger.grade_at_or_below for s in scenario.sanctions]
+    highs = [s.trigger.grade_at_or_above for s in scenario.sanctions]
+    # A grade at or below g means a score under the floor of the grade above g; a grade at or
+    # above g, a score at or over g's floor.
+    floors = [policy.grades[policy.grade_of(g) - 1].min_score for g in lows if g is not None]
+    ceilings = [policy.grades[policy.grade_of(g)].min_score for g in highs if g is not None]
+    if not floors and not ceilings:
         return _stack_changes([])
     delta = delta_by_kind[kind]
-    negative = np.flatnonzero(delta < 0)
-    lowest = policy.start + np.bincount(
-        subject[negative], weights=delta[negative], minlength=citizens
-    )
-    at_risk = lowest < max(floors)
-    keep = np.flatnonzero(at_risk[subject])
+    # A score stays between the start plus all deductions and the start plus all gains,
+    # whatever their order, the bounds or the restorations.
+    lowest = policy.start + np.bincount(subject, weights=np.minimum(delta, 0), minlength=citizens)
+    highest = policy.start + np.bincount(subject, weights=np.maximum(delta, 0), minlength=citizens)
+    reaches = np.zeros(citizens, dtype=bool)
+    if floors:
+        reaches |= lowest < max(floors)
+    if ceilings:
+        reaches |= highest >= min(ceilings)
+    keep = np.flatnonzero(reaches[subject])
     order = keep[day_order(day[keep])]
     ledger = run_ledger(
         policy, delta_by_kind, day[order], subject[order], kind[order], citizens, days

@@ -205,12 +205,19 @@ class PointsPolicy(Model):
 
 class Trigger(Model):
     grade_at_or_below: str | None = None
+    grade_at_or_above: str | None = None  # for rewards: green lanes for high grades
     record_behaviours: list[Name] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _something(self) -> Trigger:
-        if self.grade_at_or_below is None and not self.record_behaviours:
-            raise ValueError("grade_at_or_below: a trigger needs it or record_behaviours")
+        if (
+            self.grade_at_or_below is None
+            and self.grade_at_or_above is None
+            and not self.record_behaviours
+        ):
+            raise ValueError(
+                "grade_at_or_below: a trigger needs it, grade_at_or_above or record_behaviours"
+            )
         return self
 
 
@@ -220,7 +227,10 @@ class Purchases(Model):
 
 
 class Sanction(Model):
+    """A sanction, or a reward (`kind = "reward"`, e.g. a green lane for high grades)."""
+
     name: Name
+    kind: Literal["sanction", "reward"] = "sanction"
     trigger: Trigger
     duration_days: Annotated[int, Field(gt=0, le=36500)]
     reach: Literal["person", "children", "household"] = "person"
@@ -431,6 +441,16 @@ class Scenario(Model):
             if grade is not None and self.policy.grade_of(grade) <= self.policy.start_grade():
                 raise ValueError(
                     f"{where}.grade_at_or_below: {grade!r} must be below the grade of the "
+                    f"starting score ({grades[self.policy.start_grade()]!r})"
+                )
+            high = sanction.trigger.grade_at_or_above
+            if high is not None and high not in grades:
+                raise ValueError(
+                    f"{where}.grade_at_or_above: unknown grade {high!r}; allowed: {grades}"
+                )
+            if high is not None and self.policy.grade_of(high) >= self.policy.start_grade():
+                raise ValueError(
+                    f"{where}.grade_at_or_above: {high!r} must be above the grade of the "
                     f"starting score ({grades[self.policy.start_grade()]!r})"
                 )
         rules = {"largest", "least-sanctioned"}
