@@ -48,7 +48,19 @@ def impose(
     """Intervals of every sanction, from a policy's grade changes and a record stream."""
     names = [b.name for b in scenario.behaviours]
     result = {}
+    # Sanctions with the same trigger and term have the same intervals: computed once.
+    done: dict[tuple, Intervals] = {}
     for sanction in scenario.sanctions:
+        trigger = sanction.trigger
+        key = (
+            trigger.grade_at_or_below,
+            trigger.grade_at_or_above,
+            tuple(sorted(trigger.record_behaviours)),
+            sanction.duration_days,
+        )
+        if key in done:
+            result[sanction.name] = done[key]
+            continue
         parts = []
         low = sanction.trigger.grade_at_or_below
         if low is not None:
@@ -63,7 +75,7 @@ def impose(
             hit = np.flatnonzero(np.isin(record_kind, kinds))
             start = record_day[hit].astype(np.int32)
             parts.append(Intervals(record_subject[hit], start, start + sanction.duration_days))
-        result[sanction.name] = _union(parts)
+        result[sanction.name] = done[key] = _union(parts)
     return result
 
 
