@@ -69,15 +69,19 @@ class RunResult:
         }
         for name, entry in overall.get("sanctions", {}).items():
             label = "any sanction" if name == "any" else name
-            out[f"{label}: sanctioned"] = entry["sanctioned"]
-            out[f"{label}: wrongful"] = entry["wrongful"]
+            out[f"{label}: citizens (wrongfully)"] = (
+                f"{entry['sanctioned']:,} ({entry['wrongful']:,})"
+            )
             if "denied_purchases" in entry:
-                out[f"{label}: denied purchases"] = entry["denied_purchases"]
-                out[f"{label}: denied purchases at 1.4 billion"] = entry[
-                    "denied_purchases_at_1_4_billion"
-                ]
+                out[f"{label}: denied purchases (at 1.4 billion)"] = (
+                    f"{entry['denied_purchases']:,} ({entry['denied_purchases_at_1_4_billion']:,})"
+                )
         out["children reached"] = overall["children_reached"]
-        out["flagged (four-fifths rule)"] = ", ".join(self.audit_data["flagged"]) or "none"
+        change = overall["behaviour_change"]["offending"]["change_share"]
+        if change is not None:
+            out["change in offending"] = f"{change:+.1%}"
+        out["flagged (four-fifths rule)"] = _by_group(self.audit_data["flagged"])
+        out["flagged, significant"] = _by_group(self.audit_data["flagged_significant"])
         out["seconds"] = self.manifest["total_seconds"]
         return out
 
@@ -307,6 +311,17 @@ def _prepare_output(
             path.unlink(missing_ok=True)
     write_json(plan, out / PLAN)
     return {}
+
+
+def _by_group(flags: list[str]) -> str:
+    """'group:sanction' flags, counted by group."""
+    if not flags:
+        return "none"
+    groups: dict[str, int] = {}
+    for flag in flags:
+        group = flag.split(":", 1)[0]
+        groups[group] = groups.get(group, 0) + 1
+    return ", ".join(f"{g} ({n} sanctions)" for g, n in groups.items())
 
 
 def _manifest(scenario: Scenario, days: int, sizes: list[int], rows: int, timings, seconds):
