@@ -207,12 +207,14 @@ class _Tables:
         for c, name in enumerate(categories):
             col[f"recorded_{name}"] = _count(records.subject, record_category == c, n)
         wrongful = records.actor != records.subject
-        # Which kinds of error put a wrongful record on each citizen (face, plate, ...).
-        self.wronged_by = np.zeros((len(CAUSES), n), dtype=bool)
-        for cause in range(1, len(CAUSES)):
-            self.wronged_by[cause, records.subject[records.cause == cause]] = True
-        if ledger is not None:
-            self.wronged_by[SCORE_SWAP, ledger.swapped_down] = True
+        # Who got a wrongful record of each kind (face, plate, ...): sorted citizen ids.
+        self.wronged_by = [np.zeros(0, dtype=np.int64)] + [
+            np.unique(records.subject[records.cause == cause]) for cause in range(1, len(CAUSES))
+        ]
+        if ledger is not None and ledger.swapped_down.size:
+            self.wronged_by[SCORE_SWAP] = np.union1d(
+                self.wronged_by[SCORE_SWAP], ledger.swapped_down
+            )
         offenders = events.of_behaviours(offence[:-1]).person
         col["true_offences"] = np.bincount(offenders, minlength=n).astype(np.int32)
         col["records"] = _count(records.subject, records.kind < len(scenario.behaviours), n)
@@ -226,9 +228,9 @@ class _Tables:
             col["score"] = np.full(n, policy.start, dtype=np.int32)
             col["grade"] = np.full(n, policy.start_grade(), dtype=np.int8)
         self.col = col
-        self.any_sanctioned = np.zeros(n, dtype=bool)
-        self.any_wrongful = np.zeros(n, dtype=bool)
-        self.any_deserved = np.zeros(n, dtype=bool)
+        # Citizens as sorted id arrays: sanctions reach few, so this is cheaper than masks.
+        nobody = np.zeros(0, dtype=np.int64)
+        self.any_sanctioned, self.any_wrongful, self.any_deserved = nobody, nobody, nobody
         self.children_affected = np.zeros(n, dtype=np.int32)
         self.reached_households = np.zeros(pop.households, dtype=bool)
         self.any_household = np.zeros(pop.households, dtype=bool)
@@ -310,30 +312,22 @@ class _Tables:
         sanction = next(s for s in self.scenario.sanctions if s.name == name)
         recorded = appeals.intervals
         under = recorded.days_per_person(n, days)
-        sanctioned = np.zeros(n, dtype=bool)
-        sanctioned[recorded.person] = True
-        by_own = np.zeros(n, dtype=bool)
-        by_own[own_true.person] = True
-        due = np.zeros(n, dtype=bool)
-        due[deserved.person] = True
-        wrongful = sanctioned & ~by_own
-        denied = np.bincount(denied_person, minlength=n).astype(np.int32)
+        sanctioned = np.unique(recorded.person).astype(np.int64)
+        due = np.unique(deserved.person).astype(np.int64)
+        wrongful = np.setdiff1d(sanctioned, own_true.person, assume_unique=False)
         self.col[f"days_{name}"] = under
-        self.col[f"wrongful_{name}"] = wrongful
+        self.col[f"wrongful_{name}"] = _mask(wrongful, n)
         if sanction.purchases is not None:
-            self.col[f"denied_{name}"] = denied
-        if sanction.kind == "sanction":  # rewards are not part of "any sanction"
-            self.any_sanctioned |= sanctioned
-            self.any_wrongful |= wrongful
-            self.any_deserved |= due
+            self.col[f"denied_{name}"] = np.bincount(denied_person, minlength=n).astype(np.int32)
         household = self.pop.household
-        if sanction.kind == "sanction":
+        if sanction.kind == "sanction":  # rewards are not part of "any sanction"
+            self.any_sanctioned = np.union1d(self.any_sanctioned, sanctioned)
+            self.any_wrongful = np.union1d(self.any_wrongful, wrongful)
+            self.any_deserved = np.union1d(self.any_deserved, due)
             self.any_household[household[sanctioned]] = True
-        if sanction.kind == "sanction" and sanction.reach in ("children", "household"):
-            self.children_affected = np.where(
-                sanctioned, self.pop.children.astype(np.int32), self.children_affected
-            )
-            self.reached_households[household[sanctioned]] = True
+            if sanction.reach in ("children", "household"):
+                self.children_affected[sanctioned] = self.pop.children[sanctioned]
+                self.reached_households[household[sanctioned]] = True
 
         self._tally_outcome(name, sanctioned, wrongful, due)
         t = self.tallies
@@ -341,7 +335,7 @@ class _Tables:
             t[f"{name}:denied_purchases"] = np.bincount(strata[denied_person], minlength=sc)
         t[f"{name}:days"] = np.bincount(strata, weights=under, minlength=sc)
         t[f"{name}:intervals"] = np.array([recorded.size])
-        wrongful_interval = wrongful[recorded.person]
+        wrongful_interval = np.isin(recorded.person, wrongful)
         t[f"{name}:appeals"] = np.array(
             [
                 appeals.filed.sum(),
@@ -360,26 +354,27 @@ class _Tables:
             ts[f"{name}:denied_purchases"] = self._by_period(denied_day, cells[denied_person])
 
     def _tally_outcome(self, name, sanctioned, wrongful, deserved) -> None:
+        """Tallies of one outcome from sorted citizen ids: sanctioned, wrongful, deserved."""
         strata, sc = self.strata, self.strata_count
+        caught = np.intersect1d(sanctioned, deserved, assume_unique=True)
         t = self.tallies
-        t[f"{name}:sanctioned"] = _cell_count(strata, sanctioned, sc)
-        t[f"{name}:wrongful"] = _cell_count(strata, wrongful, sc)
-        t[f"{name}:deserved"] = _cell_count(strata, deserved, sc)
-        t[f"{name}:true_positive"] = _cell_count(strata, sanctioned & deserved, sc)
-        t[f"{name}:wrongful_by_cause"] = (self.wronged_by & wrongful).sum(axis=1)
+        t[f"{name}:sanctioned"] = np.bincount(strata[sanctioned], minlength=sc)
+        t[f"{name}:wrongful"] = np.bincount(strata[wrongful], minlength=sc)
+        t[f"{name}:deserved"] = np.bincount(strata[deserved], minlength=sc)
+        t[f"{name}:true_positive"] = np.bincount(strata[caught], minlength=sc)
+        t[f"{name}:wrongful_by_cause"] = np.array(
+            [np.isin(wrongful, by, assume_unique=True).sum() for by in self.wronged_by]
+        )
         exempt = self.exempt
         t[f"{name}:exempt"] = np.array(
-            [
-                (sanctioned & exempt).sum(),
-                (deserved & exempt).sum(),
-                (sanctioned & deserved & exempt).sum(),
-            ]
+            [exempt[sanctioned].sum(), exempt[deserved].sum(), exempt[caught].sum()]
         )
 
     def finish(self) -> ShardResult:
         col = self.col
-        col["any_sanction"] = self.any_sanctioned
-        col["any_wrongful"] = self.any_wrongful
+        n = self.pop.size
+        col["any_sanction"] = _mask(self.any_sanctioned, n)
+        col["any_wrongful"] = _mask(self.any_wrongful, n)
         col["children_affected"] = self.children_affected
         self._tally_outcome("any", self.any_sanctioned, self.any_wrongful, self.any_deserved)
         sc = self.strata_count
@@ -461,6 +456,12 @@ def _first_spells(changes, bottom: int, days: int):
     climbed[climbed] = person[after[climbed]] == person[fell[climbed]]
     duration = day[after[climbed]] - day[fell[climbed]]
     return person[fell], person[fell[climbed]], duration.astype(np.int64)
+
+
+def _mask(citizens: np.ndarray, n: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[citizens] = True
+    return mask
 
 
 def _cell_count(cells: np.ndarray, mask: np.ndarray, cell_count: int) -> np.ndarray:
