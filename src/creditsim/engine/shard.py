@@ -66,6 +66,7 @@ def run_shard(
     first_citizen: int = 0,
     progress: Progress | None = None,
     backend: str = "numpy",
+    keep_rows: bool = True,
 ) -> ShardResult:
     """Run one shard of `citizens` citizens; their global ids start at `first_citizen`.
 
@@ -133,7 +134,7 @@ def run_shard(
 
     tables = _Tables(
         scenario, pop, events, records, ledger, days, cells, cell_count, period, first_citizen,
-        exempt,
+        exempt, keep_rows,
     )  # fmt: skip
     tables.tallies["leak"] = np.array(leaked(scenario, records, seed, shard))
     tables.tallies["events_without_system"] = without_system
@@ -169,6 +170,7 @@ class _Tables:
         period: int,
         first_citizen: int,
         exempt: np.ndarray,
+        keep_rows: bool = True,
     ) -> None:
         self.scenario, self.pop, self.days = scenario, pop, days
         self.cells, self.cell_count, self.period = cells, cell_count, period
@@ -199,14 +201,20 @@ class _Tables:
             "exempt": exempt,
         }
         self.exempt = exempt
-        behaviour_category = category_of[:-1]
-        record_category = category_of[records.kind]
-        for c, name in enumerate(categories):
-            persons = events.of_behaviours(behaviour_category == c).person
-            col[f"true_{name}"] = np.bincount(persons, minlength=n).astype(np.int32)
-        for c, name in enumerate(categories):
-            col[f"recorded_{name}"] = _count(records.subject, record_category == c, n)
+        self.keep_rows = keep_rows
         wrongful = records.actor != records.subject
+        if keep_rows:  # columns only the citizen rows need
+            behaviour_category = category_of[:-1]
+            record_category = category_of[records.kind]
+            for c, name in enumerate(categories):
+                persons = events.of_behaviours(behaviour_category == c).person
+                col[f"true_{name}"] = np.bincount(persons, minlength=n).astype(np.int32)
+            for c, name in enumerate(categories):
+                col[f"recorded_{name}"] = _count(records.subject, record_category == c, n)
+            kinds = len(scenario.behaviours)
+            col["records"] = _count(records.subject, records.kind < kinds, n)
+            col["wrongful_records"] = _count(records.subject, wrongful, n)
+            col["reports_made"] = _count(records.subject, records.kind == kinds, n)
         # Who got a wrongful record of each kind (face, plate, ...): sorted citizen ids.
         self.wronged_by = [np.zeros(0, dtype=np.int64)] + [
             np.unique(records.subject[records.cause == cause]) for cause in range(1, len(CAUSES))
@@ -217,9 +225,6 @@ class _Tables:
             )
         offenders = events.of_behaviours(offence[:-1]).person
         col["true_offences"] = np.bincount(offenders, minlength=n).astype(np.int32)
-        col["records"] = _count(records.subject, records.kind < len(scenario.behaviours), n)
-        col["wrongful_records"] = _count(records.subject, wrongful, n)
-        col["reports_made"] = _count(records.subject, records.kind == len(scenario.behaviours), n)
         policy = scenario.policy
         if ledger is not None:
             col["score"] = ledger.score
@@ -311,14 +316,15 @@ class _Tables:
         strata, sc = self.strata, self.strata_count
         sanction = next(s for s in self.scenario.sanctions if s.name == name)
         recorded = appeals.intervals
-        under = recorded.days_per_person(n, days)
         sanctioned = np.unique(recorded.person).astype(np.int64)
         due = np.unique(deserved.person).astype(np.int64)
         wrongful = np.setdiff1d(sanctioned, own_true.person, assume_unique=False)
-        self.col[f"days_{name}"] = under
-        self.col[f"wrongful_{name}"] = _mask(wrongful, n)
-        if sanction.purchases is not None:
-            self.col[f"denied_{name}"] = np.bincount(denied_person, minlength=n).astype(np.int32)
+        if self.keep_rows:
+            self.col[f"days_{name}"] = recorded.days_per_person(n, days)
+            self.col[f"wrongful_{name}"] = _mask(wrongful, n)
+            if sanction.purchases is not None:
+                denied = np.bincount(denied_person, minlength=n).astype(np.int32)
+                self.col[f"denied_{name}"] = denied
         household = self.pop.household
         if sanction.kind == "sanction":  # rewards are not part of "any sanction"
             self.any_sanctioned = np.union1d(self.any_sanctioned, sanctioned)
@@ -333,7 +339,9 @@ class _Tables:
         t = self.tallies
         if sanction.purchases is not None:
             t[f"{name}:denied_purchases"] = np.bincount(strata[denied_person], minlength=sc)
-        t[f"{name}:days"] = np.bincount(strata, weights=under, minlength=sc)
+        t[f"{name}:days"] = np.bincount(
+            strata[recorded.person], weights=recorded.days_within(days), minlength=sc
+        )
         t[f"{name}:intervals"] = np.array([recorded.size])
         wrongful_interval = np.isin(recorded.person, wrongful)
         t[f"{name}:appeals"] = np.array(

@@ -55,7 +55,7 @@ def run_shard_task(plan: ShardPlan, progress: Progress | None = None) -> ShardSu
     scenario = plan.scenario
     result = run_shard(
         scenario, plan.size, plan.days, plan.seed, plan.shard, plan.first_citizen, progress,
-        plan.backend,
+        plan.backend, keep_rows=plan.citizen_rows != "none",
     )  # fmt: skip
     written = time.perf_counter()
     keep = kept_rows(plan)

@@ -183,13 +183,15 @@ def grade_changes_for_sanctions(
     delta = delta_by_kind[kind]
     # A score stays between the start plus all deductions and the start plus all gains,
     # whatever their order, the bounds or the restorations.
-    lowest = policy.start + np.bincount(subject, weights=np.minimum(delta, 0), minlength=citizens)
-    highest = policy.start + np.bincount(subject, weights=np.maximum(delta, 0), minlength=citizens)
     reaches = np.zeros(citizens, dtype=bool)
     if floors:
-        reaches |= lowest < max(floors)
+        down = np.flatnonzero(delta < 0)
+        lowest = np.bincount(subject[down], weights=delta[down], minlength=citizens)
+        reaches |= policy.start + lowest < max(floors)
     if ceilings:
-        reaches |= highest >= min(ceilings)
+        up = np.flatnonzero(delta > 0)
+        highest = np.bincount(subject[up], weights=delta[up], minlength=citizens)
+        reaches |= policy.start + highest >= min(ceilings)
     keep = np.flatnonzero(reaches[subject])
     order = keep[day_order(day[keep])]
     ledger = run_ledger(
