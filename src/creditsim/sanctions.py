@@ -92,7 +92,7 @@ def appeal(
     scenario: Scenario,
     sanction: Sanction,
     intervals: Intervals,
-    wrongful: np.ndarray,
+    wrongful: np.ndarray,  # sorted ids of the citizens sanctioned wrongfully
     income_band: np.ndarray,
     grade: np.ndarray,
     days: int,
@@ -100,7 +100,7 @@ def appeal(
     shard: int,
 ) -> AppealOutcome:
     """Appeals against each sanction interval, filed the day it starts and decided `delay_days`
-    later. `wrongful` (per citizen) tells the court whether the sanction was deserved: an
+    later. `wrongful` tells the court whether the sanction was deserved: an
     appeal against a wrongful sanction succeeds more often than one against a deserved one."""
     settings = scenario.appeals
     none = np.zeros(intervals.size, dtype=bool)
@@ -114,7 +114,7 @@ def appeal(
     multiplier = np.array([settings.grade_multipliers.get(g, 1.0) for g in grade_names])
     filed = draws[0] < np.minimum(share[income_band[person]] * multiplier[grade[person]], 1.0)
     success = np.where(
-        wrongful[person], settings.success_rate_wrongful, settings.success_rate_rightful
+        np.isin(person, wrongful), settings.success_rate_wrongful, settings.success_rate_rightful
     )
     upheld = filed & (draws[1] < success)
     insincere = upheld & (draws[2] < settings.insincere_apology_share)
@@ -161,6 +161,12 @@ def _grade_spells(changes: GradeChanges, inside, days: int, sanction: Sanction) 
     start = day[at].astype(np.int32)
     end = np.maximum(leave_day, start + sanction.duration_days)
     return Intervals(person[at], start, end)
+
+
+def wrongful_citizens(recorded: Intervals, own_true: Intervals) -> np.ndarray:
+    """Sorted ids of the citizens under a sanction that their own correctly attributed records
+    would not have triggered."""
+    return np.setdiff1d(recorded.person, own_true.person).astype(np.int64)
 
 
 def no_intervals() -> Intervals:

@@ -35,6 +35,7 @@ from creditsim.sanctions import (
     denied_purchases,
     impose,
     no_intervals,
+    wrongful_citizens,
 )
 from creditsim.scenario.schema import INCOME_BANDS, Scenario
 
@@ -141,13 +142,13 @@ def run_shard(
     tables.tallies["events_with_system"] = _by_behaviour_and_group(events, pop, scenario)
     for sanction in scenario.sanctions:
         name = sanction.name
-        wrongful = _without(recorded[name], own_true[name], pop.size)
+        wrongful = wrongful_citizens(recorded[name], own_true[name])
         grade = tables.col["grade"]
         appeals = appeal(
             scenario, sanction, recorded[name], wrongful, pop.income_band, grade, days, seed, shard
         )
         person, day = denied_purchases(sanction, appeals.intervals, pop, days, seed, shard)
-        tables.add_sanction(name, appeals, own_true[name], deserved[name], person, day)
+        tables.add_sanction(name, appeals, wrongful, deserved[name], person, day)
     result = tables.finish()
     clock.lap("outputs")
     result.timings = clock.laps
@@ -307,7 +308,7 @@ class _Tables:
         self,
         name: str,
         appeals: AppealOutcome,
-        own_true: Intervals,
+        wrongful: np.ndarray,
         deserved: Intervals,
         denied_person: np.ndarray,
         denied_day: np.ndarray,
@@ -318,7 +319,6 @@ class _Tables:
         recorded = appeals.intervals
         sanctioned = np.unique(recorded.person).astype(np.int64)
         due = np.unique(deserved.person).astype(np.int64)
-        wrongful = np.setdiff1d(sanctioned, own_true.person, assume_unique=False)
         if self.keep_rows:
             self.col[f"days_{name}"] = recorded.days_per_person(n, days)
             self.col[f"wrongful_{name}"] = _mask(wrongful, n)
@@ -437,14 +437,6 @@ def _by_behaviour_and_group(events: Events, pop: Population, scenario: Scenario)
 def _swap(scenario: Scenario, days: int) -> tuple[int, float] | None:
     swap = scenario.attacks.score_swap
     return (swap.day, swap.share) if swap.enabled and swap.day < days else None
-
-
-def _without(have: Intervals, own: Intervals, citizens: int) -> np.ndarray:
-    """Per citizen: under `have` but never under `own` (a wrongful sanction)."""
-    mask = np.zeros(citizens, dtype=bool)
-    mask[have.person] = True
-    mask[own.person] = False
-    return mask
 
 
 def _first_spells(changes, bottom: int, days: int):
