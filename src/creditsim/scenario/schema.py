@@ -209,7 +209,7 @@ class Trigger(Model):
     record_behaviours: list[Name] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _something(self) -> Trigger:
+    def _needs_a_condition(self) -> Trigger:
         if (
             self.grade_at_or_below is None
             and self.grade_at_or_above is None
