@@ -402,3 +402,19 @@ def test_cli_scenarios_show_unknown_exits_2():
 def test_public_api_names():
     for name in ("run", "load_scenario", "preset_names", "Scenario", "ScenarioError"):
         assert hasattr(creditsim, name)
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_runs(name):
+    result = creditsim.run(name, population=5_000, seed=3)
+    audit = result.audit()
+    assert audit["overall"]["citizens"] == 5_000
+    assert set(audit["by_region"]) == {r.name for r in result.scenario.regions}
+
+
+def test_rongcheng_pilot_is_one_city_that_forgives():
+    scenario = load_scenario("rongcheng-pilot")
+    assert [r.name for r in scenario.regions] == ["rongcheng"]
+    assert scenario.policy.start == 1000
+    assert scenario.policy.restore_after_days == 730
+    assert any(s.trigger.grade_at_or_above == "AA" for s in scenario.sanctions)
