@@ -15,7 +15,7 @@ from creditsim.policies.points import (
     score_summary,
     start_histogram,
 )
-from creditsim.sanctions import Intervals, _grade_spells, _union, impose
+from creditsim.sanctions import Intervals, _union, grade_spells, impose
 from creditsim.scenario import ScenarioError
 from creditsim.scenario.schema import PointsPolicy
 
@@ -309,7 +309,7 @@ def test_low_grade_spells():
         ]
     )
     low = scenario.policy.grade_of("C")
-    spells = _grade_spells(changes, lambda g: g >= low, 365, scenario.sanctions[0])
+    spells = grade_spells(changes, lambda g: g >= low, 365, scenario.sanctions[0].duration_days)
     assert _as_set(spells) == {(7, 10, 70), (3, 20, 300), (7, 100, 365)}
     # Through impose, the same spells (no records).
     empty = np.zeros(0, dtype=np.int32)

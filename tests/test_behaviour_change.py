@@ -89,3 +89,32 @@ def test_gaming_adds_point_earning_acts():
         assert entry["without_system"] == base
         extra = (factor - 1) * base
         assert abs(entry["change"] - extra) <= 5 * extra**0.5, (published, entry)
+
+
+def test_giving_up_at_the_bottom():
+    """Citizens who fall to the bottom grade stop being deterred: the offences deterrence held
+    back while they were there come back, and only theirs (never more than without the system)."""
+    runs = {}
+    for enabled in (False, True):
+        scenario = build_scenario(
+            {
+                "behaviours": [{"name": "loiter", "rate_per_year": 3.0, "points": -600}],
+                "response": {
+                    "deterrence": {"enabled": True, "elasticity_by_category": {"civic": 0.9}},
+                    "giving_up": {"enabled": enabled},
+                },
+            }
+        )
+        result = creditsim.run(scenario, population=20_000, seed=75)
+        runs[enabled] = (result.audit()["overall"], result.to_frame())
+    off, on = (
+        runs[False][0]["behaviour_change"]["offending"],
+        runs[True][0]["behaviour_change"]["offending"],
+    )
+    assert off["without_system"] == on["without_system"]
+    assert off["with_system"] < on["with_system"] <= on["without_system"]
+    # The extra offences are those of citizens at the bottom grade (C) by the end.
+    frame_off, frame_on = runs[False][1], runs[True][1]
+    more = frame_on["true_civic"].to_numpy() > frame_off["true_civic"].to_numpy()
+    assert more.any()
+    assert (frame_on.loc[more, "grade"] == "C").all()

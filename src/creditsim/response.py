@@ -67,9 +67,16 @@ def detection_chance(scenario: Scenario, pop: Population, events: Events) -> np.
 
 def respond(scenario: Scenario, pop: Population, events: Events, seed: int, shard: int) -> Events:
     """The events that still happen once citizens respond to the system."""
+    return respond_split(scenario, pop, events, seed, shard)[0]
+
+
+def respond_split(
+    scenario: Scenario, pop: Population, events: Events, seed: int, shard: int
+) -> tuple[Events, Events]:
+    """The events that still happen, and those deterred (kept for citizens who give up)."""
     deterrence = scenario.response.deterrence
     if not scenario.responding() or not deterrence.enabled or events.size == 0:
-        return events
+        return events, events.take(events.day[:0].astype(np.int64))
     xp = namespace(events.day)
     days = int(events.day.max()) + 1
     table = detection_table(scenario, days) * scenario.perceived_share()
@@ -87,7 +94,25 @@ def respond(scenario: Scenario, pop: Population, events: Events, seed: int, shar
         person = events.person[lo:hi]
         perceived = table[b, pop.region[person], pop.group[person], events.day[lo:hi]]
         keep[lo:hi] = draw < 1.0 - elasticity * perceived
-    return events.take(xp.flatnonzero(keep))
+    return events.take(xp.flatnonzero(keep)), events.take(xp.flatnonzero(~keep))
+
+
+def given_up(deterred: Events, spells) -> Events:
+    """The deterred events of citizens who had given up when they came: those on a day inside
+    one of the citizen's spells at the bottom grade (spells: person, start, end; disjoint)."""
+    if deterred.size == 0 or spells.size == 0:
+        return deterred.take(np.zeros(0, dtype=np.int64))
+    span = np.int64(max(int(spells.end.max()), int(deterred.day.max())) + 1)
+    order = np.argsort(spells.person.astype(np.int64) * span + spells.start, kind="stable")
+    keys = spells.person.astype(np.int64)[order] * span + spells.start[order]
+    ends = spells.end[order]
+    owner = spells.person[order]
+    at = np.searchsorted(keys, deterred.person.astype(np.int64) * span + deterred.day, "right") - 1
+    inside = at >= 0
+    inside[inside] = (owner[at[inside]] == deterred.person[inside]) & (
+        deterred.day[inside] < ends[at[inside]]
+    )
+    return deterred.take(np.flatnonzero(inside))
 
 
 def game(

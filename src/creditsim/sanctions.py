@@ -65,11 +65,15 @@ def impose(
         low = sanction.trigger.grade_at_or_below
         if low is not None:
             floor = scenario.policy.grade_of(low)
-            parts.append(_grade_spells(changes, lambda g, f=floor: g >= f, days, sanction))
+            parts.append(
+                grade_spells(changes, lambda g, f=floor: g >= f, days, sanction.duration_days)
+            )
         high = sanction.trigger.grade_at_or_above
         if high is not None:
             ceiling = scenario.policy.grade_of(high)
-            parts.append(_grade_spells(changes, lambda g, c=ceiling: g <= c, days, sanction))
+            parts.append(
+                grade_spells(changes, lambda g, c=ceiling: g <= c, days, sanction.duration_days)
+            )
         if sanction.trigger.record_behaviours:
             kinds = np.array([names.index(n) for n in sanction.trigger.record_behaviours])
             hit = np.flatnonzero(np.isin(record_kind, kinds))
@@ -143,9 +147,9 @@ def denied_purchases(
     return intervals.person[which], day
 
 
-def _grade_spells(changes: GradeChanges, inside, days: int, sanction: Sanction) -> Intervals:
+def grade_spells(changes: GradeChanges, inside, days: int, at_least: int) -> Intervals:
     """Spells during which the grade (an index, 0 the best) satisfies `inside`: each lasts
-    until the grade leaves, and at least the sanction's term. The starting grade is outside."""
+    until the grade leaves, and at least `at_least` days. The starting grade is outside."""
     was, now = inside(changes.before), inside(changes.after)
     enters, leaves = ~was & now, was & ~now
     crossing = np.flatnonzero(enters | leaves)
@@ -159,7 +163,7 @@ def _grade_spells(changes: GradeChanges, inside, days: int, sanction: Sanction) 
     leave_day = np.full(at.shape[0], days, dtype=np.int32)
     leave_day[has_leave] = day[following[has_leave]]
     start = day[at].astype(np.int32)
-    end = np.maximum(leave_day, start + sanction.duration_days)
+    end = np.maximum(leave_day, start + at_least)
     return Intervals(person[at], start, end)
 
 

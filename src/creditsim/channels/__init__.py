@@ -26,9 +26,16 @@ def seen_by(scenario: Scenario) -> np.ndarray:
 
 
 def observe(
-    scenario: Scenario, pop: Population, events: Events, days: int, seed: int, shard: int
+    scenario: Scenario,
+    pop: Population,
+    events: Events,
+    days: int,
+    seed: int,
+    shard: int,
+    purpose: str = "channel",
 ) -> Records:
-    """Every record that reaches the national system, sorted by day."""
+    """Every record that reaches the national system, sorted by day. A second batch of events
+    (those of citizens who gave up) is observed on streams of another `purpose`."""
     xp = namespace(events.day)
     table = seen_by(scenario)
     parts = []
@@ -36,7 +43,7 @@ def observe(
         if not table[:, c].any():
             continue
         subset = events.of_behaviours(table[:, c])
-        rng = stream(seed, shard, f"channel:{name}", xp)
+        rng = stream(seed, shard, f"{purpose}:{name}", xp)
         settings = getattr(scenario.channels, name)
         by_group = scenario.targeting.detection_multiplier_by_group.get(name, {})
         boost = group_multiplier(by_group, scenario, pop.group[subset.person])
@@ -51,5 +58,5 @@ def observe(
         else:
             parts.append(offices.observe(name, settings, subset, rng, days, boost))
     records = Records.concat(parts) if parts else Records.empty(xp)
-    pooled = pooling.pool(scenario, pop, records, stream(seed, shard, "channel:pooling", xp))
+    pooled = pooling.pool(scenario, pop, records, stream(seed, shard, f"{purpose}:pooling", xp))
     return pooled.sorted_by_day()

@@ -27,12 +27,13 @@ from creditsim.policies.points import (
     start_histogram,
 )
 from creditsim.population import CHILD, Population, build_population
-from creditsim.response import game, respond
+from creditsim.response import game, given_up, respond_split
 from creditsim.sanctions import (
     AppealOutcome,
     Intervals,
     appeal,
     denied_purchases,
+    grade_spells,
     impose,
     no_intervals,
     wrongful_citizens,
@@ -78,7 +79,8 @@ def run_shard(
     pop = build_population(scenario, citizens, stream(seed, shard, "population", xp), xp)
     clock.lap("population")
     candidates = draw_events(scenario, pop, days, seed, shard)
-    events = game(scenario, pop, respond(scenario, pop, candidates, seed, shard), days, seed, shard)
+    kept, deterred = respond_split(scenario, pop, candidates, seed, shard)
+    events = game(scenario, pop, kept, days, seed, shard)
     # The events before any response are exactly those of the same citizens without the system
     # (common random numbers), so the system's effect on behaviour is a paired difference.
     without_system = _by_behaviour_and_group(candidates, pop, scenario)
@@ -95,6 +97,8 @@ def run_shard(
     exempt = exempt_citizens(scenario, pop, seed, shard)
     if scenario.exemptions.records_dropped and exempt.any():
         records = records.take(np.flatnonzero(~exempt[records.subject]))
+    events, records = _give_up(scenario, pop, events, records, deterred.to_host(), exempt, days,
+                               seed, shard)  # fmt: skip
     clock.lap("channels")
 
     groups = len(scenario.groups)
@@ -424,6 +428,29 @@ class _Tables:
         change = np.bincount(cell * width + first[live], minlength=self.cell_count * width)
         change -= np.bincount(cell * width + last[live] + 1, minlength=self.cell_count * width)
         return np.cumsum(change.reshape(self.cell_count, width), axis=1)[:, :-1].T
+
+
+def _give_up(scenario, pop, events, records, deterred, exempt, days, seed, shard):
+    """Citizens at or below the giving-up grade stop caring: the offences deterrence held back
+    while they were there happen after all, and are observed like any other. The grades come
+    from one replay without them (one step towards the fixed point, not the fixed point)."""
+    settings = scenario.response.giving_up
+    if not scenario.responding() or not settings.enabled or deterred.size == 0:
+        return events, records
+    policy = scenario.policy
+    lowest = len(policy.grades) - 1
+    grade = lowest if settings.grade is None else policy.grade_of(settings.grade)
+    ledger = run_ledger(
+        policy, deltas(scenario), records.day, records.subject, records.kind, pop.size, days
+    )
+    spells = grade_spells(ledger.changes, lambda g: g >= grade, days, 0)
+    restored = given_up(deterred, spells)
+    if restored.size == 0:
+        return events, records
+    extra = observe(scenario, pop, restored, days, seed, shard, purpose="giving-up")
+    if scenario.exemptions.records_dropped and exempt.any():
+        extra = extra.take(np.flatnonzero(~exempt[extra.subject]))
+    return Events.merge(events, restored), Records.concat([records, extra]).sorted_by_day()
 
 
 def _by_behaviour_and_group(events: Events, pop: Population, scenario: Scenario) -> np.ndarray:

@@ -338,9 +338,17 @@ class Informing(Model):
     uplift: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
 
 
+class GivingUp(Model):
+    """Citizens stuck at or below a grade stop caring: deterrence no longer holds them back."""
+
+    enabled: bool = False
+    grade: str | None = None  # the grade at or below which citizens give up; None: the lowest
+
+
 class Response(Model):
     enabled: bool = True  # switches every response off at once
     deterrence: Deterrence = Deterrence()
+    giving_up: GivingUp = GivingUp()
     gaming: Gaming = Gaming()
     informing: Informing = Informing()
 
@@ -454,6 +462,11 @@ class Scenario(Model):
                     f"starting score ({grades[self.policy.start_grade()]!r})"
                 )
         rules = {"largest", "least-sanctioned"}
+        giving_up = self.response.giving_up.grade
+        if giving_up is not None and giving_up not in grades:
+            raise ValueError(
+                f"response.giving_up.grade: unknown grade {giving_up!r}; allowed: {grades}"
+            )
         unknown_grades = sorted(set(self.appeals.grade_multipliers) - set(grades))
         if unknown_grades:
             raise ValueError(
