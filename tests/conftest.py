@@ -90,3 +90,26 @@ def national_core(overrides: dict[str, Any] | None = None) -> Scenario:
     ]
     core = load_scenario(full, {"sanctions": others})
     return load_scenario(core, overrides) if overrides else core
+
+
+def face_error_scenario(group_b_multiplier: float, **audit) -> Scenario:
+    """A camera-seen behaviour that triggers a ban on any record of it; identification is poor
+    (TIR 0.1) and false matches (FPIR 0.09 x the multiplier) fall only on group b."""
+    return build_scenario(
+        {
+            "behaviours": [{"name": "loiter", "rate_per_year": 0.3}],
+            "channels": {
+                "camera": {
+                    "true_identification_rate": 0.1,
+                    "fpir_reference": 0.09,
+                    "reference_gallery": 1.0e7,
+                    "gallery_size": 1.0e7,
+                    "fpir_multiplier_by_group": {"a": 0.0, "b": group_b_multiplier},
+                },
+            },
+            "sanctions": [
+                {"name": "ban", "duration_days": 365, "trigger": {"record_behaviours": ["loiter"]}}
+            ],
+            "audit": {"reference_group": "a", **audit},
+        }
+    )

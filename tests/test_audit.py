@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import build_scenario, national_core
+from conftest import build_scenario, face_error_scenario, national_core
 
 import creditsim
 from creditsim.policies.points import (
@@ -65,28 +65,7 @@ def test_no_wrongful_sanction_without_errors(error_free):
 
 @pytest.fixture(scope="module")
 def unequal_fpir():
-    scenario = build_scenario(
-        {
-            # A camera-seen behaviour that triggers a ban on any record of it. Identification is
-            # poor (TIR 0.1), and the false matches fall only on group b (FPIR 0.09 against 0).
-            "behaviours": [{"name": "loiter", "rate_per_year": 0.3}],
-            "channels": {
-                "camera": {
-                    "true_identification_rate": 0.1,
-                    "fpir_reference": 0.09,
-                    "reference_gallery": 1.0e7,
-                    "gallery_size": 1.0e7,
-                    "fpir_multiplier_by_group": {"a": 0.0, "b": 1.0},
-                },
-                "informant": {"enabled": False},
-            },
-            "sanctions": [
-                {"name": "ban", "duration_days": 365, "trigger": {"record_behaviours": ["loiter"]}},
-            ],
-            "audit": {"reference_group": "a"},
-        }
-    )
-    return creditsim.run(scenario, population=100_000, seed=22)
+    return creditsim.run(face_error_scenario(1.0), population=100_000, seed=22)
 
 
 def test_group_with_higher_fpir_is_flagged(unequal_fpir):

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import build_scenario
+from conftest import build_scenario, face_error_scenario
 
 import creditsim
 from creditsim.audit.disparity import RATES, rates
 from creditsim.scenario import ScenarioError, load_scenario
-
-BAN = {"name": "ban", "duration_days": 365, "trigger": {"record_behaviours": ["loiter"]}}
 
 
 def test_rates_from_a_confusion_matrix():
@@ -30,28 +28,9 @@ def test_rates_from_a_confusion_matrix():
     assert np.isnan(dict(zip(RATES, rates(np.array([0, 0, 5, 95])), strict=True))["precision"])
 
 
-def _face_error_on(group_b_fpir: float, **audit):
-    return build_scenario(
-        {
-            "behaviours": [{"name": "loiter", "rate_per_year": 0.3}],
-            "channels": {
-                "camera": {
-                    "true_identification_rate": 0.1,
-                    "fpir_reference": 0.09,
-                    "reference_gallery": 1.0e7,
-                    "gallery_size": 1.0e7,
-                    "fpir_multiplier_by_group": {"a": 0.0, "b": group_b_fpir},
-                },
-            },
-            "sanctions": [BAN],
-            "audit": {"reference_group": "a", **audit},
-        }
-    )
-
-
 @pytest.fixture(scope="module")
 def unequal():
-    return creditsim.run(_face_error_on(1.0), population=60_000, seed=31).audit()
+    return creditsim.run(face_error_scenario(1.0), population=60_000, seed=31).audit()
 
 
 def test_a_real_disparity_is_significant(unequal):
@@ -83,7 +62,7 @@ def test_a_real_disparity_is_significant(unequal):
 
 def test_noise_alone_is_not_significant():
     """Groups alike in every way: whatever a point estimate says, no interval excludes parity."""
-    audit = creditsim.run(_face_error_on(0.0), population=20_000, seed=32).audit()
+    audit = creditsim.run(face_error_scenario(0.0), population=20_000, seed=32).audit()
     assert audit["flagged_significant"] == []
     b = audit["by_group"]["b"]["sanctions"]["ban"]
     low, high = b["disparate_impact_interval"]
@@ -91,12 +70,12 @@ def test_noise_alone_is_not_significant():
 
 
 def test_reference_group_rules():
-    scenario = _face_error_on(1.0, reference_group="least-sanctioned")
+    scenario = face_error_scenario(1.0, reference_group="least-sanctioned")
     audit = creditsim.run(scenario, population=20_000, seed=33).audit()
     assert audit["reference_group"] == "a"
     assert audit["reference_rule"] == "least-sanctioned"
     named = creditsim.run(
-        _face_error_on(1.0, reference_group="b"), population=20_000, seed=33
+        face_error_scenario(1.0, reference_group="b"), population=20_000, seed=33
     ).audit()
     assert named["reference_group"] == "b"
     # Against b, a is sanctioned far less: a ratio above 1, not below the threshold.
@@ -123,7 +102,7 @@ def test_intersections_add_up_to_the_groups(unequal):
 
 def test_bootstrap_can_be_switched_off():
     audit = creditsim.run(
-        _face_error_on(1.0, bootstrap_replicates=0), population=10_000, seed=34
+        face_error_scenario(1.0, bootstrap_replicates=0), population=10_000, seed=34
     ).audit()
     b = audit["by_group"]["b"]["sanctions"]["ban"]
     assert "intervals" not in b

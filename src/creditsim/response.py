@@ -73,7 +73,8 @@ def respond(scenario: Scenario, pop: Population, events: Events, seed: int, shar
 def respond_split(
     scenario: Scenario, pop: Population, events: Events, seed: int, shard: int
 ) -> tuple[Events, Events]:
-    """The events that still happen, and those deterred (kept for citizens who give up)."""
+    """The events that still happen, and those deterred: kept only where citizens may give
+    up and need them back (otherwise an empty set, not a pass over every event)."""
     deterrence = scenario.response.deterrence
     if not scenario.responding() or not deterrence.enabled or events.size == 0:
         return events, events.take(events.day[:0].astype(np.int64))
@@ -94,7 +95,10 @@ def respond_split(
         person = events.person[lo:hi]
         perceived = table[b, pop.region[person], pop.group[person], events.day[lo:hi]]
         keep[lo:hi] = draw < 1.0 - elasticity * perceived
-    return events.take(xp.flatnonzero(keep)), events.take(xp.flatnonzero(~keep))
+    kept = events.take(xp.flatnonzero(keep))
+    if not scenario.response.giving_up.enabled:
+        return kept, events.take(xp.zeros(0, dtype=np.int64))
+    return kept, events.take(xp.flatnonzero(~keep))
 
 
 def given_up(deterred: Events, spells) -> Events:

@@ -58,11 +58,13 @@ def run_shard_task(plan: ShardPlan, progress: Progress | None = None) -> ShardSu
         plan.backend, keep_rows=plan.citizen_rows != "none",
     )  # fmt: skip
     written = time.perf_counter()
-    keep = kept_rows(plan)
-    citizens = result.citizens
-    if keep is not None:
-        citizens = {key: value[keep] for key, value in citizens.items()}
-    table = to_table(citizens, scenario) if plan.citizen_rows != "none" else None
+    table = None
+    if plan.citizen_rows != "none":
+        keep = kept_rows(plan)
+        citizens = result.citizens
+        if keep is not None:
+            citizens = {key: value[keep] for key, value in citizens.items()}
+        table = to_table(citizens, scenario)
     floor, histograms = _trim(result.histograms, scenario.policy.minimum)
     summary = ShardSummary(
         shard=plan.shard,
@@ -88,12 +90,10 @@ def run_shard_task(plan: ShardPlan, progress: Progress | None = None) -> ShardSu
 
 
 def kept_rows(plan: ShardPlan) -> np.ndarray | None:
-    """Which citizen rows to keep: None for all; a random sample drawn from the shard's own
-    stream, so the same citizens are kept whatever the number of workers."""
+    """Which citizen rows to keep: None for all, else a random sample drawn from the shard's
+    own stream, so the same citizens are kept whatever the number of workers."""
     if plan.citizen_rows == "all":
         return None
-    if plan.citizen_rows == "none":
-        return np.zeros(plan.size, dtype=bool)
     draw = stream(plan.seed, plan.shard, "output:citizen-rows").random(plan.size)
     return draw < float(plan.citizen_rows)
 
