@@ -40,7 +40,7 @@ def test_an_upheld_appeal_ends_the_sanction_when_decided():
         end=np.array([375, 705, 120], dtype=np.int32),
     )
     outcome = appeal(
-        scenario, scenario.sanctions[0], intervals, np.zeros(0, dtype=np.int64),
+        scenario, "ban", True, intervals, np.zeros(0, dtype=np.int64),
         np.zeros(3, dtype=np.int8), np.zeros(3, dtype=np.int8), 365, 1, 0,
     )  # fmt: skip
     assert outcome.filed.all() and outcome.upheld.all()

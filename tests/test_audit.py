@@ -8,14 +8,15 @@ import pytest
 from conftest import build_scenario, face_error_scenario, national_core
 
 import creditsim
-from creditsim.policies.points import (
+from creditsim.policies.scores import (
     GradeChanges,
+    ScoreRule,
     grade_of,
     run_ledger,
     score_summary,
     start_histogram,
 )
-from creditsim.sanctions import Intervals, _union, grade_spells, impose
+from creditsim.sanctions import Intervals, grade_spells, impose, union
 from creditsim.scenario import ScenarioError
 from creditsim.scenario.schema import PointsPolicy
 
@@ -200,8 +201,8 @@ def test_union_merges_overlaps_of_one_person_only():
         _intervals([(1, 0, 10), (2, 3, 8), (1, 50, 60), (3, 0, 10)]),
         _intervals([(1, 5, 20), (4, 5, 15), (1, 8, 12), (2, 100, 110)]),
     ]
-    union = _union(parts)
-    assert _as_set(union) == {
+    merged = union(parts)
+    assert _as_set(merged) == {
         (1, 0, 20),
         (1, 50, 60),
         (2, 3, 8),
@@ -209,19 +210,19 @@ def test_union_merges_overlaps_of_one_person_only():
         (3, 0, 10),
         (4, 5, 15),
     }
-    assert union.size == 6
+    assert merged.size == 6
     # One person's merged intervals never overlap.
-    order = np.lexsort((union.start, union.person))
-    person, start, end = union.person[order], union.start[order], union.end[order]
+    order = np.lexsort((merged.start, merged.person))
+    person, start, end = merged.person[order], merged.start[order], merged.end[order]
     same = person[1:] == person[:-1]
     assert (start[1:][same] > end[:-1][same]).all()
 
 
 def test_union_of_nested_and_touching_intervals():
-    union = _union([_intervals([(7, 0, 100), (7, 10, 20), (7, 100, 150), (7, 151, 160)])])
+    merged = union([_intervals([(7, 0, 100), (7, 10, 20), (7, 100, 150), (7, 151, 160)])])
     # A term starting on the day another ends continues it; a day's gap keeps them apart.
-    assert _as_set(union) == {(7, 0, 150), (7, 151, 160)}
-    assert _union([]).size == 0
+    assert _as_set(merged) == {(7, 0, 150), (7, 151, 160)}
+    assert union([]).size == 0
 
 
 def test_record_trigger_term():
@@ -238,12 +239,12 @@ def test_record_trigger_term():
     day = np.array([0, 0, 100, 300], dtype=np.int32)
     subject = np.array([5, 6, 5, 9], dtype=np.int32)
     kind = np.array([dodge, loiter, dodge, loiter], dtype=np.int16)
-    ban = impose(scenario, none, day[:1], subject[:1], kind[:1], 1000)["ban"]
+    ban = impose(scenario, {"points": none}, {}, day[:1], subject[:1], kind[:1], 1000)["ban"]
     assert _as_set(ban) == {(5, 0, 365)}
     assert ban.days_within(1000).tolist() == [365]
     assert ban.days_within(100).tolist() == [100]
     # A second record during the term extends it; other behaviours trigger nothing.
-    ban = impose(scenario, none, day, subject, kind, 1000)["ban"]
+    ban = impose(scenario, {"points": none}, {}, day, subject, kind, 1000)["ban"]
     assert _as_set(ban) == {(5, 0, 465)}
     assert ban.days_per_person(10, 365).tolist() == [0] * 5 + [365] + [0] * 4
 
@@ -292,7 +293,9 @@ def test_low_grade_spells():
     assert _as_set(spells) == {(7, 10, 70), (3, 20, 300), (7, 100, 365)}
     # Through impose, the same spells (no records).
     empty = np.zeros(0, dtype=np.int32)
-    ban = impose(scenario, changes, empty, empty, empty.astype(np.int16), 365)["ban"]
+    ban = impose(scenario, {"points": changes}, {}, empty, empty, empty.astype(np.int16), 365)[
+        "ban"
+    ]
     assert _as_set(ban) == {(7, 10, 70), (3, 20, 300), (7, 100, 365)}
 
 
@@ -315,7 +318,9 @@ def test_high_grade_rewards():
     A, B, C, D = range(4)  # noqa: N806
     changes = _changes([(10, 1, B, A), (20, 1, A, B), (40, 2, B, A), (50, 3, B, C)])
     empty = np.zeros(0, dtype=np.int32)
-    lane = impose(scenario, changes, empty, empty, empty.astype(np.int16), 365)["green_lane"]
+    lane = impose(scenario, {"points": changes}, {}, empty, empty, empty.astype(np.int16), 365)[
+        "green_lane"
+    ]
     assert _as_set(lane) == {(1, 10, 40), (2, 40, 365)}
     with pytest.raises(ScenarioError, match="must be above the grade of the starting score"):
         build_scenario(
@@ -340,12 +345,10 @@ def _ledger(policy, rows, citizens, days, **kwargs):
     day, subject, kind = (np.array(c) for c in zip(*rows, strict=True))
     order = np.argsort(day, kind="stable")
     return run_ledger(
-        policy,
-        np.array([-30, 40, -100], dtype=np.int32),
+        ScoreRule.uniform(policy, np.array([-30, 40, -100], dtype=np.int32), citizens),
         day[order].astype(np.int32),
         subject[order].astype(np.int32),
         kind[order].astype(np.int16),
-        citizens,
         days,
         **kwargs,
     )
@@ -437,7 +440,9 @@ def test_ledger_snapshots_of_the_score_distribution():
     assert mean[:, 0].tolist() == [85.0, 100.0, 85.0]
     assert quantiles[:, 0].tolist() == [[70, 70, 100], [100, 100, 100], [70, 70, 100]]
     # Histograms of two shards add up: the merged quantiles are those of the union.
-    both = ledger.histograms + start_histogram(policy, np.zeros(2, dtype=np.int32), 1)
+    both = ledger.histograms + start_histogram(
+        policy, np.full(2, policy.start), np.zeros(2, dtype=np.int32), 1
+    )
     mean, quantiles = score_summary(both, policy.minimum)
     assert mean[0, 0] == pytest.approx((70 + 100 + policy.start * 2) / 4)
     # An empty cell has no distribution.

@@ -141,8 +141,8 @@ def test_who_falls_to_the_bottom_and_climbs_back():
     assert mobility["mean_days_to_recover"] >= 100
     # Those still at the bottom at the end are exactly the citizens whose score is below 500.
     still_down = mobility["fell_to_bottom_grade"] - mobility["climbed_back"]
-    assert still_down <= int((citizens["score"] < 500).sum())
+    assert still_down <= int((citizens["score_points"] < 500).sum())
     transitions = np.array(mobility["transitions_start_to_end"])
     assert transitions.sum() == 20_000
     assert transitions[0].sum() == 20_000  # everyone starts at A
-    assert transitions[0, 2] == int((citizens["grade"] == "C").sum())
+    assert transitions[0, 2] == int((citizens["grade_points"] == "C").sum())

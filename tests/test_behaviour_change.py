@@ -117,4 +117,4 @@ def test_giving_up_at_the_bottom():
     frame_off, frame_on = runs[False][1], runs[True][1]
     more = frame_on["true_civic"].to_numpy() > frame_off["true_civic"].to_numpy()
     assert more.any()
-    assert (frame_on.loc[more, "grade"] == "C").all()
+    assert (frame_on.loc[more, "grade_points"] == "C").all()

@@ -17,24 +17,25 @@ import pyarrow.parquet as pq
 
 from creditsim.scenario.schema import AGE_BANDS, INCOME_BANDS, Scenario
 
-LABELLED = {"region", "group", "age_band", "income_band", "grade"}
-
 
 def labels(scenario: Scenario) -> dict[str, list[str]]:
-    return {
+    """The names behind the small-integer columns: stored as Parquet dictionaries."""
+    names = {
         "region": [r.name for r in scenario.regions],
         "group": [g.name for g in scenario.groups],
         "age_band": list(AGE_BANDS),
         "income_band": list(INCOME_BANDS),
-        "grade": [band.grade for band in scenario.policy.grades],
     }
+    for policy in scenario.score_policies:
+        names[f"grade_{policy.name}"] = [band.grade for band in policy.grades]
+    return names
 
 
 def to_table(columns: dict[str, np.ndarray], scenario: Scenario) -> pa.Table:
     names = labels(scenario)
     arrays = {}
     for key, value in columns.items():
-        if key in LABELLED:
+        if key in names:
             dictionary = pa.array(names[key], type=pa.string())
             arrays[key] = pa.DictionaryArray.from_arrays(
                 pa.array(value.astype(np.int8)), dictionary
@@ -48,7 +49,7 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        labelled = [name for name in table.column_names if name in LABELLED]
+        labelled = [field.name for field in table.schema if pa.types.is_dictionary(field.type)]
         pq.write_table(table, temporary, compression="zstd", use_dictionary=labelled)
         os.replace(temporary, path)
     finally:

@@ -101,11 +101,11 @@ def respond_split(
     return kept, events.take(xp.flatnonzero(~keep))
 
 
-def given_up(deterred: Events, spells) -> Events:
-    """The deterred events of citizens who had given up when they came: those on a day inside
-    one of the citizen's spells at the bottom grade (spells: person, start, end; disjoint)."""
+def given_up(deterred: Events, spells) -> np.ndarray:
+    """Which deterred events came from citizens who had given up: those on a day inside one of
+    the citizen's spells at the bottom grade (spells: person, start, end; disjoint)."""
     if deterred.size == 0 or spells.size == 0:
-        return deterred.take(np.zeros(0, dtype=np.int64))
+        return np.zeros(deterred.size, dtype=bool)
     span = np.int64(max(int(spells.end.max()), int(deterred.day.max())) + 1)
     order = np.argsort(spells.person.astype(np.int64) * span + spells.start, kind="stable")
     keys = spells.person.astype(np.int64)[order] * span + spells.start[order]
@@ -116,7 +116,7 @@ def given_up(deterred: Events, spells) -> Events:
     inside[inside] = (owner[at[inside]] == deterred.person[inside]) & (
         deterred.day[inside] < ends[at[inside]]
     )
-    return deterred.take(np.flatnonzero(inside))
+    return inside
 
 
 def game(

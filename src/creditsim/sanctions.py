@@ -1,9 +1,10 @@
 """Sanctions: triggers, terms and reach, as sets of (person, start, end) intervals.
 
-A grade trigger holds a sanction while the citizen's grade is at or below it, and at least for the
-sanction's term from the day it began. A record trigger (a court judgment, a serious transport
-offence) starts a term on the record's day; a new one during a term extends it. Overlapping terms
-of one person merge into one interval.
+A grade trigger holds a sanction while the citizen's grade under a named score policy is at or
+below it (at or above, for a reward), and at least for the sanction's term from the day it began.
+A list trigger holds it while the citizen is on the list. A record trigger (a court judgment, a
+serious transport offence) starts a term on the record's day; a new one during a term extends it.
+Overlapping terms of one person merge into one interval.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from creditsim.engine.streams import stream
-from creditsim.policies.points import GradeChanges
+from creditsim.policies.scores import GradeChanges
 from creditsim.population import Population
 from creditsim.scenario.schema import INCOME_BANDS, Sanction, Scenario
 
@@ -39,22 +40,30 @@ class Intervals:
 
 def impose(
     scenario: Scenario,
-    changes: GradeChanges,
+    changes: dict[str, GradeChanges],
+    lists: dict[str, Intervals],
     record_day: np.ndarray,
     record_subject: np.ndarray,
     record_kind: np.ndarray,
     days: int,
 ) -> dict[str, Intervals]:
-    """Intervals of every sanction, from a policy's grade changes and a record stream."""
+    """Intervals of every sanction, from each score policy's grade changes, the lists and a
+    record stream.
+
+    A grade trigger holds while the grade is there, and at least the sanction's term; a list
+    trigger holds while the citizen is listed; a record trigger holds the term from the record."""
     names = [b.name for b in scenario.behaviours]
     result = {}
     # Sanctions with the same trigger and term have the same intervals: computed once.
     done: dict[tuple, Intervals] = {}
     for sanction in scenario.sanctions:
         trigger = sanction.trigger
+        policy = scenario.score_policy(trigger.policy)
         key = (
+            policy.name,
             trigger.grade_at_or_below,
             trigger.grade_at_or_above,
+            tuple(sorted(trigger.on_lists)),
             tuple(sorted(trigger.record_behaviours)),
             sanction.duration_days,
         )
@@ -62,24 +71,28 @@ def impose(
             result[sanction.name] = done[key]
             continue
         parts = []
-        low = sanction.trigger.grade_at_or_below
+        low, high = trigger.grade_at_or_below, trigger.grade_at_or_above
         if low is not None:
-            floor = scenario.policy.grade_of(low)
+            floor = policy.grade_of(low)
             parts.append(
-                grade_spells(changes, lambda g, f=floor: g >= f, days, sanction.duration_days)
+                grade_spells(
+                    changes[policy.name], lambda g, f=floor: g >= f, days, sanction.duration_days
+                )
             )
-        high = sanction.trigger.grade_at_or_above
         if high is not None:
-            ceiling = scenario.policy.grade_of(high)
+            ceiling = policy.grade_of(high)
             parts.append(
-                grade_spells(changes, lambda g, c=ceiling: g <= c, days, sanction.duration_days)
+                grade_spells(
+                    changes[policy.name], lambda g, c=ceiling: g <= c, days, sanction.duration_days
+                )
             )
-        if sanction.trigger.record_behaviours:
-            kinds = np.array([names.index(n) for n in sanction.trigger.record_behaviours])
+        parts += [lists[name] for name in trigger.on_lists]
+        if trigger.record_behaviours:
+            kinds = np.array([names.index(n) for n in trigger.record_behaviours])
             hit = np.flatnonzero(np.isin(record_kind, kinds))
             start = record_day[hit].astype(np.int32)
             parts.append(Intervals(record_subject[hit], start, start + sanction.duration_days))
-        result[sanction.name] = done[key] = _union(parts)
+        result[sanction.name] = done[key] = union(parts)
     return result
 
 
@@ -94,7 +107,8 @@ class AppealOutcome:
 
 def appeal(
     scenario: Scenario,
-    sanction: Sanction,
+    label: str,
+    appealable: bool,
     intervals: Intervals,
     wrongful: np.ndarray,  # sorted ids of the citizens sanctioned wrongfully
     income_band: np.ndarray,
@@ -103,14 +117,15 @@ def appeal(
     seed: int,
     shard: int,
 ) -> AppealOutcome:
-    """Appeals against each sanction interval, filed the day it starts and decided `delay_days`
-    later. `wrongful` tells the court whether the sanction was deserved: an
-    appeal against a wrongful sanction succeeds more often than one against a deserved one."""
+    """Appeals against each interval of a sanction or a list (named by `label`), filed the day
+    it starts and decided `delay_days` later; `grade` is the primary policy's. `wrongful` tells
+    the court whether the sanction was deserved: an appeal against a wrongful sanction succeeds
+    more often than one against a deserved one."""
     settings = scenario.appeals
     none = np.zeros(intervals.size, dtype=bool)
-    if not settings.enabled or not sanction.appealable or intervals.size == 0:
+    if not settings.enabled or not appealable or intervals.size == 0:
         return AppealOutcome(intervals, none, none.copy(), none.copy(), none.copy())
-    rng = stream(seed, shard, f"sanction:{sanction.name}:appeals")
+    rng = stream(seed, shard, f"sanction:{label}:appeals")
     draws = rng.random((3, intervals.size))
     person = intervals.person
     share = np.array([settings.share_by_income.get(b, 0.0) for b in INCOME_BANDS])
@@ -178,7 +193,7 @@ def no_intervals() -> Intervals:
     return Intervals(empty, empty.copy(), empty.copy())
 
 
-def _union(parts: list[Intervals]) -> Intervals:
+def union(parts: list[Intervals]) -> Intervals:
     if not parts:
         return no_intervals()
     person = np.concatenate([p.person for p in parts]).astype(np.int32)

@@ -44,6 +44,9 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
     shape = (len(regions), len(groups), len(INCOME_BANDS))
     sanctions = [s.name for s in scenario.sanctions]
     outcomes = [*sanctions, "any"] if sanctions else []
+    # Lists and each score policy's low grade are outcomes too: audited like sanctions.
+    outcomes += [f"list:{p.name}" for p in scenario.list_policies]
+    outcomes += [f"policy:{p.name}" for p in scenario.score_policies]
     settings = scenario.audit
     threshold = settings.four_fifths_threshold
 
@@ -77,37 +80,30 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
     scale = POPULATION / max(citizens, 1)
     per_sanction: dict[str, Any] = {}
     for name in outcomes:
+        if ":" in name:
+            continue
         counts = _Counts.of(tallies, name, ())
         entry: dict[str, Any] = {**counts.metrics()}
         if f"{name}:denied_purchases" in tallies:
             denied = int(tallies[f"{name}:denied_purchases"].sum())
             entry["denied_purchases"] = denied
             entry["denied_purchases_at_1_4_billion"] = round(denied * scale)
-        entry["wrongful_by_cause"] = {
-            cause: int(count)
-            for cause, count in zip(CAUSES, tallies[f"{name}:wrongful_by_cause"], strict=True)
-            if cause != "correct"
-        }
+        entry["wrongful_by_cause"] = _wrongful_by_cause(tallies, name)
         if name != "any":
-            filed, upheld, insincere, lifted, wrongful_lifted, wrongful_filed = (
-                int(v) for v in tallies[f"{name}:appeals"]
-            )
-            entry["appeals"] = {
-                "filed": filed,
-                "upheld": upheld,
-                "ruled_insincere": insincere,
-                "lifted": lifted,
-                "success_share": _ratio(upheld, filed),
-                "wrongful_appealed": wrongful_filed,
-                "wrongful_lifted": wrongful_lifted,
-                "unit": "sanction intervals (one per citizen unless a sanction ended and "
+            entry["appeals"] = _appeals(
+                tallies, name, "sanction intervals (one per citizen unless a sanction ended and "
                 "began again)",
-            }
+            )  # fmt: skip
             entry["person_days"] = int(tallies[f"{name}:days"].sum())
             entry["sanctioned_at_1_4_billion"] = round(counts.sanctioned * scale)
         per_sanction[name] = entry
     overall["sanctions"] = per_sanction
-    overall["mobility"] = _mobility(scenario, tallies)
+    overall["lists"] = {p.name: _list_entry(p.name, tallies, scale) for p in scenario.list_policies}
+    overall["policies"] = {
+        p.name: _policy_entry(scenario, p, tallies) for p in scenario.score_policies
+    }
+    overall["side_by_side"] = _side_by_side(scenario, tallies, shape, groups)
+    overall["mobility"] = overall["policies"][scenario.policy.name]["mobility"]
     overall["exemptions"] = _exemptions(tallies, outcomes, citizens)
     overall["behaviour_change"] = _behaviour_change(scenario, tallies)
     exposed_records, exposed_citizens = (int(v) for v in tallies["leak"])
@@ -128,8 +124,9 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
 
     def breakdown(names: list[str], axes: tuple[int, ...], reference_index: int | None):
         return _breakdown(
-            tallies, shape, outcomes, names, axes, reference_index, threshold, bootstrap
-        )
+            tallies, shape, outcomes, names, axes, reference_index, threshold, bootstrap,
+            scenario.policy.name,
+        )  # fmt: skip
 
     by_group = breakdown(groups, (0, 2), groups.index(reference))
     by_region = breakdown(regions, (1, 2), None)
@@ -234,13 +231,128 @@ def _exemptions(tallies: dict[str, np.ndarray], outcomes: list[str], citizens: i
     return out
 
 
-def _mobility(scenario: Scenario, tallies: dict[str, np.ndarray]) -> dict[str, Any]:
+def _wrongful_by_cause(tallies: dict[str, np.ndarray], outcome: str) -> dict[str, int]:
+    return {
+        cause: int(count)
+        for cause, count in zip(CAUSES, tallies[f"{outcome}:wrongful_by_cause"], strict=True)
+        if cause != "correct"
+    }
+
+
+def _appeals(tallies: dict[str, np.ndarray], outcome: str, unit: str) -> dict[str, Any]:
+    filed, upheld, insincere, lifted, wrongful_lifted, wrongful_filed = (
+        int(v) for v in tallies[f"{outcome}:appeals"]
+    )
+    return {
+        "filed": filed,
+        "upheld": upheld,
+        "ruled_insincere": insincere,
+        "lifted": lifted,
+        "success_share": _ratio(upheld, filed),
+        "wrongful_appealed": wrongful_filed,
+        "wrongful_lifted": wrongful_lifted,
+        "unit": unit,
+    }
+
+
+def _list_entry(name: str, tallies: dict[str, np.ndarray], scale: float) -> dict[str, Any]:
+    """Who is on a list, rightly or not, and how entries end."""
+    key = f"list:{name}"
+    counts = _Counts.of(tallies, key, ())
+    entries, ended, appealed, still = (int(v) for v in tallies[f"{key}:removal"])
+    return {
+        **counts.metrics(),
+        "listed_at_1_4_billion": round(counts.sanctioned * scale),
+        "person_days": int(tallies[f"{key}:days"].sum()),
+        "wrongful_by_cause": _wrongful_by_cause(tallies, key),
+        "appeals": _appeals(
+            tallies, key, "list entries (one per citizen unless removed and listed again)"
+        ),  # fmt: skip
+        "entries": {
+            "total": entries,
+            "ended_by_term_or_payment": ended,
+            "lifted_on_appeal": appealed,
+            "still_listed_at_end": still,
+        },
+    }
+
+
+def _policy_entry(scenario: Scenario, policy, tallies: dict[str, np.ndarray]) -> dict[str, Any]:
+    """A score policy's punished citizens (ever at or below its low grade), and why."""
+    key = f"policy:{policy.name}"
+    counts = _Counts.of(tallies, key, ())
+    categories = sorted({b.category for b in scenario.behaviours}) + ["informing_or_insider"]
+    by_category = tallies[f"{key}:records_by_category"]
+    total = int(by_category.sum())
+    return {
+        "type": policy.type,
+        "scale": [policy.minimum, policy.maximum],
+        "published": policy.published,
+        "reads_channels": policy.reads_channels,
+        "low_grade": policy.grades[policy.low_grade_index()].grade,
+        "punished": counts.metrics(),
+        "wrongful_by_cause": _wrongful_by_cause(tallies, key),
+        "why_records_read_about_the_punished": {
+            c: {"records": int(v), "share": _ratio(int(v), total)}
+            for c, v in zip(categories, by_category, strict=True)
+            if v
+        },
+        "mobility": _mobility(policy, tallies),
+    }
+
+
+def _side_by_side(scenario: Scenario, tallies, shape, groups) -> list[dict[str, Any]]:
+    """Each pair of score policies on the same citizens (a social credit score beside a
+    FICO-like baseline above all): who each punishes, who both do, and by group."""
+    policies = scenario.score_policies
+    pairs = []
+    for i, a in enumerate(policies):
+        for b in policies[i + 1 :]:
+            both = tallies[f"overlap:{a.name}:{b.name}"].reshape(shape)
+            only = {}
+            rows: dict[str, Any] = {}
+            pa_ = tallies[f"policy:{a.name}:sanctioned"].reshape(shape)
+            pb_ = tallies[f"policy:{b.name}:sanctioned"].reshape(shape)
+            citizens = tallies["citizens"].reshape(shape)
+            for g, group in enumerate(groups):
+                n = int(citizens[:, g].sum())
+                rows[group] = {
+                    f"punished_rate_{a.name}": _ratio(int(pa_[:, g].sum()), n),
+                    f"punished_rate_{b.name}": _ratio(int(pb_[:, g].sum()), n),
+                    "both_rate": _ratio(int(both[:, g].sum()), n),
+                }
+            for p, total in ((a, pa_), (b, pb_)):
+                only[p.name] = int(total.sum() - both.sum())
+            pairs.append(
+                {
+                    "policies": [a.name, b.name],
+                    "types": [a.type, b.type],
+                    f"punished_by_{a.name}": int(pa_.sum()),
+                    f"punished_by_{b.name}": int(pb_.sum()),
+                    "punished_by_both": int(both.sum()),
+                    f"only_{a.name}": only[a.name],
+                    f"only_{b.name}": only[b.name],
+                    "jaccard": _ratio(int(both.sum()), int(pa_.sum() + pb_.sum() - both.sum())),
+                    f"wrongful_share_{a.name}": _ratio(
+                        int(tallies[f"policy:{a.name}:wrongful"].sum()), int(pa_.sum())
+                    ),
+                    f"wrongful_share_{b.name}": _ratio(
+                        int(tallies[f"policy:{b.name}:wrongful"].sum()), int(pb_.sum())
+                    ),
+                    "by_group": rows,
+                }
+            )
+    return pairs
+
+
+def _mobility(policy, tallies: dict[str, np.ndarray]) -> dict[str, Any]:
     """Grade transitions over the run, and whether those who fall to the bottom climb back."""
-    grades = [band.grade for band in scenario.policy.grades]
-    transitions = tallies["grade_transitions"].reshape(len(grades), len(grades))
-    fell = int(tallies["bottom_entered"].sum())
-    climbed = int(tallies["bottom_recovered"].sum())
-    histogram = tallies["recovery_days"]
+    key = f"policy:{policy.name}"
+    grades = [band.grade for band in policy.grades]
+    transitions = tallies[f"{key}:grade_transitions"].reshape(len(grades), len(grades))
+    fell = int(tallies[f"{key}:bottom_entered"].sum())
+    climbed = int(tallies[f"{key}:bottom_recovered"].sum())
+    histogram = tallies[f"{key}:recovery_days"]
     median = None
     if climbed:
         # The bin holding the middle climber, given as the bin's upper edge in days.
@@ -253,7 +365,7 @@ def _mobility(scenario: Scenario, tallies: dict[str, np.ndarray]) -> dict[str, A
         "fell_to_bottom_grade": fell,
         "climbed_back": climbed,
         "never_recovered_share": _ratio(fell - climbed, fell),
-        "mean_days_to_recover": _ratio(int(tallies["recovery_days_total"].sum()), climbed),
+        "mean_days_to_recover": _ratio(int(tallies[f"{key}:recovery_days_total"].sum()), climbed),
         "median_days_to_recover_at_most": median,
         "days_to_recover_histogram": {
             "bin_days": RECOVERY_BIN_DAYS,
@@ -386,7 +498,7 @@ class _Bootstrap:
         ]
 
 
-def _breakdown(tallies, shape, outcomes, names, axes, reference, threshold, bootstrap):
+def _breakdown(tallies, shape, outcomes, names, axes, reference, threshold, bootstrap, primary):
     def along(key: str) -> np.ndarray:
         return tallies[key].reshape(shape).sum(axis=axes)
 
@@ -399,8 +511,8 @@ def _breakdown(tallies, shape, outcomes, names, axes, reference, threshold, boot
             "records": int(along("records")[i]),
             "wrongful_records": int(along("wrongful_records")[i]),
             "children_reached": int(along("children_reached")[i]),
-            "fell_to_bottom_grade": int(along("bottom_entered")[i]),
-            "climbed_back": int(along("bottom_recovered")[i]),
+            "fell_to_bottom_grade": int(along(f"policy:{primary}:bottom_entered")[i]),
+            "climbed_back": int(along(f"policy:{primary}:bottom_recovered")[i]),
             "sanctions": {},
         }
     for outcome in outcomes:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from creditsim.policies.points import QUANTILES, score_summary
+from creditsim.policies.scores import QUANTILES, score_summary
 from creditsim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -19,10 +19,9 @@ class Totals:
     Everything is an integer sum, so the order in which shards arrive changes nothing."""
 
     def __init__(self, scenario: Scenario) -> None:
-        self.minimum = scenario.policy.minimum
-        self.bins = scenario.policy.maximum - scenario.policy.minimum + 1
+        self.policies = scenario.score_policies
         self.timeseries: dict[str, np.ndarray] = {}
-        self.histograms: np.ndarray | None = None
+        self.histograms: dict[str, np.ndarray] = {}
         self.tallies: dict[str, np.ndarray] = {}
         self.rows = 0
         self.shards = 0
@@ -30,11 +29,16 @@ class Totals:
     def add(self, summary: ShardSummary) -> None:
         _accumulate(self.timeseries, summary.timeseries)
         _accumulate(self.tallies, summary.tallies)
-        part = summary.histograms
-        if self.histograms is None:
-            self.histograms = np.zeros((*part.shape[:2], self.bins), dtype=np.int64)
-        lo = summary.histogram_floor - self.minimum
-        self.histograms[..., lo : lo + part.shape[-1]] += part
+        for policy in self.policies:
+            part = summary.histograms[policy.name]
+            total = self.histograms.get(policy.name)
+            if total is None:
+                bins = policy.maximum - policy.minimum + 1
+                total = self.histograms[policy.name] = np.zeros(
+                    (*part.shape[:2], bins), dtype=np.int64
+                )
+            lo = summary.histogram_floor[policy.name] - policy.minimum
+            total[..., lo : lo + part.shape[-1]] += part
         self.rows += summary.rows
         self.shards += 1
 
@@ -47,10 +51,10 @@ def shard_sizes(population: int, shard_size: int) -> list[int]:
 
 
 def timeseries_columns(
-    scenario: Scenario, counts: dict[str, np.ndarray], histograms: np.ndarray
+    scenario: Scenario, counts: dict[str, np.ndarray], histograms: dict[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
-    """One row per (period, region, group): counts, then the score's mean and quantiles."""
-    periods, cells = histograms.shape[:2]
+    """One row per (period, region, group): counts, then each score's mean and quantiles."""
+    periods, cells = histograms[scenario.policy.name].shape[:2]
     groups = len(scenario.groups)
     period = np.repeat(np.arange(periods, dtype=np.int32), cells)
     cell = np.tile(np.arange(cells, dtype=np.int32), periods)
@@ -60,12 +64,13 @@ def timeseries_columns(
         "region": (cell // groups).astype(np.int8),
         "group": (cell % groups).astype(np.int8),
     }
-    mean, quantiles = score_summary(histograms, scenario.policy.minimum)
     for name, value in counts.items():
         columns[name] = value.reshape(-1)
-    columns["score_mean"] = mean.reshape(-1)
-    for q, level in enumerate(QUANTILES):
-        columns[f"score_p{int(level * 100):02d}"] = quantiles[..., q].reshape(-1)
+    for policy in scenario.score_policies:
+        mean, quantiles = score_summary(histograms[policy.name], policy.minimum)
+        columns[f"score_{policy.name}_mean"] = mean.reshape(-1)
+        for q, level in enumerate(QUANTILES):
+            columns[f"score_{policy.name}_p{int(level * 100):02d}"] = quantiles[..., q].reshape(-1)
     return columns
 
 

@@ -19,11 +19,16 @@ from creditsim.channels.records import CAUSES, CORRECT, NO_ACTOR, SCORE_SWAP
 from creditsim.engine.backend import array_module, namespace, to_host
 from creditsim.engine.streams import stream
 from creditsim.exemptions import exempt_citizens, waive
-from creditsim.policies.points import (
+from creditsim.policies.lists import ListRule
+from creditsim.policies.scores import (
+    GradeChanges,
     Ledger,
-    deltas,
+    ScoreRule,
     grade_changes_for_sanctions,
+    grade_of,
     run_ledger,
+    score_rules,
+    stack_changes,
     start_histogram,
 )
 from creditsim.population import CHILD, Population, build_population
@@ -38,10 +43,11 @@ from creditsim.sanctions import (
     no_intervals,
     wrongful_citizens,
 )
-from creditsim.scenario.schema import INCOME_BANDS, Scenario
+from creditsim.scenario.schema import INCOME_BANDS, Scenario, Trigger
 
 Progress = Callable[[str], None]
 RECOVERY_BIN_DAYS = 30
+GIVING_UP_MAX_STEPS = 50  # the fixed point comes in a few steps; this only bounds a pathology
 
 
 @dataclass
@@ -50,7 +56,7 @@ class ShardResult:
 
     citizens: dict[str, np.ndarray]
     timeseries: dict[str, np.ndarray]  # counts, (periods, cells) each
-    histograms: np.ndarray  # score histograms, (periods, cells, score range)
+    histograms: dict[str, np.ndarray]  # per score policy: (periods, cells, score range)
     tallies: dict[str, np.ndarray]
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -97,60 +103,102 @@ def run_shard(
     exempt = exempt_citizens(scenario, pop, seed, shard)
     if scenario.exemptions.records_dropped and exempt.any():
         records = records.take(np.flatnonzero(~exempt[records.subject]))
-    events, records = _give_up(scenario, pop, events, records, deterred.to_host(), exempt, days,
-                               seed, shard)  # fmt: skip
+    rules = score_rules(scenario, pop, seed, shard)
+    events, records = _give_up(scenario, pop, events, records, deterred.to_host(), exempt, rules,
+                               days, seed, shard)  # fmt: skip
     clock.lap("channels")
 
     groups = len(scenario.groups)
     cells = pop.region_group(groups)
     cell_count = len(scenario.regions) * groups
     period = scenario.run.timeseries_every_days
+    lists = [ListRule(scenario, p, pop.income_band, seed, shard) for p in scenario.list_policies]
 
     if scenario.system_enabled:
-        per_kind = deltas(scenario)
-        ledger = run_ledger(
-            scenario.policy, per_kind, records.day, records.subject, records.kind,
-            pop.size, days, cells, cell_count, period, _swap(scenario, days),
-        )  # fmt: skip
+        ledgers = {
+            rule.policy.name: run_ledger(
+                rule, *rule.records(records.day, records.subject, records.kind, records.channel),
+                days, cells, cell_count, period, _swap(scenario, days) if i == 0 else None,
+            )
+            for i, rule in enumerate(rules)
+        }  # fmt: skip
         own = records.take(np.flatnonzero(records.cause == CORRECT))
-        own_changes = grade_changes_for_sanctions(
-            scenario, per_kind, own.day, own.subject, own.kind, pop.size, days
-        )
-        perfect_changes = grade_changes_for_sanctions(
-            scenario, per_kind, events.day, events.person, events.behaviour, pop.size, days
-        )
+        own_changes, perfect_changes = {}, {}
+        for rule in rules:
+            triggers = _grade_triggers(scenario, rule)
+            own_changes[rule.policy.name] = grade_changes_for_sanctions(
+                rule, triggers, *rule.records(own.day, own.subject, own.kind, own.channel), days
+            )
+            perfect_changes[rule.policy.name] = grade_changes_for_sanctions(
+                rule, triggers, *rule.events(events.day, events.person, events.behaviour), days
+            )
+        listed = {
+            r.policy.name: r.entries(records.day, records.subject, records.kind) for r in lists
+        }
+        own_listed = {r.policy.name: r.entries(own.day, own.subject, own.kind) for r in lists}
+        due_listed = {
+            r.policy.name: r.entries(events.day, events.person, events.behaviour) for r in lists
+        }
         clock.lap("policies")
+    else:
+        ledgers, own_changes, perfect_changes = {}, {}, {}
+        listed = own_listed = due_listed = {r.policy.name: no_intervals() for r in lists}
+        clock.lap("policies")
+
+    tables = _Tables(
+        scenario, pop, events, records, rules, ledgers, days, cells, cell_count, period,
+        first_citizen, exempt, keep_rows,
+    )  # fmt: skip
+    grade = tables.primary_grade
+    list_appeals = {}
+    for rule in lists:
+        name = rule.policy.name
+        entries = listed[name]
+        if scenario.exemptions.sanctions_waived and exempt.any():
+            entries = waive(entries, exempt)
+        wrongful = wrongful_citizens(entries, own_listed[name])
+        appeals = appeal(
+            scenario, f"list:{name}", "appeal" in rule.policy.removal, entries, wrongful,
+            pop.income_band, grade, days, seed, shard,
+        )  # fmt: skip
+        listed[name] = appeals.intervals
+        list_appeals[name] = (appeals, wrongful)
+
+    if scenario.system_enabled:
+        changes = {name: ledger.changes for name, ledger in ledgers.items()}
         recorded = impose(
-            scenario, ledger.changes, records.day, records.subject, records.kind, days
+            scenario, changes, listed, records.day, records.subject, records.kind, days
         )
         if scenario.exemptions.sanctions_waived and exempt.any():
             recorded = {name: waive(spans, exempt) for name, spans in recorded.items()}
-        own_true = impose(scenario, own_changes, own.day, own.subject, own.kind, days)
+        own_true = impose(scenario, own_changes, own_listed, own.day, own.subject, own.kind, days)
         deserved = impose(
-            scenario, perfect_changes, events.day, events.person, events.behaviour, days
-        )
+            scenario, perfect_changes, due_listed, events.day, events.person, events.behaviour,
+            days,
+        )  # fmt: skip
+        for rule in rules:
+            tables.add_policy_standing(
+                rule, ledgers[rule.policy.name], own_changes[rule.policy.name],
+                perfect_changes[rule.policy.name], records, exempt,
+            )  # fmt: skip
         clock.lap("sanctions")
     else:
-        ledger = None
         nothing = {s.name: no_intervals() for s in scenario.sanctions}
         recorded = own_true = deserved = nothing
-        for stage in ("policies", "sanctions"):
-            clock.lap(stage)
+        clock.lap("sanctions")
 
-    tables = _Tables(
-        scenario, pop, events, records, ledger, days, cells, cell_count, period, first_citizen,
-        exempt, keep_rows,
-    )  # fmt: skip
     tables.tallies["leak"] = np.array(leaked(scenario, records, seed, shard))
     tables.tallies["events_without_system"] = without_system
     tables.tallies["events_with_system"] = _by_behaviour_and_group(events, pop, scenario)
+    for name, (appeals, wrongful) in list_appeals.items():
+        tables.add_list(name, appeals, wrongful, due_listed[name])
     for sanction in scenario.sanctions:
         name = sanction.name
         wrongful = wrongful_citizens(recorded[name], own_true[name])
-        grade = tables.col["grade"]
         appeals = appeal(
-            scenario, sanction, recorded[name], wrongful, pop.income_band, grade, days, seed, shard
-        )
+            scenario, name, sanction.appealable, recorded[name], wrongful, pop.income_band,
+            grade, days, seed, shard,
+        )  # fmt: skip
         person, day = denied_purchases(sanction, appeals.intervals, pop, days, seed, shard)
         tables.add_sanction(name, appeals, wrongful, deserved[name], person, day)
     result = tables.finish()
@@ -168,7 +216,8 @@ class _Tables:
         pop: Population,
         events: Events,
         records: Records,
-        ledger: Ledger | None,
+        rules: list[ScoreRule],
+        ledgers: dict[str, Ledger],
         days: int,
         cells: np.ndarray,
         cell_count: int,
@@ -192,6 +241,8 @@ class _Tables:
         )
         offence = np.array([b.offence for b in scenario.behaviours] + [False])
         self.offence_events = offence[events.behaviour]
+        self.category_of, self.category_count = category_of, len(categories) + 1
+        self.records = records
 
         col: dict[str, np.ndarray] = {
             "citizen": np.arange(first_citizen, first_citizen + n, dtype=np.int64),
@@ -224,19 +275,26 @@ class _Tables:
         self.wronged_by = [np.zeros(0, dtype=np.int64)] + [
             np.unique(records.subject[records.cause == cause]) for cause in range(1, len(CAUSES))
         ]
-        if ledger is not None and ledger.swapped_down.size:
+        primary = ledgers.get(scenario.policy.name)
+        if primary is not None and primary.swapped_down.size:
             self.wronged_by[SCORE_SWAP] = np.union1d(
-                self.wronged_by[SCORE_SWAP], ledger.swapped_down
+                self.wronged_by[SCORE_SWAP], primary.swapped_down
             )
         offenders = events.of_behaviours(offence[:-1]).person
         col["true_offences"] = np.bincount(offenders, minlength=n).astype(np.int32)
-        policy = scenario.policy
-        if ledger is not None:
-            col["score"] = ledger.score
-            col["grade"] = ledger.grade
-        else:
-            col["score"] = np.full(n, policy.start, dtype=np.int32)
-            col["grade"] = np.full(n, policy.start_grade(), dtype=np.int8)
+        self.histograms: dict[str, np.ndarray] = {}
+        for rule in rules:
+            name, ledger = rule.policy.name, ledgers.get(rule.policy.name)
+            if ledger is None:  # no system: everyone keeps the starting score
+                score = rule.start
+                still = start_histogram(rule.policy, score, cells, cell_count)
+                histograms = np.broadcast_to(still, (self.periods, *still.shape))
+                grade = grade_of(rule.policy, score)
+                ledger = Ledger(score, grade, stack_changes([]), histograms, initial_grade=grade)
+            col[f"score_{name}"] = ledger.score
+            col[f"grade_{name}"] = ledger.grade
+            self.histograms[name] = ledger.histograms
+        self.primary_grade = col[f"grade_{scenario.policy.name}"]
         self.col = col
         # Citizens as sorted id arrays: sanctions reach few, so this is cheaper than masks.
         nobody = np.zeros(0, dtype=np.int64)
@@ -252,11 +310,6 @@ class _Tables:
         ts["offences"] = self._by_period(events.day, event_cells, self.offence_events)
         ts["records"] = self._by_period(records.day, record_cells)
         ts["wrongful_records"] = self._by_period(records.day, record_cells, wrongful)
-        if ledger is not None and ledger.histograms is not None:
-            self.histograms = ledger.histograms
-        else:
-            still = start_histogram(policy, cells, cell_count)
-            self.histograms = np.broadcast_to(still, (self.periods, *still.shape))
         self.ts = ts
 
         strata, sc = self.strata, self.strata_count
@@ -280,33 +333,67 @@ class _Tables:
             ),
         }
         self.tallies = tallies
-        self._tally_mobility(ledger, col["grade"])
+        self.punished: dict[str, np.ndarray] = {}
+        for rule in rules:
+            name = rule.policy.name
+            # Nobody punished, until add_policy_standing says otherwise (no system: nobody).
+            self.punished[name] = nobody
+            self._tally_outcome(f"policy:{name}", nobody, nobody, nobody)
+            tallies[f"policy:{name}:records_by_category"] = np.zeros(
+                self.category_count, dtype=np.int64
+            )
+            ledger = ledgers.get(name)
+            initial = ledger.initial_grade if ledger is not None else col[f"grade_{name}"]
+            changes = ledger.changes if ledger is not None else stack_changes([])
+            self._tally_mobility(rule, initial, col[f"grade_{name}"], changes)
 
-    def _tally_mobility(self, ledger: Ledger | None, final_grade: np.ndarray) -> None:
+    def _tally_mobility(self, rule, initial_grade, final_grade, changes: GradeChanges) -> None:
         """Grade transitions from the start to the end of the run, and spells at the bottom
         grade: who fell to it, who climbed back, and after how long."""
-        policy = self.scenario.policy
-        grades = len(policy.grades)
-        start = np.full(final_grade.shape[0], policy.start_grade(), dtype=np.int64)
+        grades = len(rule.policy.grades)
+        key = f"policy:{rule.policy.name}"
         t = self.tallies
-        t["grade_transitions"] = np.bincount(
-            start * grades + final_grade, minlength=grades * grades
+        t[f"{key}:grade_transitions"] = np.bincount(
+            initial_grade.astype(np.int64) * grades + final_grade, minlength=grades * grades
         )
-        bottom = grades - 1
         bins = self.days // RECOVERY_BIN_DAYS + 1
-        t["bottom_entered"] = np.zeros(self.strata_count, dtype=np.int64)
-        t["bottom_recovered"] = np.zeros(self.strata_count, dtype=np.int64)
-        t["recovery_days"] = np.zeros(bins, dtype=np.int64)
-        t["recovery_days_total"] = np.zeros(1, dtype=np.int64)
-        if ledger is None or ledger.changes.person.size == 0:
-            return
-        spells = _first_spells(ledger.changes, bottom, self.days)
-        entered, recovered, duration = spells
+        entered, recovered, duration = _first_spells(changes, grades - 1, self.days)
         strata = self.strata
-        t["bottom_entered"] = np.bincount(strata[entered], minlength=self.strata_count)
-        t["bottom_recovered"] = np.bincount(strata[recovered], minlength=self.strata_count)
-        t["recovery_days"] = np.bincount(duration // RECOVERY_BIN_DAYS, minlength=bins)
-        t["recovery_days_total"] = np.array([int(duration.sum())])
+        t[f"{key}:bottom_entered"] = np.bincount(strata[entered], minlength=self.strata_count)
+        t[f"{key}:bottom_recovered"] = np.bincount(strata[recovered], minlength=self.strata_count)
+        t[f"{key}:recovery_days"] = np.bincount(duration // RECOVERY_BIN_DAYS, minlength=bins)
+        t[f"{key}:recovery_days_total"] = np.array([int(duration.sum())])
+
+    def add_policy_standing(
+        self,
+        rule: ScoreRule,
+        ledger: Ledger,
+        own_changes: GradeChanges,
+        perfect_changes: GradeChanges,
+        records: Records,
+        exempt: np.ndarray,
+    ) -> None:
+        """Who the policy punishes (ever at or below its low grade), whether they deserved it,
+        and why: the kinds of the records it read about them."""
+        low = rule.policy.low_grade_index()
+        days = self.days
+
+        def ever_low(changes: GradeChanges) -> np.ndarray:
+            spells = grade_spells(changes, lambda g: g >= low, days, 0)
+            return np.unique(spells.person).astype(np.int64)
+
+        name = rule.policy.name
+        punished = ever_low(ledger.changes)
+        wrongful = np.setdiff1d(punished, ever_low(own_changes))
+        self.punished[name] = punished
+        self._tally_outcome(f"policy:{name}", punished, wrongful, ever_low(perfect_changes))
+        read = np.flatnonzero(
+            rule.channel_read[records.channel] & (rule.delta_by_kind[records.kind] != 0)
+        )
+        about = read[np.isin(records.subject[read], punished)]
+        self.tallies[f"policy:{name}:records_by_category"] = np.bincount(
+            self.category_of[records.kind[about]], minlength=self.category_count
+        )
 
     def add_sanction(
         self,
@@ -347,23 +434,38 @@ class _Tables:
             strata[recorded.person], weights=recorded.days_within(days), minlength=sc
         )
         t[f"{name}:intervals"] = np.array([recorded.size])
-        wrongful_interval = np.isin(recorded.person, wrongful)
-        t[f"{name}:appeals"] = np.array(
-            [
-                appeals.filed.sum(),
-                appeals.upheld.sum(),
-                appeals.insincere.sum(),
-                appeals.lifted.sum(),
-                (appeals.lifted & wrongful_interval).sum(),
-                (appeals.filed & wrongful_interval).sum(),
-            ]
-        )
+        t[f"{name}:appeals"] = _appeal_counts(appeals, wrongful)
 
         ts = self.ts
         ts[f"{name}:started"] = self._by_period(recorded.start, cells[recorded.person])
         ts[f"{name}:active"] = self._active(recorded)
         if sanction.purchases is not None:
             ts[f"{name}:denied_purchases"] = self._by_period(denied_day, cells[denied_person])
+
+    def add_list(
+        self, name: str, appeals: AppealOutcome, wrongful: np.ndarray, deserved: Intervals
+    ) -> None:
+        """Who is on a list, rightly or not, for how long, and how entries end."""
+        n, days, strata, sc = self.pop.size, self.days, self.strata, self.strata_count
+        entries = appeals.intervals
+        key = f"list:{name}"
+        if self.keep_rows:
+            self.col[f"days_listed_{name}"] = entries.days_per_person(n, days)
+            self.col[f"wrongful_listed_{name}"] = _mask(wrongful, n)
+        listed = np.unique(entries.person).astype(np.int64)
+        self._tally_outcome(key, listed, wrongful, np.unique(deserved.person).astype(np.int64))
+        t = self.tallies
+        t[f"{key}:days"] = np.bincount(
+            strata[entries.person], weights=entries.days_within(days), minlength=sc
+        )
+        t[f"{key}:appeals"] = _appeal_counts(appeals, wrongful)
+        ended = entries.end < days
+        t[f"{key}:removal"] = np.array(
+            [entries.size, int((ended & ~appeals.lifted).sum()), int(appeals.lifted.sum()),
+             int((~ended).sum())]
+        )  # fmt: skip
+        self.ts[f"{key}:entered"] = self._by_period(entries.start, self.cells[entries.person])
+        self.ts[f"{key}:listed"] = self._active(entries)
 
     def _tally_outcome(self, name, sanctioned, wrongful, deserved) -> None:
         """Tallies of one outcome from sorted citizen ids: sanctioned, wrongful, deserved."""
@@ -399,6 +501,11 @@ class _Tables:
         )
         t["households_reached"] = np.array([int(self.any_household.sum())])
         t["households"] = np.array([self.pop.households])
+        names = list(self.punished)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                both = np.intersect1d(self.punished[a], self.punished[b], assume_unique=True)
+                t[f"overlap:{a}:{b}"] = np.bincount(self.strata[both], minlength=sc)
         for key, value in t.items():
             t[key] = np.rint(value).astype(np.int64)
 
@@ -430,27 +537,67 @@ class _Tables:
         return np.cumsum(change.reshape(self.cell_count, width), axis=1)[:, :-1].T
 
 
-def _give_up(scenario, pop, events, records, deterred, exempt, days, seed, shard):
-    """Citizens at or below the giving-up grade stop caring: the offences deterrence held back
-    while they were there happen after all, and are observed like any other. The grades come
-    from one replay without them (one step towards the fixed point, not the fixed point)."""
+def _appeal_counts(appeals: AppealOutcome, wrongful: np.ndarray) -> np.ndarray:
+    wrongful_interval = np.isin(appeals.intervals.person, wrongful)
+    return np.array(
+        [
+            appeals.filed.sum(),
+            appeals.upheld.sum(),
+            appeals.insincere.sum(),
+            appeals.lifted.sum(),
+            (appeals.lifted & wrongful_interval).sum(),
+            (appeals.filed & wrongful_interval).sum(),
+        ]
+    )
+
+
+def _grade_triggers(scenario: Scenario, rule: ScoreRule) -> list[Trigger]:
+    """The grade triggers on this policy: its sanctions', and its low grade for the audit."""
+    name = rule.policy.name
+    triggers = [
+        s.trigger
+        for s in scenario.sanctions
+        if scenario.score_policy(s.trigger.policy).name == name
+    ]
+    low = rule.policy.grades[rule.policy.low_grade_index()].grade
+    return [*triggers, Trigger.model_construct(policy=name, grade_at_or_below=low,
+                                               grade_at_or_above=None)]  # fmt: skip
+
+
+def _give_up(scenario, pop, events, records, deterred, exempt, rules, days, seed, shard):
+    """Citizens at or below the giving-up grade of the primary policy stop caring: the offences
+    deterrence held back while they were there happen after all, and are observed like any
+    other. More records sink more citizens, so this repeats until no further offence comes back
+    (a fixed point: the set only grows), each step observing only the offences new to it."""
     settings = scenario.response.giving_up
     if not scenario.responding() or not settings.enabled or deterred.size == 0:
         return events, records
-    policy = scenario.policy
+    rule = rules[0]
+    policy = rule.policy
     lowest = len(policy.grades) - 1
-    grade = lowest if settings.grade is None else policy.grade_of(settings.grade)
-    ledger = run_ledger(
-        policy, deltas(scenario), records.day, records.subject, records.kind, pop.size, days
-    )
-    spells = grade_spells(ledger.changes, lambda g: g >= grade, days, 0)
-    restored = given_up(deterred, spells)
-    if restored.size == 0:
+    floor = lowest if settings.grade is None else policy.grade_of(settings.grade)
+    back = np.zeros(deterred.size, dtype=bool)
+    parts = [records]
+    for step in range(GIVING_UP_MAX_STEPS):
+        stream_now = Records.concat(parts).sorted_by_day() if len(parts) > 1 else records
+        read = rule.records(stream_now.day, stream_now.subject, stream_now.kind, stream_now.channel)
+        ledger = run_ledger(rule, *read, days)
+        spells = grade_spells(ledger.changes, lambda g: g >= floor, days, 0)
+        new = given_up(deterred, spells) & ~back
+        if not new.any():
+            break
+        back |= new
+        extra = observe(
+            scenario, pop, deterred.take(np.flatnonzero(new)), days, seed, shard,
+            purpose=f"giving-up:{step}",
+        )  # fmt: skip
+        if scenario.exemptions.records_dropped and exempt.any():
+            extra = extra.take(np.flatnonzero(~exempt[extra.subject]))
+        parts.append(extra)
+    if not back.any():
         return events, records
-    extra = observe(scenario, pop, restored, days, seed, shard, purpose="giving-up")
-    if scenario.exemptions.records_dropped and exempt.any():
-        extra = extra.take(np.flatnonzero(~exempt[extra.subject]))
-    return Events.merge(events, restored), Records.concat([records, extra]).sorted_by_day()
+    restored = deterred.take(np.flatnonzero(back))
+    return Events.merge(events, restored), Records.concat(parts).sorted_by_day()
 
 
 def _by_behaviour_and_group(events: Events, pop: Population, scenario: Scenario) -> np.ndarray:

@@ -43,8 +43,9 @@ class ShardPlan:
 class ShardSummary:
     shard: int
     timeseries: dict[str, np.ndarray]
-    histograms: np.ndarray  # (periods, cells, bins), starting at score `histogram_floor`
-    histogram_floor: int
+    # Per score policy: (periods, cells, bins), starting at score `histogram_floor[policy]`
+    histograms: dict[str, np.ndarray]
+    histogram_floor: dict[str, int]
     tallies: dict[str, np.ndarray]
     rows: int
     timings: dict[str, float] = field(default_factory=dict)
@@ -65,12 +66,16 @@ def run_shard_task(plan: ShardPlan, progress: Progress | None = None) -> ShardSu
         if keep is not None:
             citizens = {key: value[keep] for key, value in citizens.items()}
         table = to_table(citizens, scenario)
-    floor, histograms = _trim(result.histograms, scenario.policy.minimum)
+    floors, histograms = {}, {}
+    for policy in scenario.score_policies:
+        floors[policy.name], histograms[policy.name] = _trim(
+            result.histograms[policy.name], policy.minimum
+        )
     summary = ShardSummary(
         shard=plan.shard,
         timeseries=result.timeseries,
         histograms=histograms,
-        histogram_floor=floor,
+        histogram_floor=floors,
         tallies=result.tallies,
         rows=0 if table is None else table.num_rows,
         timings=result.timings,
@@ -105,7 +110,7 @@ def summary_file(out: Path, shard: int) -> Path:
 def save_summary(summary: ShardSummary, path: Path) -> None:
     arrays = {f"ts:{k}": v for k, v in summary.timeseries.items()}
     arrays.update({f"tally:{k}": v for k, v in summary.tallies.items()})
-    arrays["histograms"] = summary.histograms
+    arrays.update({f"hist:{k}": v for k, v in summary.histograms.items()})
     meta = {
         "shard": summary.shard,
         "histogram_floor": summary.histogram_floor,
@@ -130,7 +135,7 @@ def load_summary(path: Path) -> ShardSummary:
         return ShardSummary(
             shard=meta["shard"],
             timeseries={k[3:]: data[k] for k in data.files if k.startswith("ts:")},
-            histograms=data["histograms"],
+            histograms={k[5:]: data[k] for k in data.files if k.startswith("hist:")},
             histogram_floor=meta["histogram_floor"],
             tallies={k[6:]: data[k] for k in data.files if k.startswith("tally:")},
             rows=meta["rows"],

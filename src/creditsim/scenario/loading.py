@@ -62,8 +62,10 @@ def validate(raw: dict[str, Any], label: str) -> Scenario:
 
 def merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
     """Deep-merge `change` into `base`: tables merge; lists of named tables merge by `name`
-    (an entry with `remove = true` drops that name); other values replace."""
+    (an entry with `remove = true` drops that name, and `name = "*"` with it every inherited
+    entry); other values replace."""
     out = copy.deepcopy(base)
+    change = _primary_policy_change(out, change)
     for key, value in change.items():
         old = out.get(key)
         if isinstance(old, dict) and isinstance(value, dict):
@@ -73,6 +75,29 @@ def merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def _primary_policy_change(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """`policy` in a change names the primary (first score) policy of a base with `policies`;
+    a base's `policy` becomes `policies` where the change gives `policies`."""
+    if "policies" in change and isinstance(base.get("policy"), dict):
+        base["policies"] = [{"type": "points", "name": "points", **base.pop("policy")}]
+    policies = base.get("policies")
+    if "policy" not in change or not isinstance(policies, list):
+        return change
+    change = dict(change)
+    single = change.pop("policy")
+    primary = next(
+        (i for i, p in enumerate(policies) if isinstance(p, dict) and p.get("type") != "list"),
+        None,
+    )
+    if primary is None or not isinstance(single, dict):
+        change["policies"] = [single]
+        return change
+    policies = copy.deepcopy(policies)
+    policies[primary] = merge(policies[primary], single)
+    base["policies"] = policies
+    return change
 
 
 def scenario_hash(scenario: Scenario) -> str:
@@ -127,7 +152,9 @@ def _merge_named(old: list[dict], new: list[dict]) -> list[dict]:
     result = {item["name"]: copy.deepcopy(item) for item in old}
     for item in new:
         item = dict(item)
-        if item.pop("remove", False) is True:
+        if item["name"] == "*" and item.get("remove") is True:  # drop every inherited entry
+            result.clear()
+        elif item.pop("remove", False) is True:
             result.pop(item["name"], None)
         elif item["name"] in result:
             result[item["name"]] = merge(result[item["name"]], item)

@@ -165,17 +165,46 @@ class GradeBand(Model):
     min_score: int
 
 
-class PointsPolicy(Model):
-    name: Name = "points"
-    start: int = 1000
-    minimum: int = 0
-    maximum: int = 2000
+class Contacts(Model):
+    """Social contacts whose scores pull one's own (Sesame Credit reads them): the household,
+    and a random contact network with a set mean degree."""
+
+    weight: Share = 0.0  # the share of the score that is the mean of the contacts' scores
+    household: bool = True
+    mean_degree: Annotated[float, Field(ge=0.0, le=200.0)] = 0.0
+
+
+# Record kinds a score policy may price besides behaviours.
+EXTRA_RECORD_KINDS = ("informed", "insider")
+
+
+class ScorePolicy(Model):
+    """A score read from the record stream: a start (plus fixed parts for ability to pay and
+    personal characteristics), a delta per record kind, bounds, grade bands, and optionally
+    restoration of deductions and a pull towards the scores of one's contacts."""
+
+    name: Name
+    start: int
+    minimum: int
+    maximum: int
     grades: list[GradeBand] = Field(min_length=1)
+    # Points per record kind (a behaviour's name, "informed" or "insider"); a points policy
+    # falls back to each behaviour's own `points`, the informant's `informer_points` and the
+    # insider's `points`; other policies count only the kinds named here.
+    points: dict[Name, int] = Field(default_factory=dict)
+    reads_channels: list[Literal[CHANNELS]] | None = None  # type: ignore[valid-type]
+    income_points: dict[Literal["low", "middle", "high"], int] = Field(default_factory=dict)
+    age_points: dict[Literal["child", "young", "adult", "senior"], int] = Field(
+        default_factory=dict
+    )
+    contacts: Contacts = Contacts()
     restore_after_days: Annotated[int, Field(gt=0)] | None = None
     published: bool = True
+    # The grade at or below which the audit counts a citizen as punished by this policy.
+    low_grade: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> PointsPolicy:
+    def _check(self) -> ScorePolicy:
         if self.maximum - self.minimum > 100_000:
             raise ValueError("maximum: must be at most 100000 points above minimum")
         if not self.minimum <= self.start <= self.maximum:
@@ -194,6 +223,8 @@ class PointsPolicy(Model):
         names = [band.grade for band in self.grades]
         if len(set(names)) != len(names):
             raise ValueError("grades: grade names must be unique")
+        if self.low_grade is not None and self.low_grade not in names:
+            raise ValueError(f"low_grade: unknown grade {self.low_grade!r}; allowed: {names}")
         return self
 
     def grade_of(self, name: str) -> int:
@@ -202,10 +233,107 @@ class PointsPolicy(Model):
     def start_grade(self) -> int:
         return next(i for i, band in enumerate(self.grades) if self.start >= band.min_score)
 
+    def low_grade_index(self) -> int:
+        return len(self.grades) - 1 if self.low_grade is None else self.grade_of(self.low_grade)
+
+
+class PointsPolicy(ScorePolicy):
+    """Points, as in Rongcheng (a balance of 1,000) or the national score "out of 800"."""
+
+    type: Literal["points"] = "points"
+    name: Name = "points"
+    start: int = 1000
+    minimum: int = 0
+    maximum: int = 2000
+
+
+def _bands(*pairs: tuple[str, int]) -> list[GradeBand]:
+    return [GradeBand(grade=g, min_score=m) for g, m in pairs]
+
+
+class SesamePolicy(ScorePolicy):
+    """A Sesame-Credit-like score, 350 to 950: payment history and consumption (per record kind),
+    ability to pay (income), personal characteristics (age) and social contacts."""
+
+    type: Literal["sesame"] = "sesame"
+    name: Name = "sesame"
+    start: int = 600
+    minimum: int = 350
+    maximum: int = 950
+    grades: list[GradeBand] = Field(
+        default_factory=lambda: _bands(
+            ("excellent", 700), ("very_good", 650), ("good", 600), ("fair", 550), ("poor", 350)
+        ),
+        min_length=1,
+    )
+
+
+class FicoPolicy(ScorePolicy):
+    """A FICO-like baseline, 300 to 850, that reads financial records only."""
+
+    type: Literal["fico"] = "fico"
+    name: Name = "fico"
+    start: int = 700
+    minimum: int = 300
+    maximum: int = 850
+    grades: list[GradeBand] = Field(
+        default_factory=lambda: _bands(
+            ("exceptional", 800), ("very_good", 740), ("good", 670), ("fair", 580), ("poor", 300)
+        ),
+        min_length=1,
+    )
+    reads_channels: list[Literal["court", "tax"]] | None = ["court", "tax"]  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _financial_only(self) -> FicoPolicy:
+        if self.contacts.weight > 0:
+            raise ValueError("contacts.weight: a FICO-like score does not read social contacts")
+        if not self.reads_channels:
+            raise ValueError("reads_channels: name the financial channels read (court, tax)")
+        return self
+
+
+LIST_REMOVALS = ("time", "payment", "appeal")
+
+
+class ListPolicy(Model):
+    """A list, such as the courts' dishonest judgment debtors: a record of an entry behaviour
+    puts its subject on the list; the entry ends when its term is served, the debt is paid, or an
+    appeal succeeds, as `removal` allows."""
+
+    type: Literal["list"] = "list"
+    name: Name
+    entry_behaviours: list[Name] = Field(min_length=1)
+    removal: list[Literal["time", "payment", "appeal"]] = Field(
+        default_factory=lambda: ["time"], min_length=1
+    )
+    term_days: Annotated[int, Field(gt=0, le=36500)] = 730
+    payments_per_year: dict[Literal["low", "middle", "high"], Rate] = Field(default_factory=dict)
+    published: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> ListPolicy:
+        if len(set(self.removal)) != len(self.removal):
+            raise ValueError("removal: each way of removal once")
+        if "payment" in self.removal and not any(self.payments_per_year.values()):
+            raise ValueError(
+                "payments_per_year: removal by payment needs a rate for at least one income band"
+            )
+        return self
+
+
+Policy = Annotated[
+    PointsPolicy | SesamePolicy | FicoPolicy | ListPolicy, Field(discriminator="type")
+]
+
 
 class Trigger(Model):
+    # The score policy whose grades `grade_at_or_below` and `grade_at_or_above` name;
+    # None: the first score policy.
+    policy: Name | None = None
     grade_at_or_below: str | None = None
     grade_at_or_above: str | None = None  # for rewards: green lanes for high grades
+    on_lists: list[Name] = Field(default_factory=list)  # while on any of these lists
     record_behaviours: list[Name] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -214,9 +342,11 @@ class Trigger(Model):
             self.grade_at_or_below is None
             and self.grade_at_or_above is None
             and not self.record_behaviours
+            and not self.on_lists
         ):
             raise ValueError(
-                "grade_at_or_below: a trigger needs it, grade_at_or_above or record_behaviours"
+                "grade_at_or_below: a trigger needs it, grade_at_or_above, on_lists or "
+                "record_behaviours"
             )
         return self
 
@@ -373,7 +503,9 @@ class Scenario(Model):
     propensity: Propensity = Propensity()
     behaviours: list[Behaviour] = Field(min_length=1)
     channels: Channels = Channels()
-    policy: PointsPolicy
+    # Scoring policies, side by side on the same record stream; the first score policy is the
+    # primary one (its grades drive appeals and giving up; its publication, perception).
+    policies: list[Policy] = Field(min_length=1)
     sanctions: list[Sanction] = Field(default_factory=list)
     appeals: Appeals = Appeals()
     targeting: Targeting = Targeting()
@@ -381,6 +513,38 @@ class Scenario(Model):
     attacks: Attacks = Attacks()
     response: Response = Response()
     audit: Audit = Audit()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_policy(cls, data):
+        """`[policy]` (one points policy) is short for `[[policies]]` holding just it."""
+        if isinstance(data, dict) and "policy" in data:
+            if "policies" in data:
+                raise ValueError("policy: give either `policy` or `policies`, not both")
+            data = dict(data)
+            single = data.pop("policy")
+            if isinstance(single, dict):
+                single = {"type": "points", **single}
+            data["policies"] = [single]
+        return data
+
+    @property
+    def score_policies(self) -> list[ScorePolicy]:
+        return [p for p in self.policies if not isinstance(p, ListPolicy)]
+
+    @property
+    def list_policies(self) -> list[ListPolicy]:
+        return [p for p in self.policies if isinstance(p, ListPolicy)]
+
+    @property
+    def policy(self) -> ScorePolicy:
+        """The primary score policy: the first."""
+        return self.score_policies[0]
+
+    def score_policy(self, name: str | None) -> ScorePolicy:
+        if name is None:
+            return self.policy
+        return next(p for p in self.score_policies if p.name == name)
 
     def responding(self) -> bool:
         """Whether citizens respond at all: there is a system, and responses are on."""
@@ -394,6 +558,9 @@ class Scenario(Model):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
+        _unique("policies", [p.name for p in self.policies])
+        if not self.score_policies:
+            raise ValueError("policies: at least one score policy (points, sesame or fico)")
         _unique("regions", [r.name for r in self.regions])
         _unique("groups", [g.name for g in self.groups])
         _unique("behaviours", [b.name for b in self.behaviours])
@@ -433,34 +600,27 @@ class Scenario(Model):
             categories,
         )
         behaviours = {b.name for b in self.behaviours}
+        _check_policies_of(self, behaviours)
         grades = [band.grade for band in self.policy.grades]
         campaign = self.attacks.false_reports
         _known("attacks.false_reports.behaviours", campaign.behaviours, behaviours)
         if campaign.enabled and not campaign.behaviours:
             raise ValueError("attacks.false_reports.behaviours: name the behaviours reported")
+        scores = {p.name: p for p in self.score_policies}
+        lists = {p.name for p in self.list_policies}
         for sanction in self.sanctions:
             where = f"sanctions[{sanction.name}].trigger"
-            _known(f"{where}.record_behaviours", sanction.trigger.record_behaviours, behaviours)
-            grade = sanction.trigger.grade_at_or_below
-            if grade is not None and grade not in grades:
+            trigger = sanction.trigger
+            _known(f"{where}.record_behaviours", trigger.record_behaviours, behaviours)
+            _known(f"{where}.on_lists", trigger.on_lists, lists)
+            if trigger.policy is not None and trigger.policy not in scores:
                 raise ValueError(
-                    f"{where}.grade_at_or_below: unknown grade {grade!r}; allowed: {grades}"
+                    f"{where}.policy: unknown score policy {trigger.policy!r}; "
+                    f"allowed: {sorted(scores)}"
                 )
-            if grade is not None and self.policy.grade_of(grade) <= self.policy.start_grade():
-                raise ValueError(
-                    f"{where}.grade_at_or_below: {grade!r} must be below the grade of the "
-                    f"starting score ({grades[self.policy.start_grade()]!r})"
-                )
-            high = sanction.trigger.grade_at_or_above
-            if high is not None and high not in grades:
-                raise ValueError(
-                    f"{where}.grade_at_or_above: unknown grade {high!r}; allowed: {grades}"
-                )
-            if high is not None and self.policy.grade_of(high) >= self.policy.start_grade():
-                raise ValueError(
-                    f"{where}.grade_at_or_above: {high!r} must be above the grade of the "
-                    f"starting score ({grades[self.policy.start_grade()]!r})"
-                )
+            policy = self.score_policy(trigger.policy)
+            _check_grade_trigger(where, policy, trigger.grade_at_or_below, below=True)
+            _check_grade_trigger(where, policy, trigger.grade_at_or_above, below=False)
         rules = {"largest", "least-sanctioned"}
         giving_up = self.response.giving_up.grade
         if giving_up is not None and giving_up not in grades:
@@ -487,10 +647,37 @@ class Scenario(Model):
         return self
 
 
+def _check_grade_trigger(where: str, policy: ScorePolicy, grade: str | None, below: bool) -> None:
+    if grade is None:
+        return
+    field = f"{where}.grade_at_or_{'below' if below else 'above'}"
+    grades = [band.grade for band in policy.grades]
+    if grade not in grades:
+        raise ValueError(
+            f"{field}: unknown grade {grade!r} of policy {policy.name!r}; allowed: {grades}"
+        )
+    index, start = policy.grade_of(grade), policy.start_grade()
+    if (index <= start) if below else (index >= start):
+        raise ValueError(
+            f"{field}: {grade!r} must be {'below' if below else 'above'} the grade of the "
+            f"starting score of policy {policy.name!r} ({grades[start]!r})"
+        )
+
+
 def fpir(camera: Camera, group_multiplier: float) -> float:
     """False-positive identification rate of a 1:N search: grows with the gallery (NIST IR 8280)."""
     growth = (camera.gallery_size / camera.reference_gallery) ** camera.fpir_gallery_exponent
     return min(1.0, camera.fpir_reference * growth * group_multiplier)
+
+
+def _check_policies_of(scenario: Scenario, behaviours: set[str]) -> None:
+    kinds = behaviours | set(EXTRA_RECORD_KINDS)
+    for policy in scenario.policies:
+        where = f"policies[{policy.name}]"
+        if isinstance(policy, ListPolicy):
+            _known(f"{where}.entry_behaviours", policy.entry_behaviours, behaviours)
+        else:
+            _known(f"{where}.points", policy.points, kinds)
 
 
 def _unique(field: str, names: list[str]) -> None:

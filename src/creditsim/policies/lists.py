@@ -1,0 +1,50 @@
+"""Lists, such as the courts' dishonest judgment debtors: a record of an entry behaviour puts its
+subject on the list, for a fixed term, until the debt is paid, or until an appeal succeeds.
+
+Entries are (person, start, end) intervals, merged per person. The time to pay is drawn once per
+citizen from the list's own stream, so the recorded, the own-records and the perfect-information
+lists of one citizen share it (common random numbers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from creditsim.engine.streams import stream
+from creditsim.sanctions import Intervals, union
+from creditsim.scenario.schema import INCOME_BANDS, ListPolicy, Scenario
+
+NEVER = 1 << 30  # the end of an entry that nothing removes
+
+
+class ListRule:
+    """One list made concrete for a shard's citizens."""
+
+    def __init__(
+        self, scenario: Scenario, policy: ListPolicy, income_band: np.ndarray, seed: int, shard: int
+    ) -> None:
+        self.policy = policy
+        names = [b.name for b in scenario.behaviours]
+        self.kinds = np.array([names.index(n) for n in policy.entry_behaviours])
+        self.days_to_pay: np.ndarray | None = None
+        if "payment" in policy.removal:
+            rate = np.array([policy.payments_per_year.get(b, 0.0) for b in INCOME_BANDS])
+            per_citizen = rate[income_band]
+            wait = stream(seed, shard, f"list:{policy.name}:payment").exponential(
+                size=income_band.shape[0]
+            )
+            with np.errstate(divide="ignore"):
+                days = np.where(per_citizen > 0, np.ceil(wait / per_citizen * 365.0), NEVER)
+            self.days_to_pay = np.minimum(days, NEVER).astype(np.int64)
+
+    def entries(self, day: np.ndarray, subject: np.ndarray, kind: np.ndarray) -> Intervals:
+        """The list's intervals from a record (or true event) stream."""
+        hit = np.flatnonzero(np.isin(kind, self.kinds))
+        person = subject[hit].astype(np.int32)
+        start = day[hit].astype(np.int64)
+        end = np.full(start.shape[0], NEVER, dtype=np.int64)
+        if "time" in self.policy.removal:
+            end = np.minimum(end, start + self.policy.term_days)
+        if self.days_to_pay is not None:
+            end = np.minimum(end, start + self.days_to_pay[person])
+        return union([Intervals(person, start.astype(np.int32), end.astype(np.int32))])

@@ -1,0 +1,371 @@
+"""Score policies (points, Sesame-like, FICO-like): a start per citizen, a delta per record kind,
+bounds, grade bands, optional restoration of deductions, and an optional pull towards the scores
+of one's contacts.
+
+The ledger steps day by day but touches only the citizens with a record that day (and, where
+contacts count, their contacts), so a year costs in proportion to records. Records of one citizen
+on one day are applied together, then clipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from creditsim.engine.arrays import day_order
+from creditsim.engine.streams import stream
+from creditsim.policies.contacts import Network, contact_network
+from creditsim.population import Population
+from creditsim.scenario.schema import (
+    AGE_BANDS,
+    CHANNELS,
+    INCOME_BANDS,
+    PointsPolicy,
+    Scenario,
+    ScorePolicy,
+    Trigger,
+)
+
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass
+class GradeChanges:
+    """Every change of grade, in day order: the input of grade-triggered sanctions."""
+
+    day: np.ndarray  # int32
+    person: np.ndarray  # int32
+    before: np.ndarray  # int8, grade index (0 is the best grade)
+    after: np.ndarray  # int8
+
+
+@dataclass
+class Ledger:
+    score: np.ndarray  # int32, final score per citizen
+    grade: np.ndarray  # int8, final grade index per citizen
+    changes: GradeChanges
+    # Score histograms at the end of each period: (periods, cells, maximum - minimum + 1).
+    histograms: np.ndarray | None
+    swapped_down: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    initial_grade: np.ndarray | None = None  # int8, the grade each citizen starts in
+
+
+@dataclass
+class ScoreRule:
+    """One score policy made concrete for a shard's citizens."""
+
+    policy: ScorePolicy
+    delta_by_kind: np.ndarray  # int32 per record kind
+    channel_read: np.ndarray  # bool per channel: records that reach the policy
+    behaviour_read: np.ndarray  # bool per behaviour: true events it would see with perfect records
+    start: np.ndarray  # int32 per citizen: the start plus the fixed parts, within bounds
+    network: Network | None  # contacts, where the policy reads them
+
+    @staticmethod
+    def uniform(policy: ScorePolicy, delta_by_kind: np.ndarray, citizens: int) -> ScoreRule:
+        """Everyone at the policy's start, every channel read, no contacts."""
+        kinds = delta_by_kind.shape[0]
+        return ScoreRule(
+            policy,
+            delta_by_kind,
+            np.ones(len(CHANNELS), dtype=bool),
+            np.ones(kinds, dtype=bool),
+            np.full(citizens, policy.start, dtype=np.int32),
+            None,
+        )
+
+    def records(self, day, subject, kind, channel):
+        """The records this policy reads, as (day, subject, kind)."""
+        read = np.flatnonzero(self.channel_read[channel])
+        return day[read], subject[read], kind[read]
+
+    def events(self, day, person, behaviour):
+        read = np.flatnonzero(self.behaviour_read[behaviour])
+        return day[read], person[read], behaviour[read]
+
+
+def deltas(scenario: Scenario, policy: ScorePolicy | None = None) -> np.ndarray:
+    """Points per record kind: the behaviours, then "informed on someone", then an insider's
+    change. A points policy falls back to the behaviours' own points."""
+    policy = scenario.policy if policy is None else policy
+    own = policy.points
+    if isinstance(policy, PointsPolicy):
+        base = [b.points for b in scenario.behaviours]
+        base += [scenario.channels.informant.informer_points, scenario.attacks.insider.points]
+    else:
+        base = [0] * (len(scenario.behaviours) + 2)
+    names = [b.name for b in scenario.behaviours] + ["informed", "insider"]
+    return np.array([own.get(n, v) for n, v in zip(names, base, strict=True)], dtype=np.int32)
+
+
+def score_rules(scenario: Scenario, pop: Population, seed: int, shard: int) -> list[ScoreRule]:
+    return [score_rule(scenario, policy, pop, seed, shard) for policy in scenario.score_policies]
+
+
+def score_rule(
+    scenario: Scenario, policy: ScorePolicy, pop: Population, seed: int, shard: int
+) -> ScoreRule:
+    channels = CHANNELS if policy.reads_channels is None else policy.reads_channels
+    channel_read = np.array([c in channels for c in CHANNELS])
+    behaviour_read = np.array(
+        [any(c in channels for c in b.channels) for b in scenario.behaviours] + [False, False]
+    )
+    income = np.array([policy.income_points.get(b, 0) for b in INCOME_BANDS], dtype=np.int32)
+    age = np.array([policy.age_points.get(b, 0) for b in AGE_BANDS], dtype=np.int32)
+    start = policy.start + income[pop.income_band] + age[pop.age_band]
+    start = np.clip(start, policy.minimum, policy.maximum).astype(np.int32)
+    network = None
+    if policy.contacts.weight > 0:
+        rng = stream(seed, shard, f"policy:{policy.name}:contacts")
+        network = contact_network(pop, policy.contacts, rng)
+    return ScoreRule(policy, deltas(scenario, policy), channel_read, behaviour_read, start, network)
+
+
+def grade_of(policy: ScorePolicy, score: np.ndarray) -> np.ndarray:
+    return _Grader(policy)(score)
+
+
+class _Grader:
+    """Score -> grade index (0 is the best grade), with the band floors prepared once."""
+
+    def __init__(self, policy: ScorePolicy) -> None:
+        self.floors = np.array([band.min_score for band in policy.grades][::-1])
+        self.top = len(self.floors) - 1
+
+    def __call__(self, score: np.ndarray) -> np.ndarray:
+        rank = np.searchsorted(self.floors, score, side="right") - 1
+        return (self.top - np.maximum(rank, 0)).astype(np.int8)
+
+
+class _Standing:
+    """Each citizen's own score and, where contacts count, the score shown: the own score
+    pulled towards the mean own score of the contacts."""
+
+    def __init__(self, rule: ScoreRule) -> None:
+        policy = rule.policy
+        self.low, self.high = policy.minimum, policy.maximum
+        self.own = rule.start.copy()
+        self.network = rule.network
+        if self.network is None:
+            self.score = self.own
+            return
+        self.weight = policy.contacts.weight
+        self.degree = self.network.degree
+        self.contact_sum = self.network.sum_over(self.own).astype(np.int64)
+        self.score = self._shown(np.arange(self.own.shape[0]))
+
+    def _shown(self, people: np.ndarray) -> np.ndarray:
+        own, degree = self.own[people], self.degree[people]
+        mean = self.contact_sum[people] / np.maximum(degree, 1)
+        mixed = np.rint((1.0 - self.weight) * own + self.weight * mean)
+        return np.clip(np.where(degree > 0, mixed, own), self.low, self.high).astype(np.int32)
+
+    def move(self, people: np.ndarray, new_own: np.ndarray):
+        """Set the own scores of `people` (unique); return whose shown score changed, from
+        what, to what."""
+        old_own = self.own[people]
+        self.own[people] = new_own
+        moved = new_own != old_own
+        if self.network is None:
+            return people[moved], old_own[moved], new_own[moved]
+        people, change = people[moved], (new_own - old_own)[moved]
+        contacts, which = self.network.of(people)
+        np.add.at(self.contact_sum, contacts, change[which])
+        touched = np.unique(np.concatenate([people, contacts]))
+        old = self.score[touched]
+        new = self._shown(touched)
+        self.score[touched] = new
+        changed = new != old
+        return touched[changed], old[changed], new[changed]
+
+
+def run_ledger(
+    rule: ScoreRule,
+    day: np.ndarray,
+    subject: np.ndarray,
+    kind: np.ndarray,
+    days: int,
+    cells: np.ndarray | None = None,
+    cell_count: int = 0,
+    period_days: int = 7,
+    swap: tuple[int, float] | None = None,
+) -> Ledger:
+    """Replay a day-sorted record stream; histograms are kept only when `cells` is given.
+
+    `swap` (day, share): at the end of that day a hack swaps the scores of the highest and the
+    lowest `share` of citizens; `Ledger.swapped_down` are those who were at the top."""
+    policy = rule.policy
+    delta = rule.delta_by_kind[kind]
+    keep = np.flatnonzero(delta != 0)
+    day, subject, delta = day[keep], subject[keep], delta[keep]
+    if policy.restore_after_days is not None:
+        day, subject, delta = _with_restorations(
+            policy.restore_after_days, day, subject, delta, days
+        )
+
+    standing = _Standing(rule)
+    bounds = np.searchsorted(day, np.arange(days + 1), side="left")
+    changes: list[tuple[np.ndarray, ...]] = []
+
+    grade = _Grader(policy)
+    # Fixed parts (income, age) and contacts may start a citizen outside the nominal start
+    # grade: a change on day 0, so that spells and triggers see it.
+    initial = grade(standing.score)
+    moved = np.flatnonzero(initial != policy.start_grade())
+    if moved.size:
+        nominal = np.full(moved.size, policy.start_grade(), dtype=np.int8)
+        changes.append(
+            (np.zeros(moved.size, np.int32), moved.astype(np.int32), nominal, initial[moved])
+        )
+    histogram = None
+    snapshots: list[np.ndarray] = []
+    if cells is not None:
+        histogram = start_histogram(policy, standing.score, cells, cell_count)
+        bins = histogram.shape[1]
+        flat = histogram.reshape(-1)
+
+    def settle(today: int, people: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
+        """Record the grade changes of citizens whose score moved, and move the histogram."""
+        if people.size == 0:
+            return
+        before, after = grade(old), grade(new)
+        regraded = np.flatnonzero(before != after)
+        if regraded.size:
+            changes.append(
+                (
+                    np.full(regraded.size, today, dtype=np.int32),
+                    people[regraded],
+                    before[regraded],
+                    after[regraded],
+                )
+            )
+        if histogram is not None:
+            row = cells[people] * bins - policy.minimum
+            flat[:] -= np.bincount(row + old, minlength=flat.shape[0]).astype(np.int32)
+            flat[:] += np.bincount(row + new, minlength=flat.shape[0]).astype(np.int32)
+
+    swapped_down = np.zeros(0, dtype=np.int64)
+    for today in range(days):
+        lo, hi = bounds[today], bounds[today + 1]
+        if hi > lo:
+            people, slot = np.unique(subject[lo:hi], return_inverse=True)
+            net = np.bincount(slot, weights=delta[lo:hi], minlength=people.shape[0])
+            own = standing.own[people] + net.astype(np.int32)
+            settle(today, *standing.move(people, np.clip(own, policy.minimum, policy.maximum)))
+        if swap is not None and today == swap[0]:
+            swapped_down = _swap(standing, swap[1], today, settle)
+        if histogram is not None and ((today + 1) % period_days == 0 or today == days - 1):
+            snapshots.append(histogram.copy())
+
+    return Ledger(
+        score=standing.score,
+        grade=grade(standing.score),
+        changes=stack_changes(changes),
+        histograms=np.stack(snapshots) if histogram is not None else None,
+        swapped_down=swapped_down,
+        initial_grade=initial,
+    )
+
+
+def _swap(standing: _Standing, share: float, today: int, settle) -> np.ndarray:
+    """Swap the own scores of the top and the bottom `share` of citizens; return the former
+    top."""
+    score = standing.score
+    count = min(int(round(share * score.shape[0])), score.shape[0] // 2)
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(score, kind="stable")
+    bottom, top = order[:count], order[-count:]
+    people = np.concatenate([bottom, top])
+    new_own = np.concatenate([standing.own[top], standing.own[bottom]])
+    settle(today, *standing.move(people, new_own))
+    return top.astype(np.int64)
+
+
+def grade_changes_for_sanctions(
+    rule: ScoreRule,
+    triggers: list[Trigger],
+    day: np.ndarray,
+    subject: np.ndarray,
+    kind: np.ndarray,
+    days: int,
+) -> GradeChanges:
+    """The grade changes that the grade `triggers` (of this policy) need, replaying only the
+    citizens whose records could take them to a triggering grade."""
+    policy = rule.policy
+    lows = [t.grade_at_or_below for t in triggers if t.grade_at_or_below is not None]
+    highs = [t.grade_at_or_above for t in triggers if t.grade_at_or_above is not None]
+    # A grade at or below g means a score under the floor of the grade above g; a grade at or
+    # above g, a score at or over g's floor.
+    floors = [policy.grades[policy.grade_of(g) - 1].min_score for g in lows]
+    ceilings = [policy.grades[policy.grade_of(g)].min_score for g in highs]
+    if not floors and not ceilings:
+        return stack_changes([])
+    if rule.network is None:
+        delta = rule.delta_by_kind[kind]
+        citizens = rule.start.shape[0]
+        # A score stays between the start plus all deductions and the start plus all gains,
+        # whatever their order, the bounds or the restorations.
+        reaches = np.zeros(citizens, dtype=bool)
+        if floors:
+            down = np.flatnonzero(delta < 0)
+            lowest = np.bincount(subject[down], weights=delta[down], minlength=citizens)
+            reaches |= rule.start + lowest < max(floors)
+        if ceilings:
+            up = np.flatnonzero(delta > 0)
+            highest = np.bincount(subject[up], weights=delta[up], minlength=citizens)
+            reaches |= rule.start + highest >= min(ceilings)
+        keep = np.flatnonzero(reaches[subject])
+    else:  # a contact's records move one's score too: replay everyone
+        keep = np.arange(day.shape[0])
+    order = keep[day_order(day[keep])]
+    return run_ledger(rule, day[order], subject[order], kind[order], days).changes
+
+
+def _with_restorations(after_days, day, subject, delta, days):
+    lost = np.flatnonzero((delta < 0) & (day + after_days < days))
+    day = np.concatenate([day, day[lost] + after_days])
+    subject = np.concatenate([subject, subject[lost]])
+    delta = np.concatenate([delta, -delta[lost]])
+    order = np.argsort(day, kind="stable")
+    return day[order], subject[order], delta[order]
+
+
+def start_histogram(
+    policy: ScorePolicy, score: np.ndarray, cells: np.ndarray, cell_count: int
+) -> np.ndarray:
+    """A (cells, score range) histogram of `score`."""
+    bins = policy.maximum - policy.minimum + 1
+    index = cells.astype(np.int64) * bins + (score - policy.minimum)
+    counts = np.bincount(index, minlength=cell_count * bins)
+    return counts.reshape(cell_count, bins).astype(np.int32)
+
+
+def score_summary(histograms: np.ndarray, minimum: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and QUANTILES of the score from histograms (..., score range), exactly.
+
+    Histograms add across shards, so merged quantiles are exact. An empty cell gets NaN."""
+    totals = histograms.sum(axis=-1)
+    values = np.arange(histograms.shape[-1]) + minimum
+    mean = (histograms @ values) / np.maximum(totals, 1)
+    cumulative = np.cumsum(histograms, axis=-1)
+    quantiles = np.stack(
+        [
+            np.argmax(cumulative >= np.ceil(q * totals)[..., None], axis=-1) + minimum
+            for q in QUANTILES
+        ],
+        axis=-1,
+    ).astype(np.float64)
+    empty = totals == 0
+    mean[empty] = np.nan
+    quantiles[empty] = np.nan
+    return mean, quantiles
+
+
+def stack_changes(changes) -> GradeChanges:
+    if not changes:
+        i32 = np.zeros(0, dtype=np.int32)
+        i8 = np.zeros(0, dtype=np.int8)
+        return GradeChanges(i32, i32.copy(), i8, i8.copy())
+    return GradeChanges(*(np.concatenate(column) for column in zip(*changes, strict=True)))
