@@ -6,6 +6,12 @@ message and exit status 2, never a traceback.
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import json
+import sys
+from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +21,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from creditsim import catalogue
+from creditsim.catalogue import CatalogueError
 from creditsim.engine.backend import BackendError
 from creditsim.engine.runner import OutputError, run
 from creditsim.scenario import ScenarioError, load_scenario, preset_names, to_toml
@@ -27,6 +35,10 @@ app = typer.Typer(
 )
 scenarios_app = typer.Typer(help="List and show scenario presets.", no_args_is_help=True)
 app.add_typer(scenarios_app, name="scenarios")
+runs_app = typer.Typer(
+    help="The run catalogue: every run recorded, to list, show and query.", no_args_is_help=True
+)
+app.add_typer(runs_app, name="runs")
 
 console = Console()
 errors = Console(stderr=True)
@@ -126,6 +138,8 @@ def run_command(
     console.print(table)
     if result.path is not None:
         console.print(f"written to {result.path}")
+    if result.catalogue_id is not None:
+        console.print(f"recorded in the run catalogue as run {result.catalogue_id}")
 
 
 def _citizen_rows(value: str | None) -> str | float | None:
@@ -162,6 +176,177 @@ def scenarios_show(
         _fail(str(error))
         return
     print(to_toml(scenario), end="")
+
+
+class QueryFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: Annotated[
+        int, typer.Option("--limit", "-l", min=1, help="How many, newest first.")
+    ] = 20,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only run, compare, sweep or calibrate.")
+    ] = None,
+) -> None:
+    """List the runs recorded in the catalogue, newest first."""
+    try:
+        rows = catalogue.list_runs(limit, kind)
+    except CatalogueError as error:
+        _fail(str(error))
+        return
+    if not rows:
+        console.print(f"no runs recorded in {catalogue.catalogue_path()}")
+        return
+    table = Table(show_header=True)
+    for name, justify in (
+        ("id", "right"),
+        ("kind", "left"),
+        ("created (UTC)", "left"),
+        ("scenario", "left"),
+        ("population", "right"),
+        ("seed", "right"),
+        ("wall s", "right"),
+        ("records", "right"),
+        ("wrongful records", "right"),
+        ("sanctioned (wrongfully)", "right"),
+        ("path", "left"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for row in rows:
+        sanctioned = _cell(row["sanctioned"])
+        if row["wrongfully_sanctioned"] is not None:
+            sanctioned += f" ({_cell(row['wrongfully_sanctioned'])})"
+        table.add_row(
+            str(row["id"]),
+            row["kind"],
+            f"{row['created_at']:%Y-%m-%d %H:%M:%S}",
+            _cell(row["scenario"]),
+            _cell(row["population"]),
+            _cell(row["seed"], thousands=False),
+            _cell(row["wall_seconds"]),
+            _cell(row["records"]),
+            _cell(row["wrongful_records"]),
+            sanctioned,
+            _cell(row["path"]),
+        )
+    console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(run_id: Annotated[str, typer.Argument(help="A run's id (see `runs list`).")]) -> None:
+    """Show everything the catalogue holds on one run."""
+    try:
+        row = catalogue.show_run(run_id)
+    except CatalogueError as error:
+        _fail(str(error))
+        return
+    table = Table(title=f"run {row['id']}", show_header=False)
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    nested = ("timings", "metrics", "settings", "files", "scenario_json")
+    for name, value in row.items():
+        if name not in nested:
+            table.add_row(name, _cell(value, thousands=name not in ("id", "seed", "parent")))
+    console.print(table)
+    for name, title in (("metrics", "headline metrics"), ("timings", "seconds by stage")):
+        values = row.get(name)
+        if values:
+            inner = Table(title=title, show_header=False)
+            inner.add_column("measure")
+            inner.add_column("value", justify="right")
+            for key, value in values.items():
+                inner.add_row(key, _cell(value))
+            console.print(inner)
+    for name in ("settings", "files"):
+        if row.get(name):
+            console.print(f"[bold]{name}[/]: {escape(json.dumps(row[name]))}", soft_wrap=True)
+    if row.get("scenario_json") is not None:
+        console.print(
+            "the resolved scenario: creditsim runs query "
+            f'"SELECT scenario_json FROM runs WHERE id = {row["id"]}" --format json',
+            soft_wrap=True,
+        )
+
+
+@runs_app.command("query")
+def runs_query(
+    sql: Annotated[
+        str,
+        typer.Argument(
+            help="One read statement over the tables runs, citizens and timeseries "
+            "(citizens and timeseries hold every run on disk, with a run_id column)."
+        ),
+    ],
+    output: Annotated[
+        QueryFormat, typer.Option("--format", "-f", help="table, csv or json.")
+    ] = QueryFormat.table,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", min=1, help="Rows shown in a table (csv, json: all).")
+    ] = 100,
+) -> None:
+    """Query the catalogue and the runs' Parquet files with SQL (read only)."""
+    try:
+        result = catalogue.query(sql)
+    except CatalogueError as error:
+        _fail(str(error))
+        return
+    names = result.column_names
+    rows = result.to_pylist()
+    if output is QueryFormat.json:
+        print(json.dumps(rows, indent=2, default=_json_value))
+        return
+    if output is QueryFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        for row in rows:
+            writer.writerow([_plain(row[name]) for name in names])
+        return
+    table = Table(show_header=True)
+    for name in names:
+        table.add_column(name, overflow="fold")
+    for row in rows[:max_rows]:
+        table.add_row(*(_cell(row[name], thousands=False) for name in names))
+    console.print(table)
+    shown = min(len(rows), max_rows)
+    more = f", {shown:,} shown (--max-rows, or --format csv for all)" if shown < len(rows) else ""
+    console.print(f"{len(rows):,} rows{more}")
+
+
+def _cell(value: object, thousands: bool = True) -> str:
+    """A value for a Rich table cell (escaped: no markup)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        text = str(value).lower()
+    elif isinstance(value, int):
+        text = f"{value:,}" if thousands else str(value)
+    elif isinstance(value, float):
+        text = f"{value:,.6g}" if thousands else f"{value:.6g}"
+    else:
+        text = _plain(value)
+    return escape(text)
+
+
+def _json_value(value: object) -> object:
+    """What json cannot write: sums (DuckDB's HUGEINT, a Decimal) as numbers, the rest as text."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _plain(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=_json_value)
+    return str(value)
 
 
 def main() -> None:

@@ -52,6 +52,7 @@ class RunResult:
     audit_data: dict[str, Any]
     path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    catalogue_id: int | None = None  # its id in the run catalogue, when it was recorded
 
     def audit(self) -> dict[str, Any]:
         return self.audit_data
@@ -118,6 +119,7 @@ def run(
     scheduler: str | None = None,
     backend: str = "numpy",
     progress: Callable[[int, int, str], None] | None = None,
+    catalogue: bool = True,
 ) -> RunResult:
     """Run a scenario (preset name, TOML path or Scenario) and, with `out`, write its directory.
 
@@ -126,7 +128,8 @@ def run(
     Shards run in this process, or with `workers` on a local Dask cluster, or on the Dask
     cluster at `scheduler`: the results are the same, byte for byte. `resume` finishes a run
     directory that was cut off, without redoing the shards it holds. `backend` "cupy" runs the
-    event stages on a GPU (its random numbers differ from NumPy's: compare runs on one backend)."""
+    event stages on a GPU (its random numbers differ from NumPy's: compare runs on one backend).
+    The finished run is recorded in the run catalogue unless `catalogue` is False."""
     settings: dict[str, Any] = {}
     for key, value in (
         ("population", population),
@@ -202,6 +205,10 @@ def run(
         write_parquet(merged, target / "timeseries.parquet")
         write_json(audit, target / "audit.json", indent=None)
         write_json(manifest, target / "manifest.json")
+    if catalogue:  # a failure to record warns; it never fails the run
+        from creditsim.catalogue import try_record_run
+
+        result.catalogue_id = try_record_run(result, workers=workers, scheduler=scheduler)
     return result
 
 

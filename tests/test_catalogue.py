@@ -1,0 +1,311 @@
+"""The run catalogue: runs recorded, listed, shown and queried; queries cannot write."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+from conftest import build_scenario, national_core
+from typer.testing import CliRunner
+
+from creditsim import catalogue, cli, run
+from creditsim.catalogue import CatalogueError, QueryRefused
+
+POPULATION = 2_000
+
+
+@pytest.fixture
+def catalogue_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    location = tmp_path / "catalogue" / "runs.duckdb"
+    monkeypatch.setenv("CREDITSIM_CATALOGUE", str(location))
+    return location
+
+
+@pytest.fixture
+def written(catalogue_file: Path, tmp_path: Path):
+    """A run of national-2018's core sanctions, written and recorded."""
+    return run(national_core(), population=POPULATION, seed=3, out=tmp_path / "runs" / "core")
+
+
+def test_a_run_is_recorded_with_what_it_is_and_where_its_files_are(written, catalogue_file):
+    assert catalogue_file.is_file()
+    assert written.catalogue_id == 1
+    row = catalogue.show_run(written.catalogue_id)
+    manifest = written.manifest
+    overall = written.audit()["overall"]
+    assert row["kind"] == "run" and row["status"] == "complete"
+    assert row["scenario"] == manifest["scenario_name"]
+    assert row["scenario_hash"] == manifest["scenario_hash"]
+    assert row["seed"] == 3 and row["population"] == POPULATION
+    assert row["version"] == manifest["creditsim_version"]
+    assert row["backend"] == "numpy"
+    assert row["wall_seconds"] == manifest["total_seconds"]
+    assert row["timings"] == manifest["timings_seconds"]
+    assert row["metrics"] == json.loads(json.dumps(written.summary()))
+    assert row["records"] == overall["records"]
+    assert row["sanctioned"] == overall["sanctions"]["any"]["sanctioned"]
+    assert row["wrongfully_sanctioned"] == overall["sanctions"]["any"]["wrongful"]
+    assert row["path"] == str(written.path.resolve())
+    assert row["files"]["citizens"] == manifest["files"]["citizens"]
+    assert row["scenario_json"] == manifest["scenario"]
+    assert row["on_disk"] == "present"
+
+
+def test_runs_are_listed_newest_first_and_in_memory_runs_have_no_path(written):
+    in_memory = run(build_scenario(), population=POPULATION)
+    unrecorded = run(build_scenario(), population=POPULATION, catalogue=False)
+    assert in_memory.catalogue_id == 2 and unrecorded.catalogue_id is None
+    rows = catalogue.list_runs()
+    assert [row["id"] for row in rows] == [2, 1]
+    assert rows[0]["path"] is None and rows[0]["scenario"] == "test"
+    assert catalogue.show_run("2")["on_disk"] is None
+    assert [row["id"] for row in catalogue.list_runs(limit=1)] == [2]
+    assert catalogue.list_runs(kind="sweep") == []
+
+
+def test_off_records_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("CREDITSIM_CATALOGUE", "off")
+    result = run(build_scenario(), population=POPULATION)
+    assert result.catalogue_id is None
+    assert catalogue.record("sweep", metrics={}) is None
+    with pytest.raises(CatalogueError, match="switched off"):
+        catalogue.list_runs()
+
+
+def test_unknown_ids_and_a_missing_catalogue_are_clear(catalogue_file):
+    with pytest.raises(CatalogueError, match="no run catalogue at"):
+        catalogue.list_runs()
+    catalogue.record("sweep", scenario="x")
+    with pytest.raises(CatalogueError, match="no run with id 7"):
+        catalogue.show_run(7)
+    with pytest.raises(CatalogueError, match="whole numbers"):
+        catalogue.show_run("abc")
+
+
+def test_compare_sweep_and_calibrate_can_record_themselves(catalogue_file):
+    sweep = catalogue.record(
+        "sweep",
+        status="running",
+        scenario="national-2018",
+        settings={"grid": {"channels.camera.fpir_reference": [0.001, 0.01]}},
+    )
+    child = catalogue.record("run", parent=sweep, scenario="national-2018", seed=1)
+    catalogue.update(sweep, status="complete", metrics={"rows": 2}, wall_seconds=1.5)
+    row = catalogue.show_run(sweep)
+    assert row["status"] == "complete" and row["metrics"] == {"rows": 2}
+    assert row["settings"]["grid"]["channels.camera.fpir_reference"] == [0.001, 0.01]
+    assert catalogue.show_run(child)["parent"] == sweep
+    with pytest.raises(TypeError, match="not columns"):
+        catalogue.record("compare", colour="blue")
+    with pytest.raises(CatalogueError, match="kind 'plot'"):
+        catalogue.record("plot")
+    with pytest.raises(CatalogueError, match="no run with id 99"):
+        catalogue.update(99, status="failed")
+
+
+def test_queries_see_the_runs_own_rows(written):
+    other = run(build_scenario(), population=POPULATION, out=written.path.parent / "small")
+    counts = catalogue.query(
+        'SELECT run_id, "group", count(*) AS n, sum(records) AS records FROM citizens '
+        "GROUP BY ALL ORDER BY ALL"
+    ).to_pylist()
+    for result in (written, other):
+        citizens = result.citizens.to_pandas()
+        expected = citizens.groupby("group", observed=True).agg(
+            n=("citizen", "size"), records=("records", "sum")
+        )
+        got = {
+            r["group"]: (r["n"], r["records"]) for r in counts if r["run_id"] == result.catalogue_id
+        }
+        assert got == {g: (int(v.n), int(v.records)) for g, v in expected.iterrows()}
+    series = catalogue.query(
+        "SELECT count(*) AS n, sum(records) AS records, sum(flight_ban_started) AS flights "
+        f"FROM timeseries WHERE run_id = {written.catalogue_id}"
+    ).to_pylist()[0]
+    table = written.timeseries_table
+    assert series["n"] == table.num_rows
+    assert series["records"] == pc.sum(table["records"]).as_py()
+    assert series["flights"] == pc.sum(table["flight_ban_started"]).as_py()
+    joined = catalogue.query(
+        "SELECT r.scenario, count(*) AS n FROM citizens c JOIN runs r ON r.id = c.run_id "
+        "GROUP BY ALL ORDER BY n DESC, r.scenario"
+    ).to_pylist()
+    assert {row["n"] for row in joined} == {POPULATION}
+    assert catalogue.query("EXPLAIN SELECT count(*) FROM citizens").num_rows >= 1
+
+
+def test_a_directory_overwritten_by_a_later_run_belongs_to_that_run(written):
+    again = run(build_scenario(), population=POPULATION, out=written.path, overwrite=True)
+    assert catalogue.show_run(written.catalogue_id)["on_disk"] == "replaced"
+    rows = catalogue.query("SELECT DISTINCT run_id FROM citizens").to_pylist()
+    assert rows == [{"run_id": again.catalogue_id}]
+
+
+def _state(catalogue_file: Path, run_dir: Path) -> tuple[str, list, list[str]]:
+    """The catalogue's bytes, its rows, and the files around it and in the run directory."""
+    digest = hashlib.sha256(catalogue_file.read_bytes()).hexdigest()
+    files = sorted(str(p) for p in (*catalogue_file.parent.rglob("*"), *run_dir.rglob("*")))
+    return digest, catalogue.list_runs(limit=None), files
+
+
+WRITES = [
+    ("INSERT INTO runs (id, kind, created_at, status) VALUES (9, 'run', now(), 'x')", "INSERT"),
+    ("DELETE FROM runs", "DELETE"),
+    ("DROP TABLE runs", "DROP"),
+    ("CREATE TABLE extra AS SELECT * FROM runs", "CREATE"),
+    ("CREATE TEMP VIEW mine AS SELECT 1", "CREATE"),
+    ("COPY runs TO '{out}'", "COPY"),
+    ("COPY (SELECT * FROM citizens) TO '{out}' (FORMAT parquet)", "COPY"),
+    ("ATTACH '{attach}' AS other", "ATTACH"),
+    ("UPDATE runs SET seed = 0", "UPDATE"),
+    ("TRUNCATE runs", "DELETE"),
+    ("ALTER TABLE runs ADD COLUMN x INTEGER", "ALTER"),
+    ("SELECT count(*) FROM runs; DELETE FROM runs", "DELETE statement (statement 2 of 2)"),
+    ("SELECT 1; SELECT 2", "2 statements"),
+    ("WITH gone AS (DELETE FROM runs RETURNING *) SELECT * FROM gone", "DELETE inside a SELECT"),
+    ("EXPLAIN ANALYZE DELETE FROM runs", "EXPLAIN of DELETE"),
+    ("EXPORT DATABASE '{attach}'", "EXPORT"),
+    ("INSTALL httpfs", "LOAD"),
+    ("LOAD httpfs", "LOAD"),
+    ("PRAGMA enable_profiling", "PRAGMA"),
+    ("SET enable_external_access = true", "SET"),
+    ("CHECKPOINT", "CALL"),
+    ("DETACH runs", "DETACH"),
+    ("", "empty"),
+]
+
+
+@pytest.mark.parametrize(("sql", "named"), WRITES)
+def test_a_query_that_tries_to_write_is_refused_and_changes_nothing(
+    written, catalogue_file, tmp_path, sql, named
+):
+    out = tmp_path / "runs" / "core" / "stolen.csv"
+    attach = tmp_path / "catalogue" / "other.duckdb"
+    before = _state(catalogue_file, written.path)
+    with pytest.raises(QueryRefused) as refused:
+        catalogue.query(sql.format(out=out, attach=attach))
+    message = str(refused.value)
+    assert named in message
+    assert "allowed is one read statement: SELECT" in message
+    if named != "empty" and "statements" not in named:
+        assert "read-only" in message
+    assert _state(catalogue_file, written.path) == before
+    assert not out.exists() and not attach.exists()
+
+
+def test_a_query_reads_no_file_but_the_runs(written, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n")
+    with pytest.raises(CatalogueError, match="Permission"):
+        catalogue.query(f"SELECT * FROM read_csv('{secret}')")
+    own = catalogue.query(f"SELECT count(*) AS n FROM read_parquet('{written.path}/citizens/*')")
+    assert own.to_pylist() == [{"n": POPULATION}]
+
+
+def test_mistakes_in_sql_are_errors_not_refusals(written):
+    with pytest.raises(CatalogueError, match="syntax error") as syntax:
+        catalogue.query("SELEC 1")
+    assert not isinstance(syntax.value, QueryRefused)
+    with pytest.raises(CatalogueError, match="nope"):
+        catalogue.query("SELECT * FROM nope")
+
+
+HOLD = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def _hold(catalogue_file: Path, seconds: float) -> subprocess.Popen:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(HOLD), str(catalogue_file), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_locked_catalogue_waits_then_fails_clearly_and_never_fails_a_run(
+    catalogue_file, monkeypatch
+):
+    catalogue.record("sweep", scenario="first")
+    holder = _hold(catalogue_file, 0.5)
+    try:
+        assert catalogue.record("sweep", scenario="waited") == 2  # retried until released
+    finally:
+        holder.wait(timeout=30)
+    monkeypatch.setattr(catalogue, "LOCK_WAIT_SECONDS", 0.2)
+    holder = _hold(catalogue_file, 30)
+    try:
+        with pytest.raises(CatalogueError, match="another creditsim process"):
+            catalogue.record("sweep", scenario="refused")
+        with pytest.warns(RuntimeWarning, match="not recorded in the catalogue"):
+            result = run(build_scenario(), population=POPULATION)
+        assert result.catalogue_id is None and result.summary()["citizens"] == POPULATION
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+
+
+# --------------------------------------------------------------------------------- command line
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(cli.app, list(args))
+
+
+@pytest.fixture
+def wide(monkeypatch):
+    """Rich tables as wide as a wide terminal (tmp paths are long)."""
+    monkeypatch.setattr(cli.console, "width", 250)
+
+
+def test_cli_list_show_and_query(written, wide):
+    listed = _cli("runs", "list")
+    assert listed.exit_code == 0, listed.output
+    assert written.scenario.name in listed.output and "2,000" in listed.output
+    shown = _cli("runs", "show", str(written.catalogue_id))
+    assert shown.exit_code == 0, shown.output
+    assert written.manifest["scenario_hash"] in shown.output
+    assert "headline metrics" in shown.output and "present" in shown.output
+    table = _cli("runs", "query", "SELECT count(*) AS n FROM citizens")
+    assert table.exit_code == 0, table.output
+    assert "2000" in table.output and "1 rows" in table.output
+    as_json = _cli("runs", "query", "SELECT id, scenario FROM runs", "--format", "json")
+    assert json.loads(as_json.stdout) == [{"id": 1, "scenario": written.scenario.name}]
+    as_csv = _cli("runs", "query", "SELECT id, seed FROM runs", "--format", "csv")
+    assert as_csv.stdout.splitlines() == ["id,seed", "1,3"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("runs", "show", "42"), "no run with id 42"),
+        (("runs", "show", "latest"), "ids are whole numbers"),
+        (("runs", "query", "DELETE FROM runs"), "query refused: DELETE statement"),
+        (("runs", "query", "COPY runs TO 'x.csv'"), "query refused: COPY statement"),
+        (("runs", "query", "SELECT FROM WHERE"), "syntax error"),
+        (("runs", "query", "SELECT * FROM nope"), "nope"),
+    ],
+)
+def test_cli_mistakes_get_one_message_and_status_2(written, args, message):
+    done = _cli(*args)
+    assert done.exit_code == 2, done.output
+    assert message in done.stderr
+    assert done.stderr.count("error:") == 1
+    assert "Traceback" not in done.output
+    assert catalogue.list_runs()[0]["id"] == written.catalogue_id
+
+
+def test_cli_without_a_catalogue(catalogue_file):
+    done = _cli("runs", "list")
+    assert done.exit_code == 2 and "no run catalogue at" in done.stderr
