@@ -7,6 +7,8 @@ import copy
 import math
 from typing import Any
 
+import pytest
+
 from creditsim.scenario import Scenario
 from creditsim.scenario.loading import merge, validate
 
@@ -113,3 +115,14 @@ def face_error_scenario(group_b_multiplier: float, **audit) -> Scenario:
             "audit": {"reference_group": "a", **audit},
         }
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _run_catalogue(tmp_path_factory):
+    """Runs made by the tests go to a catalogue of their own, never the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(
+            "CREDITSIM_CATALOGUE",
+            str(tmp_path_factory.mktemp("catalogue") / "catalogue.duckdb"),
+        )
+        yield

@@ -110,7 +110,7 @@ def test_appeals_shorten_time_under_sanction():
 
 
 def test_appeal_settings_are_validated():
-    with pytest.raises(ScenarioError, match="appeals.grade_multipliers"):
-        load_scenario("national-2018", {"appeals": {"grade_multipliers": {"Z": 2.0}}})
+    with pytest.raises(ScenarioError, match="appeals.low_grade_multiplier"):
+        load_scenario("national-2018", {"appeals": {"low_grade_multiplier": -1.0}})
     with pytest.raises(ScenarioError, match="success_rate_wrongful"):
         load_scenario("national-2018", {"appeals": {"success_rate_wrongful": 1.5}})

@@ -55,7 +55,14 @@ def test_no_wrongful_sanction_without_errors(error_free):
     wrongful_columns = [
         c for c in frame.columns if c.startswith("wrongful_") and c != "wrongful_records"
     ]
-    assert sorted(wrongful_columns) == sorted(f"wrongful_{name}" for name in names)
+    lists = [p.name for p in error_free.scenario.list_policies]
+    assert sorted(wrongful_columns) == sorted(
+        [f"wrongful_{name}" for name in names] + [f"wrongful_listed_{name}" for name in lists]
+    )
+    for name, entry in overall["lists"].items():
+        assert entry["sanctioned"] > 0 and entry["wrongful"] == 0, name
+    for name, entry in overall["policies"].items():
+        assert entry["punished"]["wrongful"] == 0, name
     for column in [*wrongful_columns, "any_wrongful"]:
         assert not frame[column].any(), column
     assert (frame["wrongful_records"] == 0).all()

@@ -17,6 +17,7 @@ from creditsim import outputs
 from creditsim.behaviours import draw_events
 from creditsim.channels import observe
 from creditsim.engine.streams import stream
+from creditsim.policies.lists import ListRule
 from creditsim.policies.scores import run_ledger, score_rule
 from creditsim.population import build_population
 from creditsim.response import respond
@@ -82,8 +83,8 @@ def test_citizen_table(written, citizens):
         "group",
         "household",
         "wrongful_records",
-        "score_points",
-        "grade_points",
+        "score_national",
+        "grade_national",
         "any_wrongful",
         "children_affected",
         "true_offences",
@@ -94,15 +95,15 @@ def test_citizen_table(written, citizens):
     assert not missing
     assert set(citizens["region"].astype(str)) <= {r.name for r in scenario.regions}
     assert set(citizens["group"].astype(str)) <= {g.name for g in scenario.groups}
-    assert set(citizens["grade_points"].astype(str)) <= {
+    assert set(citizens["grade_national"].astype(str)) <= {
         band.grade for band in scenario.policy.grades
     }
     policy = scenario.policy
-    assert citizens["score_points"].between(policy.minimum, policy.maximum).all()
+    assert citizens["score_national"].between(policy.minimum, policy.maximum).all()
     # The grade is the band of the score.
     floors = {band.grade: band.min_score for band in policy.grades}
-    grade_floor = citizens["grade_points"].astype(str).map(floors)
-    assert (citizens["score_points"] >= grade_floor).all()
+    grade_floor = citizens["grade_national"].astype(str).map(floors)
+    assert (citizens["score_national"] >= grade_floor).all()
     for name in SANCTIONS:
         assert citizens[f"days_{name}"].between(0, 365).all()
     # Households are contiguous runs of citizens.
@@ -133,7 +134,7 @@ def test_timeseries_shape(written, timeseries):
     for column in (
         "events",
         "records",
-        "score_points_p50",
+        "score_national_p50",
         *(f"{s}_started" for s in SANCTIONS),
         *(f"{s}_active" for s in SANCTIONS),
     ):
@@ -172,7 +173,13 @@ def intervals(written):
     rule = score_rule(scenario, scenario.policy, pop, SEED, 0)
     ledger = run_ledger(rule, records.day, records.subject, records.kind, days)
     changes = {scenario.policy.name: ledger.changes}
-    sanctions = impose(scenario, changes, {}, records.day, records.subject, records.kind, days)
+    lists = {
+        p.name: ListRule(scenario, p, pop.income_band, SEED, 0).entries(
+            records.day, records.subject, records.kind
+        )
+        for p in scenario.list_policies
+    }
+    sanctions = impose(scenario, changes, lists, records.day, records.subject, records.kind, days)
     return pop, sanctions
 
 
@@ -220,13 +227,13 @@ def test_last_median_score_is_the_median_of_final_scores(written, timeseries, ci
         scores = citizens.loc[
             (citizens["region"].astype(str) == str(entry["region"]))
             & (citizens["group"].astype(str) == str(entry["group"])),
-            "score_points",
+            "score_national",
         ].to_numpy()
         if scores.size == 0:
             continue
         # The lower median: the smallest score with at least half the cell at or below it.
         lower_median = np.sort(scores)[math.ceil(scores.size / 2) - 1]
-        assert entry["score_points_p50"] == lower_median
+        assert entry["score_national_p50"] == lower_median
         checked += 1
     assert checked >= 10
 

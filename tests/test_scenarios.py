@@ -324,7 +324,7 @@ def test_cli_bad_file_exits_2_and_writes_nothing(tmp_path, case):
 
 @pytest.mark.parametrize(
     ("source", "fragment"),
-    [("national-2019", "allowed: national-2018"), ("missing.toml", "no such scenario file")],
+    [("national-2019", "national-2018, no-system"), ("missing.toml", "no such scenario file")],
 )
 def test_cli_unknown_scenario_exits_2(tmp_path, source, fragment):
     out = tmp_path / "out"

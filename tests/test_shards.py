@@ -68,14 +68,14 @@ def test_merged_score_quantiles_are_exact(sharded):
     citizens = result.to_frame()
     last = merged[merged["period"] == merged["period"].max()]
     for (region, group), scores in citizens.groupby(["region", "group"], observed=True)[
-        "score_points"
+        "score_national"
     ]:
         row = last[(last["region"] == region) & (last["group"] == group)]
         ordered = np.sort(scores.to_numpy())
         # The histogram median is the smallest score with at least half the citizens at or below.
         expected = ordered[int(np.ceil(0.5 * len(ordered))) - 1]
-        assert row["score_points_p50"].item() == expected
-        assert row["score_points_mean"].item() == pytest.approx(scores.mean())
+        assert row["score_national_p50"].item() == expected
+        assert row["score_national_mean"].item() == pytest.approx(scores.mean())
 
 
 def test_audit_tallies_match_the_citizen_rows(sharded):

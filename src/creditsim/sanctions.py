@@ -130,7 +130,8 @@ def appeal(
     person = intervals.person
     share = np.array([settings.share_by_income.get(b, 0.0) for b in INCOME_BANDS])
     grade_names = [band.grade for band in scenario.policy.grades]
-    multiplier = np.array([settings.grade_multipliers.get(g, 1.0) for g in grade_names])
+    low = scenario.policy.low_grade_index()
+    multiplier = np.where(np.arange(len(grade_names)) >= low, settings.low_grade_multiplier, 1.0)
     filed = draws[0] < np.minimum(share[income_band[person]] * multiplier[grade[person]], 1.0)
     success = np.where(
         np.isin(person, wrongful), settings.success_rate_wrongful, settings.success_rate_rightful

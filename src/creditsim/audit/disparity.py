@@ -292,7 +292,7 @@ def _policy_entry(scenario: Scenario, policy, tallies: dict[str, np.ndarray]) ->
         "low_grade": policy.grades[policy.low_grade_index()].grade,
         "punished": counts.metrics(),
         "wrongful_by_cause": _wrongful_by_cause(tallies, key),
-        "why_records_read_about_the_punished": {
+        "why_deductions_recorded_against_the_punished": {
             c: {"records": int(v), "share": _ratio(int(v), total)}
             for c, v in zip(categories, by_category, strict=True)
             if v

@@ -192,7 +192,6 @@ def run(
         take(summary)
 
     audit = build_audit(resolved, totals.tallies, config.seed)
-    assert totals.histograms is not None
     merged = to_table(timeseries_columns(resolved, totals.timeseries, totals.histograms), resolved)
     manifest = _manifest(resolved, days, sizes, totals.rows, timings, time.perf_counter() - started)
     manifest["backend"] = backend

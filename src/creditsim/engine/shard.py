@@ -374,7 +374,7 @@ class _Tables:
         exempt: np.ndarray,
     ) -> None:
         """Who the policy punishes (ever at or below its low grade), whether they deserved it,
-        and why: the kinds of the records it read about them."""
+        and why: the kinds of the deductions it recorded against them."""
         low = rule.policy.low_grade_index()
         days = self.days
 
@@ -388,7 +388,7 @@ class _Tables:
         self.punished[name] = punished
         self._tally_outcome(f"policy:{name}", punished, wrongful, ever_low(perfect_changes))
         read = np.flatnonzero(
-            rule.channel_read[records.channel] & (rule.delta_by_kind[records.kind] != 0)
+            rule.channel_read[records.channel] & (rule.delta_by_kind[records.kind] < 0)
         )
         about = read[np.isin(records.subject[read], punished)]
         self.tallies[f"policy:{name}:records_by_category"] = np.bincount(

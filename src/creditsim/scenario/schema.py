@@ -161,7 +161,7 @@ class Channels(Model):
 
 
 class GradeBand(Model):
-    grade: Annotated[str, Field(min_length=1, max_length=8)]
+    grade: Annotated[str, Field(min_length=1, max_length=16)]
     min_score: int
 
 
@@ -375,7 +375,9 @@ class Appeals(Model):
 
     enabled: bool = False
     share_by_income: dict[Literal["low", "middle", "high"], Share] = Field(default_factory=dict)
-    grade_multipliers: dict[str, Rate] = Field(default_factory=dict)
+    # The appeal share of citizens at or below the primary policy's low grade is multiplied by
+    # this (those at the bottom may appeal less, or more).
+    low_grade_multiplier: Rate = 1.0
     success_rate_wrongful: Share = 0.3
     success_rate_rightful: Share = 0.05
     delay_days: Annotated[int, Field(ge=0, le=3650)] = 90
@@ -626,11 +628,6 @@ class Scenario(Model):
         if giving_up is not None and giving_up not in grades:
             raise ValueError(
                 f"response.giving_up.grade: unknown grade {giving_up!r}; allowed: {grades}"
-            )
-        unknown_grades = sorted(set(self.appeals.grade_multipliers) - set(grades))
-        if unknown_grades:
-            raise ValueError(
-                f"appeals.grade_multipliers: unknown grades {unknown_grades}; allowed: {grades}"
             )
         if self.audit.reference_group not in rules | groups:
             raise ValueError(
