@@ -77,6 +77,15 @@ class RunResult:
                 out[f"{label}: denied purchases (at 1.4 billion)"] = (
                     f"{entry['denied_purchases']:,} ({entry['denied_purchases_at_1_4_billion']:,})"
                 )
+        for name, entry in overall.get("lists", {}).items():
+            out[f"list {name}: citizens (wrongfully)"] = (
+                f"{entry['sanctioned']:,} ({entry['wrongful']:,})"
+            )
+        for name, entry in overall.get("policies", {}).items():
+            punished = entry["punished"]
+            out[f"{entry['type']} {name}: at or below {entry['low_grade']} (wrongfully)"] = (
+                f"{punished['sanctioned']:,} ({punished['wrongful']:,})"
+            )
         out["children reached"] = overall["children_reached"]
         change = overall["behaviour_change"]["offending"]["change_share"]
         if change is not None:
