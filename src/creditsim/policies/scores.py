@@ -127,15 +127,18 @@ def grade_of(policy: ScorePolicy, score: np.ndarray) -> np.ndarray:
 
 
 class _Grader:
-    """Score -> grade index (0 is the best grade), with the band floors prepared once."""
+    """Score -> grade index (0 is the best grade), from one lookup table over the policy's
+    range (every score lies within its bounds)."""
 
     def __init__(self, policy: ScorePolicy) -> None:
-        self.floors = np.array([band.min_score for band in policy.grades][::-1])
-        self.top = len(self.floors) - 1
+        floors = np.array([band.min_score for band in policy.grades][::-1])
+        scores = np.arange(policy.minimum, policy.maximum + 1)
+        rank = np.searchsorted(floors, scores, side="right") - 1
+        self.table = (len(floors) - 1 - np.maximum(rank, 0)).astype(np.int8)
+        self.minimum = policy.minimum
 
     def __call__(self, score: np.ndarray) -> np.ndarray:
-        rank = np.searchsorted(self.floors, score, side="right") - 1
-        return (self.top - np.maximum(rank, 0)).astype(np.int8)
+        return self.table[score - self.minimum]
 
 
 class _Standing:
@@ -194,7 +197,9 @@ def run_ledger(
     """Replay a day-sorted record stream; histograms are kept only when `cells` is given.
 
     `swap` (day, share): at the end of that day a hack swaps the scores of the highest and the
-    lowest `share` of citizens; `Ledger.swapped_down` are those who were at the top."""
+    lowest `share` of citizens; `Ledger.swapped_down` are those who were at the top.
+
+    The day loop only moves scores; grades and histograms follow from the moves afterwards."""
     policy = rule.policy
     delta = rule.delta_by_kind[kind]
     keep = np.flatnonzero(delta != 0)
@@ -205,46 +210,10 @@ def run_ledger(
         )
 
     standing = _Standing(rule)
+    start = standing.score.copy()
     bounds = np.searchsorted(day, np.arange(days + 1), side="left")
-    changes: list[tuple[np.ndarray, ...]] = []
-
-    grade = _Grader(policy)
-    # Fixed parts (income, age) and contacts may start a citizen outside the nominal start
-    # grade: a change on day 0, so that spells and triggers see it.
-    initial = grade(standing.score)
-    moved = np.flatnonzero(initial != policy.start_grade())
-    if moved.size:
-        nominal = np.full(moved.size, policy.start_grade(), dtype=np.int8)
-        changes.append(
-            (np.zeros(moved.size, np.int32), moved.astype(np.int32), nominal, initial[moved])
-        )
-    histogram = None
-    snapshots: list[np.ndarray] = []
-    if cells is not None:
-        histogram = start_histogram(policy, standing.score, cells, cell_count)
-        bins = histogram.shape[1]
-        flat = histogram.reshape(-1)
-
-    def settle(today: int, people: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
-        """Record the grade changes of citizens whose score moved, and move the histogram."""
-        if people.size == 0:
-            return
-        before, after = grade(old), grade(new)
-        regraded = np.flatnonzero(before != after)
-        if regraded.size:
-            changes.append(
-                (
-                    np.full(regraded.size, today, dtype=np.int32),
-                    people[regraded],
-                    before[regraded],
-                    after[regraded],
-                )
-            )
-        if histogram is not None:
-            row = cells[people] * bins - policy.minimum
-            flat[:] -= np.bincount(row + old, minlength=flat.shape[0]).astype(np.int32)
-            flat[:] += np.bincount(row + new, minlength=flat.shape[0]).astype(np.int32)
-
+    moves: list[tuple[np.ndarray, ...]] = []  # (people, old, new) of each step, in order
+    move_days: list[int] = []
     swapped_down = np.zeros(0, dtype=np.int64)
     for today in range(days):
         lo, hi = bounds[today], bounds[today + 1]
@@ -252,35 +221,79 @@ def run_ledger(
             people, slot = np.unique(subject[lo:hi], return_inverse=True)
             net = np.bincount(slot, weights=delta[lo:hi], minlength=people.shape[0])
             own = standing.own[people] + net.astype(np.int32)
-            settle(today, *standing.move(people, np.clip(own, policy.minimum, policy.maximum)))
+            moves.append(standing.move(people, np.clip(own, policy.minimum, policy.maximum)))
+            move_days.append(today)
         if swap is not None and today == swap[0]:
-            swapped_down = _swap(standing, swap[1], today, settle)
-        if histogram is not None and ((today + 1) % period_days == 0 or today == days - 1):
-            snapshots.append(histogram.copy())
+            swapped_down, moved = _swap(standing, swap[1])
+            moves.append(moved)
+            move_days.append(today)
+    person, old, new = (
+        np.concatenate([step[i] for step in moves]) if moves else np.zeros(0, dtype=np.int32)
+        for i in range(3)
+    )
+    moved_on = np.repeat(np.array(move_days, dtype=np.int32), [m[0].shape[0] for m in moves])
 
+    grade = _Grader(policy)
+    # Fixed parts (income, age) and contacts may start a citizen outside the nominal start
+    # grade: a change on day 0, so that spells and triggers see it.
+    initial = grade(start)
+    started = np.flatnonzero(initial != policy.start_grade()).astype(np.int32)
+    before, after = grade(old), grade(new)
+    regraded = np.flatnonzero(before != after)
+    changes = GradeChanges(
+        np.concatenate([np.zeros(started.shape[0], np.int32), moved_on[regraded]]),
+        np.concatenate([started, person[regraded].astype(np.int32)]),
+        np.concatenate(
+            [np.full(started.shape[0], policy.start_grade(), np.int8), before[regraded]]
+        ),
+        np.concatenate([initial[started], after[regraded]]),
+    )
+    histograms = None
+    if cells is not None:
+        histograms = _snapshots(
+            policy, start, cells, cell_count, days, period_days, moved_on, person, old, new
+        )
     return Ledger(
         score=standing.score,
         grade=grade(standing.score),
-        changes=stack_changes(changes),
-        histograms=np.stack(snapshots) if histogram is not None else None,
+        changes=changes,
+        histograms=histograms,
         swapped_down=swapped_down,
         initial_grade=initial,
     )
 
 
-def _swap(standing: _Standing, share: float, today: int, settle) -> np.ndarray:
+def _snapshots(policy, start, cells, cell_count, days, period_days, day, person, old, new):
+    """Score histograms (periods, cells, score range) at the end of each period of
+    `period_days` (the last may be shorter), from the start and the day-sorted moves."""
+    histogram = start_histogram(policy, start, cells, cell_count)
+    flat = histogram.reshape(-1)
+    periods = (days + period_days - 1) // period_days
+    ends = np.searchsorted(day, np.arange(1, periods + 1) * period_days, side="left")
+    row = cells[person].astype(np.int64) * histogram.shape[1] - policy.minimum
+    snapshots = np.empty((periods, *histogram.shape), dtype=np.int32)
+    lo = 0
+    for period, hi in enumerate(ends.tolist()):
+        flat += np.bincount(row[lo:hi] + new[lo:hi], minlength=flat.shape[0])
+        flat -= np.bincount(row[lo:hi] + old[lo:hi], minlength=flat.shape[0])
+        snapshots[period] = histogram
+        lo = hi
+    return snapshots
+
+
+def _swap(standing: _Standing, share: float) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """Swap the own scores of the top and the bottom `share` of citizens; return the former
-    top."""
+    top, and the move."""
     score = standing.score
     count = min(int(round(share * score.shape[0])), score.shape[0] // 2)
     if count == 0:
-        return np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int32)
+        return np.zeros(0, dtype=np.int64), (empty, empty, empty)
     order = np.argsort(score, kind="stable")
     bottom, top = order[:count], order[-count:]
     people = np.concatenate([bottom, top])
     new_own = np.concatenate([standing.own[top], standing.own[bottom]])
-    settle(today, *standing.move(people, new_own))
-    return top.astype(np.int64)
+    return top.astype(np.int64), standing.move(people, new_own)
 
 
 def grade_changes_for_sanctions(
