@@ -32,25 +32,35 @@ def labels(scenario: Scenario) -> dict[str, list[str]]:
 
 
 def to_table(columns: dict[str, np.ndarray], scenario: Scenario) -> pa.Table:
+    """A table of the columns; none holds a missing value, so every field is required (which
+    spares the Parquet writer and readers the definition levels)."""
     names = labels(scenario)
-    arrays = {}
+    arrays, fields = [], []
     for key, value in columns.items():
         if key in names:
             dictionary = pa.array(names[key], type=pa.string())
-            arrays[key] = pa.DictionaryArray.from_arrays(
-                pa.array(value.astype(np.int8)), dictionary
-            )
+            array = pa.DictionaryArray.from_arrays(pa.array(value.astype(np.int8)), dictionary)
         else:
-            arrays[key] = pa.array(value)
-    return pa.table(arrays)
+            array = pa.array(value)
+        arrays.append(array)
+        fields.append(pa.field(key, array.type, nullable=False))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+# Statistics only where they prune: each citizen file holds a contiguous range of ids.
+STATISTICS = ("citizen", "household")
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
+    """LZ4 (fast to write and read), dictionaries for the labelled columns only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         labelled = [field.name for field in table.schema if pa.types.is_dictionary(field.type)]
-        pq.write_table(table, temporary, compression="zstd", use_dictionary=labelled)
+        pq.write_table(
+            table, temporary, compression="lz4", use_dictionary=labelled,
+            write_statistics=[name for name in STATISTICS if name in table.column_names],
+        )  # fmt: skip
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
