@@ -10,11 +10,13 @@ import csv
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -26,6 +28,9 @@ from creditsim.catalogue import CatalogueError
 from creditsim.engine.backend import BackendError
 from creditsim.engine.runner import OutputError, run
 from creditsim.scenario import ScenarioError, load_scenario, preset_names, to_toml
+from creditsim.workflow import CompareResult, SweepResult, WorkflowError, compare, sweep
+from creditsim.workflow.metrics import HEADLINE
+from creditsim.workflow.sweep import parse_settings
 
 app = typer.Typer(
     help="creditsim: simulate and audit social credit systems on synthetic citizens.",
@@ -176,6 +181,255 @@ def scenarios_show(
         _fail(str(error))
         return
     print(to_toml(scenario), end="")
+
+
+@app.command("compare")
+def compare_command(
+    a: Annotated[str, typer.Argument(help="Scenario A: a preset name or a .toml path.")],
+    b: Annotated[str, typer.Argument(help="Scenario B (no-system: the system's own effect).")],
+    population: Annotated[
+        int | None, typer.Option("--population", "-n", help="Citizens (default: A's).")
+    ] = None,
+    years: Annotated[float | None, typer.Option("--years", "-y", help="Years to simulate.")] = None,
+    seeds: Annotated[int, typer.Option("--seeds", "-k", help="Replicate seeds.")] = 5,
+    seed: Annotated[
+        int | None, typer.Option("--seed", "-s", help="First seed (default: A's).")
+    ] = None,
+    confidence: Annotated[
+        float, typer.Option("--confidence", help="Of the intervals on the differences.")
+    ] = 0.95,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Run the runs on a local Dask cluster.")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Run the runs on the Dask cluster at this address."),
+    ] = None,
+    citizen_rows: Annotated[
+        str | None,
+        typer.Option("--citizen-rows", help="With --out: all, none or a fraction (default all)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write compare.parquet, compare.json and the runs."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Allow writing into a non-empty directory.")
+    ] = False,
+    every_metric: Annotated[
+        bool, typer.Option("--all", help="Show every metric, also those zero in A and B.")
+    ] = False,
+) -> None:
+    """Compare A and B on the same citizens and chances: B - A per seed, over --seeds seeds."""
+    try:
+        with _progress("comparing") as advance:
+            result = compare(
+                a,
+                b,
+                population=population,
+                years=years,
+                seeds=seeds,
+                seed=seed,
+                confidence=confidence,
+                workers=workers,
+                scheduler=scheduler,
+                citizen_rows=_citizen_rows(citizen_rows),
+                out=out,
+                overwrite=overwrite,
+                progress=advance,
+            )
+    except (ScenarioError, OutputError, BackendError, WorkflowError) as error:
+        _fail(str(error))
+        return
+    _print_comparison(result, every_metric)
+
+
+def _print_comparison(result: CompareResult, every_metric: bool) -> None:
+    seeds = result.seeds
+    span = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+    table = Table(
+        title=f"{result.a.name} (A) vs {result.b.name} (B): {result.population:,} citizens, "
+        f"{len(seeds)} paired seeds ({span})",
+        show_header=True,
+    )
+    level = f"{result.confidence:.0%}"
+    for name, justify in (
+        ("metric", "left"),
+        ("A mean", "right"),
+        ("B mean", "right"),
+        ("B - A", "right"),
+        (f"{level} interval", "right"),
+        ("significant", "center"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    hidden = 0
+    for row in result.table.itertuples(index=False):
+        quiet = all(v == 0 or v != v for v in (*row.a_values, *row.b_values))  # zero or NaN
+        if quiet and not every_metric:
+            hidden += 1
+            continue
+        interval = (
+            "" if row.ci_low != row.ci_low else f"[{_number(row.ci_low)}, {_number(row.ci_high)}]"
+        )
+        significant = "" if row.significant is pd.NA else ("yes" if row.significant else "no")
+        table.add_row(
+            escape(row.metric),
+            _number(row.a_mean),
+            _number(row.b_mean),
+            _number(row.difference, signed=True),
+            interval,
+            significant,
+        )
+    console.print(table)
+    if hidden:
+        console.print(f"{hidden} metrics zero in A and B are not shown (--all shows them)")
+    if result.note:
+        console.print(result.note)
+    if result.path is not None:
+        console.print(f"written to {result.path}")
+    if result.catalogue_id is not None:
+        console.print(f"recorded in the run catalogue as {result.catalogue_id}")
+
+
+@app.command("sweep")
+def sweep_command(
+    scenario: Annotated[str, typer.Argument(help="A preset name or a path to a .toml file.")],
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="path.to.field=v1,v2,... (a grid; lists of named tables by name, e.g. "
+            "sanctions.flight_ban.duration_days=180,365), or path=low:high with --lhs.",
+        ),
+    ] = None,
+    lhs: Annotated[
+        int | None,
+        typer.Option("--lhs", help="Draw this many points of a Latin hypercube over the ranges."),
+    ] = None,
+    seeds: Annotated[int, typer.Option("--seeds", "-k", help="Replicate seeds per point.")] = 1,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", "-s", help="First seed, and the hypercube's (default: the scenario's)."
+        ),
+    ] = None,
+    population: Annotated[
+        int | None, typer.Option("--population", "-n", help="Citizens per run.")
+    ] = None,
+    years: Annotated[float | None, typer.Option("--years", "-y", help="Years to simulate.")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Run the runs on a local Dask cluster.")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Run the runs on the Dask cluster at this address."),
+    ] = None,
+    citizen_rows: Annotated[
+        str | None,
+        typer.Option("--citizen-rows", help="With --out: all, none or a fraction (default all)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write sweep.parquet, sweep.json and the runs."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Allow writing into a non-empty directory.")
+    ] = False,
+) -> None:
+    """Run SCENARIO over a grid (or a Latin hypercube) of settings, each on --seeds seeds."""
+    try:
+        grid, ranges = parse_settings(settings or [], lhs)
+        with _progress("sweeping") as advance:
+            result = sweep(
+                scenario,
+                grid=grid,
+                ranges=ranges,
+                lhs=lhs,
+                seeds=seeds,
+                seed=seed,
+                population=population,
+                years=years,
+                workers=workers,
+                scheduler=scheduler,
+                citizen_rows=_citizen_rows(citizen_rows),
+                out=out,
+                overwrite=overwrite,
+                progress=advance,
+            )
+    except (ScenarioError, OutputError, BackendError, WorkflowError) as error:
+        _fail(str(error))
+        return
+    _print_sweep(result)
+
+
+def _print_sweep(result: SweepResult) -> None:
+    runs = len(result.table)
+    table = Table(
+        title=f"sweep of {result.scenario.name}: {len(result.points)} points x "
+        f"{len(result.seeds)} seeds = {runs} runs (means over the seeds)",
+        show_header=True,
+    )
+    summary = result.summary()
+    table.add_column("point", justify="right")
+    for name in result.parameters:
+        table.add_column(escape(name), justify="right", overflow="fold")
+    metrics = [name for name in HEADLINE if name in summary.columns]
+    for name in metrics:
+        table.add_column(escape(name), justify="right", overflow="fold")
+    for row in summary.to_dict(orient="records"):
+        cells = [str(row["point"])]
+        cells += [escape(_setting(row[name])) for name in result.parameters]
+        cells += [_number(row[name]) for name in metrics]
+        table.add_row(*cells)
+    console.print(table)
+    if result.path is not None:
+        console.print(f"written to {result.path}")
+    if result.catalogue_id is not None:
+        console.print(f"recorded in the run catalogue as {result.catalogue_id}")
+
+
+class _progress:
+    """A progress bar on stderr over the runs of a compare or sweep; yields its callback."""
+
+    def __init__(self, label: str):
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+        )
+        self.label = label
+
+    def __enter__(self) -> Callable[[int, int, str], None]:
+        self.bar.__enter__()
+        task = self.bar.add_task(self.label, total=None)
+
+        def advance(done: int, total: int, label: str) -> None:
+            self.bar.update(task, completed=done, total=total, description=label)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+
+def _setting(value: object) -> str:
+    """A swept value: floats to six significant digits (a hypercube draws long ones)."""
+    return f"{value:.6g}" if isinstance(value, float) else _plain(value)
+
+
+def _number(value: float, signed: bool = False) -> str:
+    """A mean for a table: whole numbers with separators, others to four significant digits."""
+    if value != value:  # NaN: undefined (a ratio over zero)
+        return "n/a"
+    sign = "+" if signed and value != 0 else ""
+    if float(value).is_integer():
+        return f"{value:{sign},.0f}"
+    if abs(value) >= 1000:
+        return f"{value:{sign},.1f}"
+    return f"{value:{sign}.4g}"
 
 
 class QueryFormat(StrEnum):

@@ -1,0 +1,184 @@
+"""Many runs at once, for compare and sweep: here one after another, or as tasks on Dask.
+
+Each task is a whole run in one process (its shards one after another), so a comparison or a
+sweep of many small runs uses every worker; a single large run is better served by
+`creditsim.run(..., workers=W)`, which spreads its shards instead. Runs are recorded in the
+catalogue here, in the calling process, never by the workers: one writer for the file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from creditsim import catalogue
+from creditsim.engine.memory import WORKER_ENVIRONMENT
+from creditsim.engine.runner import OutputError, RunResult, run
+from creditsim.scenario import Scenario
+
+Progress = Callable[[int, int, str], None]
+
+
+class WorkflowError(ValueError):
+    """Arguments of a compare or sweep that cannot be used; nothing has run."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a compare or sweep: a resolved scenario (its run settings applied), a seed."""
+
+    scenario: Scenario
+    seed: int
+    label: str
+    out: str | None = None
+    overwrite: bool = False
+    backend: str = "numpy"
+
+
+def run_spec(spec: RunSpec) -> RunResult:
+    """Run one spec in this process (the task a Dask worker runs); never recorded here."""
+    return run(
+        spec.scenario,
+        seed=spec.seed,
+        out=spec.out,
+        overwrite=spec.overwrite,
+        backend=spec.backend,
+        catalogue=False,
+    )
+
+
+def execute(
+    specs: list[RunSpec],
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> list[RunResult]:
+    """Run every spec; the results in the order of `specs`, whatever order they finish in."""
+    results: dict[int, RunResult] = {}
+    for done, (index, result) in enumerate(_finished(specs, workers, scheduler), start=1):
+        results[index] = result
+        if progress is not None:
+            progress(done, len(specs), f"{done}/{len(specs)} runs")
+    return [results[index] for index in range(len(specs))]
+
+
+def _finished(
+    specs: list[RunSpec], workers: int | None, scheduler: str | None
+) -> Iterator[tuple[int, RunResult]]:
+    if scheduler is None and (workers is None or workers <= 1):
+        for index, spec in enumerate(specs):
+            yield index, run_spec(spec)
+        return
+    import dask
+    from distributed import Client, LocalCluster, as_completed
+
+    if scheduler is not None:
+        cluster = None
+        client = Client(scheduler)
+    else:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENVIRONMENT}):
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+        client = Client(cluster)
+    try:
+        # Keys of their own: a shared scheduler must not hand back another client's results.
+        token = uuid.uuid4().hex
+        keys = [f"creditsim-run-{token}-{index}" for index in range(len(specs))]
+        futures = client.map(run_spec, specs, key=keys)
+        index_of = {future.key: index for index, future in enumerate(futures)}
+        for future in as_completed(futures):
+            yield index_of[future.key], future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def prepare_directory(out: Path, overwrite: bool, own: tuple[str, ...]) -> None:
+    """Refuse a non-empty directory unless `overwrite`; then remove what a previous compare or
+    sweep wrote there (`own`: its files and its runs/ folder), and nothing else."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise OutputError(
+                f"--out {out}: directory is not empty; choose a new one, or pass --overwrite"
+            )
+        for name in own:
+            path = out / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def check_count(option: str, value: int) -> None:
+    """A count the user gave (seeds, population, workers, points): a whole number, at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise WorkflowError(f"{option} {value}: must be a whole number, at least 1")
+
+
+def citizen_rows_for(
+    given: str | float | None, scenario: Scenario, target: Path | None
+) -> str | float:
+    """Citizen rows only where they are written (in memory they would only cost): as given, or
+    the scenario's own setting with a directory, and none without."""
+    if given is not None:
+        return given
+    return scenario.run.citizen_rows if target is not None else "none"
+
+
+def try_record(kind: str, **fields: Any) -> int | None:
+    """Record a compare or sweep; a catalogue that cannot be written only warns."""
+    try:
+        return catalogue.record(kind, **fields)
+    except Exception as error:  # noqa: BLE001 - the catalogue never fails the work itself
+        _warn(f"the {kind} was not recorded in the catalogue: {error}")
+        return None
+
+
+def try_update(entry: int | None, **fields: Any) -> None:
+    if entry is None:
+        return
+    try:
+        catalogue.update(entry, **fields)
+    except Exception as error:  # noqa: BLE001
+        _warn(f"entry {entry} of the catalogue was not updated: {error}")
+
+
+def record_runs(
+    results: list[RunResult],
+    parent: int | None,
+    workers: int | None,
+    settings: list[dict[str, Any]],
+) -> list[int | None]:
+    """Record each run as part of `parent` (nothing when the compare or sweep was not recorded)."""
+    if parent is None:
+        return [None] * len(results)
+    return [
+        catalogue.try_record_run(result, parent=parent, workers=workers, settings=extra)
+        for result, extra in zip(results, settings, strict=True)
+    ]
+
+
+def _warn(message: str) -> None:
+    warnings.warn(f"creditsim: {message}", RuntimeWarning, stacklevel=3)
+
+
+__all__ = [
+    "RunSpec",
+    "WorkflowError",
+    "check_count",
+    "citizen_rows_for",
+    "execute",
+    "prepare_directory",
+    "run_spec",
+]

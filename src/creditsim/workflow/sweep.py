@@ -1,0 +1,493 @@
+"""Parameter sweeps: a grid, or a Latin hypercube over ranges, each point over replicate seeds.
+
+Fields are addressed by dotted paths through the scenario; a list of named tables is addressed by
+the entry's name (`sanctions.flight_ban.duration_days`, `policies.national.start`,
+`regions.east.cameras_per_1000`), and `policy.X` is the primary score policy, as in scenario
+files. A path becomes an override that `creditsim.scenario.merge` applies (named lists merge by
+name). Every point is resolved and validated before anything runs, so a bad path or value is one
+message naming the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pydantic import BaseModel
+
+from creditsim.engine.runner import RunResult
+from creditsim.outputs import write_json, write_parquet
+from creditsim.scenario import Scenario, ScenarioError, load_scenario, merge, scenario_hash
+from creditsim.workflow.metrics import HEADLINE, flatten_audit
+from creditsim.workflow.runs import (
+    Progress,
+    RunSpec,
+    WorkflowError,
+    check_count,
+    citizen_rows_for,
+    execute,
+    prepare_directory,
+    record_runs,
+    try_record,
+    try_update,
+)
+
+FILES = ("sweep.parquet", "sweep.json", "runs")
+KEYS = ("point", "seed")  # the first columns of a sweep's table
+RUN_ARGUMENTS = {"population": "--population", "years": "--years", "shard_size": "--shard-size",
+                 "citizen_rows": "--citizen-rows"}  # fmt: skip
+Value = int | float | bool | str
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep: one row per (point, seed) in `table`, the swept values as columns (named
+    by their paths) beside the flattened audit metrics; the runs in the same order in `runs`."""
+
+    scenario: Scenario
+    parameters: list[str]
+    points: list[dict[str, Value]]
+    seeds: list[int]
+    table: pd.DataFrame
+    runs: list[RunResult] = field(repr=False)
+    path: Path | None = None
+    catalogue_id: int | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self, metrics: Sequence[str] = HEADLINE) -> pd.DataFrame:
+        """Per point, the swept values and the mean over the seeds of `metrics`."""
+        present = [metric for metric in metrics if metric in self.table.columns]
+        grouped = self.table.groupby("point", sort=True)
+        means = grouped[present].mean()
+        values = grouped[self.parameters].first()
+        return pd.concat([values, means], axis=1).reset_index()
+
+
+def sweep(
+    scenario: str | Path | Scenario,
+    *,
+    grid: Mapping[str, Sequence[Value] | Value] | None = None,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+    lhs: int | None = None,
+    seeds: int = 1,
+    seed: int | None = None,
+    population: int | None = None,
+    years: float | None = None,
+    shard_size: int | None = None,
+    citizen_rows: str | float | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    backend: str = "numpy",
+    progress: Progress | None = None,
+    catalogue: bool = True,
+) -> SweepResult:
+    """Run `scenario` at every point of a design, each on seeds `seed`, `seed + 1`, ...
+
+    The design is the Cartesian product of `grid` ({path: [values]}), crossed with `lhs` points
+    of a Latin hypercube over `ranges` ({path: (low, high)}; whole-number bounds draw whole
+    numbers), drawn reproducibly from `seed` (default: the scenario's). Every point shares the
+    seeds, so points differ by their settings and not by their draws. Without `out` no citizen
+    rows are kept; with it each run writes its directory under `out/runs/` and the table goes to
+    `out/sweep.parquet` (the design to `out/sweep.json`). With `workers` (or `scheduler`) the
+    runs are tasks on Dask. Recorded in the catalogue (kind "sweep"), each run with it as parent,
+    unless `catalogue` is False."""
+    check_count("--seeds", seeds)
+    for option, value in (("--population", population), ("--workers", workers), ("--lhs", lhs)):
+        if value is not None:
+            check_count(option, value)
+    base = load_scenario(scenario)
+    base_seed = base.run.seed if seed is None else seed
+    if base_seed < 0:
+        raise WorkflowError(f"--seed {base_seed}: must be 0 or more")
+    values = {path: _as_list(path, given) for path, given in (grid or {}).items()}
+    bounds = {path: _bounds(path, given) for path, given in (ranges or {}).items()}
+    both = sorted(set(values) & set(bounds))
+    if both:
+        raise WorkflowError(f"--set {both[0]}: given as values and as a range; give it once")
+    if lhs is not None and not bounds:
+        raise WorkflowError(f"--lhs {lhs}: give the ranges to draw from, as --set path=low:high")
+    if bounds and lhs is None:
+        raise WorkflowError("ranges (--set path=low:high) need --lhs N: the points to draw")
+    if not values and not bounds:
+        raise WorkflowError("nothing to sweep: give --set path.to.field=v1,v2,...")
+    target = Path(out) if out is not None else None
+    run_settings: dict[str, Any] = {
+        key: value
+        for key, value in (("population", population), ("years", years), ("shard_size", shard_size))
+        if value is not None
+    }
+    run_settings["citizen_rows"] = citizen_rows_for(citizen_rows, base, target)
+    parameters = [*values, *bounds]
+    for path in parameters:
+        _check_run_path(path, run_settings)
+        steps(base, path)
+    points = design(values, bounds, lhs, base_seed)
+    # Every point is resolved, and so checked, before anything runs.
+    resolved = [_resolve(base, point, {"run": run_settings}) for point in points]
+    seed_list = list(range(base_seed, base_seed + seeds))
+    if target is not None:
+        prepare_directory(target, overwrite, FILES)
+    specs = [
+        RunSpec(
+            point_scenario,
+            replicate,
+            f"point {index} seed {replicate}",
+            None
+            if target is None
+            else str(target / "runs" / f"point-{index:04d}-seed-{replicate}"),
+            overwrite,
+            backend,
+        )
+        for index, point_scenario in enumerate(resolved)
+        for replicate in seed_list
+    ]
+    settings = {
+        "grid": values,
+        "ranges": {path: list(pair) for path, pair in bounds.items()},
+        "lhs": lhs,
+        "seeds": seed_list,
+        "points": points,
+        "citizen_rows": run_settings["citizen_rows"],
+        "scheduler": scheduler,
+    }
+    entry = None
+    if catalogue:
+        entry = try_record(
+            "sweep",
+            status="running",
+            scenario=base.name,
+            scenario_hash=scenario_hash(base),
+            seed=base_seed,
+            population=resolved[0].run.population,
+            years=resolved[0].run.years,
+            backend=backend,
+            workers=workers,
+            settings=settings,
+        )
+    started = time.perf_counter()
+    try:
+        results = execute(specs, workers, scheduler, progress)
+        table = sweep_table(parameters, points, seed_list, results)
+        result = SweepResult(
+            base, parameters, points, seed_list, table, results, target, entry
+        )  # fmt: skip
+        if target is not None:
+            write_parquet(pa.Table.from_pandas(table, preserve_index=False), target / FILES[0])
+            write_json(
+                {"scenario": base.name, "scenario_hash": scenario_hash(base), **settings},
+                target / FILES[1],
+            )
+        record_runs(
+            results,
+            entry,
+            workers,
+            [
+                {"sweep": entry, "point": index, "values": points[index]}
+                for index in range(len(points))
+                for _ in seed_list
+            ],
+        )
+    except BaseException:
+        try_update(entry, status="failed", wall_seconds=round(time.perf_counter() - started, 4))
+        raise
+    try_update(
+        entry,
+        status="complete",
+        wall_seconds=round(time.perf_counter() - started, 4),
+        days=results[0].manifest["days"],
+        metrics={"points": len(points), "runs": len(results), "means": _means(result)},
+        path=None if target is None else target.resolve(),
+        files=None if target is None else {"sweep": FILES[0], "design": FILES[1]},
+    )
+    return result
+
+
+# ----------------------------------------------------------------------------------- the design
+
+
+def design(
+    grid: Mapping[str, Sequence[Value]],
+    ranges: Mapping[str, tuple[float, float]],
+    lhs: int | None,
+    seed: int,
+) -> list[dict[str, Value]]:
+    """The points: every combination of the grid's values, crossed with the hypercube's draws."""
+    products = itertools.product(*grid.values())
+    combinations = [dict(zip(grid, combo, strict=True)) for combo in products]
+    if not ranges:
+        return combinations
+    drawn = latin_hypercube(ranges, lhs or 1, seed)
+    return [{**combo, **point} for combo in combinations for point in drawn]
+
+
+def latin_hypercube(
+    ranges: Mapping[str, tuple[float, float]], points: int, seed: int
+) -> list[dict[str, float | int]]:
+    """`points` draws over `ranges`, one in each of `points` equal strata of every range (scipy's
+    LatinHypercube, seeded: the same seed draws the same points). Whole-number bounds give whole
+    numbers, each equally likely."""
+    from scipy.stats import qmc
+
+    unit = qmc.LatinHypercube(d=len(ranges), rng=seed).random(points)
+    out: list[dict[str, float | int]] = [{} for _ in range(points)]
+    for column, (path, (low, high)) in enumerate(ranges.items()):
+        for row in range(points):
+            share = float(unit[row, column])
+            if isinstance(low, int) and isinstance(high, int):
+                out[row][path] = min(low + math.floor(share * (high - low + 1)), high)
+            else:
+                out[row][path] = low + share * (high - low)
+    return out
+
+
+# ---------------------------------------------------------------------------- paths and values
+
+
+class _ByName(dict):
+    """The entries of a list of named tables, by name, while an override is being built."""
+
+
+def steps(scenario: Scenario, path: str) -> list[tuple[str, str]]:
+    """Check `path` against the scenario: each segment with what it is, "field" (of a table),
+    "entry" (a name in a list of named tables) or "key" (of a mapping such as
+    fpir_multiplier_by_group). An unknown segment is a ScenarioError naming what is allowed."""
+    parts = path.split(".")
+    if not path or any(not part.strip() for part in parts):
+        raise WorkflowError(f"--set {path!r}: a path is field names joined by dots")
+    node: Any = scenario
+    walked: list[str] = []
+    out: list[tuple[str, str]] = []
+    for part in parts:
+        here = ".".join([*walked, part])
+        if isinstance(node, BaseModel):
+            fields = type(node).model_fields
+            if isinstance(node, Scenario) and part == "policy":
+                node, kind = node.policy, "field"
+            elif part in fields:
+                node, kind = getattr(node, part), "field"
+            else:
+                allowed = ", ".join(fields)
+                raise ScenarioError(
+                    f"{_label(scenario)}: field `{here}`: unknown field; allowed: {allowed}"
+                )
+        elif isinstance(node, list):
+            names = [getattr(item, "name", None) for item in node]
+            if not names or None in names:
+                raise ScenarioError(
+                    f"{_label(scenario)}: field `{'.'.join(walked)}`: a list without names; "
+                    "change it in a scenario file"
+                )
+            if part not in names:
+                raise ScenarioError(
+                    f"{_label(scenario)}: field `{'.'.join(walked)}`: no entry named {part!r}; "
+                    f"allowed: {', '.join(names)}"
+                )
+            node, kind = node[names.index(part)], "entry"
+        elif isinstance(node, dict):
+            node, kind = node.get(part, {}), "key"
+        else:
+            what = "not set in this scenario" if node is None else f"a value ({node!r})"
+            raise ScenarioError(
+                f"{_label(scenario)}: field `{'.'.join(walked)}` is {what}: it has no field "
+                f"`{part}`; set the table in a scenario file"
+            )
+        walked.append(part)
+        out.append((kind, part))
+    if out[-1][0] == "entry":
+        raise ScenarioError(
+            f"{_label(scenario)}: field `{path}` is a whole entry; name one of its fields"
+        )
+    return out
+
+
+def override_for(scenario: Scenario, point: Mapping[str, Value]) -> dict[str, Any]:
+    """The override that sets every path of `point` ({path: value}) in `scenario`, in the form
+    `merge` takes: {"sanctions": [{"name": "flight_ban", "duration_days": 180}]}."""
+    tree: dict[str, Any] = {}
+    for path, value in point.items():
+        walk = steps(scenario, path)
+        node = tree
+        for index, (_, part) in enumerate(walk):
+            if index == len(walk) - 1:
+                node[part] = value
+                break
+            if part not in node:
+                node[part] = _ByName() if walk[index + 1][0] == "entry" else {}
+            node = node[part]
+    return _lists(tree)
+
+
+def parse_value(text: str) -> Value:
+    """A TOML scalar (integer, float, boolean, quoted string); anything else is a bare string."""
+    text = text.strip()
+    try:
+        value = tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+    return value if isinstance(value, int | float | bool | str) else text
+
+
+def parse_settings(
+    settings: Sequence[str], lhs: int | None = None
+) -> tuple[dict[str, list[Value]], dict[str, tuple[float, float]]]:
+    """`--set` options: `path=v1,v2,...` into the grid, `path=low:high` into the ranges (only
+    with --lhs, the number of points to draw from them)."""
+    grid: dict[str, list[Value]] = {}
+    ranges: dict[str, tuple[float, float]] = {}
+    for text in settings:
+        path, equals, spec = text.partition("=")
+        path = path.strip()
+        if not equals or not path or not spec.strip():
+            raise WorkflowError(
+                f"--set {text!r}: expected path.to.field=v1,v2,... (or path=low:high with --lhs)"
+            )
+        if path in grid or path in ranges:
+            raise WorkflowError(f"--set {path}: given twice; give its values once, with commas")
+        bounds = _range(spec)
+        if bounds is None:
+            grid[path] = [parse_value(item) for item in spec.split(",")]
+            if any(item == "" for item in grid[path]):
+                raise WorkflowError(f"--set {text!r}: an empty value; values are v1,v2,...")
+        elif lhs is None:
+            raise WorkflowError(
+                f"--set {text!r}: a range low:high needs --lhs N, the points to draw from it"
+            )
+        else:
+            ranges[path] = bounds
+    return grid, ranges
+
+
+def sweep_table(
+    parameters: list[str],
+    points: list[dict[str, Value]],
+    seeds: list[int],
+    results: list[RunResult],
+) -> pd.DataFrame:
+    """One row per (point, seed), in the order run: point, seed, the swept values, the metrics."""
+    rows = []
+    cells = iter(results)
+    for index, point in enumerate(points):
+        for replicate in seeds:
+            metrics = flatten_audit(next(cells).audit())
+            rows.append({"point": index, "seed": replicate, **point, **metrics})
+    table = pd.DataFrame(rows)
+    for path in parameters:
+        table[path] = _column(table[path].tolist())
+    return table
+
+
+# ------------------------------------------------------------------------------------ internals
+
+
+def _resolve(base: Scenario, point: dict[str, Value], run: dict[str, Any]) -> Scenario:
+    try:
+        return load_scenario(base, merge(override_for(base, point), run))
+    except ScenarioError as error:
+        setting = ", ".join(f"{path}={value!r}" for path, value in point.items())
+        raise ScenarioError(f"--set {setting}: {error}") from None
+
+
+def _check_run_path(path: str, run_settings: dict[str, Any]) -> None:
+    head, _, name = path.partition(".")
+    if head != "run":
+        return
+    if name == "seed":
+        raise WorkflowError("--set run.seed: the seeds are the replicates; use --seed and --seeds")
+    if name in RUN_ARGUMENTS and name in run_settings:
+        raise WorkflowError(f"--set {path}: also given as {RUN_ARGUMENTS[name]}; give it once")
+
+
+def _as_list(path: str, given: Sequence[Value] | Value) -> list[Value]:
+    items = [given] if isinstance(given, str | int | float | bool) else list(given)
+    if not items:
+        raise WorkflowError(f"--set {path}: no values")
+    return items
+
+
+def _bounds(path: str, given: tuple[float, float]) -> tuple[float, float]:
+    try:
+        low, high = given
+    except (TypeError, ValueError):
+        raise WorkflowError(f"--set {path}: a range is (low, high)") from None
+    if not all(_is_number(v) for v in (low, high)) or not low < high:
+        raise WorkflowError(f"--set {path}={low}:{high}: a range is two numbers, low < high")
+    return low, high
+
+
+def _range(spec: str) -> tuple[float, float] | None:
+    parts = spec.split(":")
+    if len(parts) != 2:
+        return None
+    low, high = (parse_value(part) for part in parts)
+    if not (_is_number(low) and _is_number(high)):
+        return None
+    return low, high  # type: ignore[return-value]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _column(values: list[Any]) -> list[Any]:
+    """One Parquet type a column: integers and floats mixed become floats, other mixes text."""
+    kinds = {type(value) for value in values}
+    if kinds <= {int, float} and float in kinds:
+        return [float(value) for value in values]
+    if len(kinds) > 1:
+        return [str(value) for value in values]
+    return values
+
+
+def _lists(tree: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, _ByName):
+            out[key] = [{"name": name, **_lists(entry)} for name, entry in value.items()]
+        elif isinstance(value, dict):
+            out[key] = _lists(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _label(scenario: Scenario) -> str:
+    return f"scenario {scenario.name!r}"
+
+
+def _means(result: SweepResult) -> list[dict[str, Any]]:
+    """The summary for the catalogue: JSON has no NaN."""
+    rows = result.summary().to_dict(orient="records")
+    return [
+        {k: None if isinstance(v, float) and math.isnan(v) else _scalar(v) for k, v in row.items()}
+        for row in rows
+    ]
+
+
+def _scalar(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+__all__ = [
+    "SweepResult",
+    "design",
+    "latin_hypercube",
+    "override_for",
+    "parse_settings",
+    "parse_value",
+    "steps",
+    "sweep",
+    "sweep_table",
+]
