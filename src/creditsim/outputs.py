@@ -68,13 +68,18 @@ def write_parquet(table: pa.Table, path: Path) -> None:
 
 def write_json(data: Any, path: Path, indent: int | None = 2) -> None:
     """`indent=None` writes compactly, with the C encoder: for the large audit."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     text = json.dumps(
         data, indent=indent, sort_keys=True, separators=None if indent else (",", ":")
     )
+    write_text(text + "\n", path)
+
+
+def write_text(text: str, path: Path) -> None:
+    """Write under a temporary name, then rename: a reader sees the whole file or none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        temporary.write_text(text + "\n", encoding="utf-8")
+        temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

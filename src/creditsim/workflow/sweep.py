@@ -136,7 +136,7 @@ def sweep(
         steps(base, path)
     points = design(values, bounds, lhs, base_seed)
     # Every point is resolved, and so checked, before anything runs.
-    resolved = [_resolve(base, point, {"run": run_settings}) for point in points]
+    resolved = [resolve_point(base, point, {"run": run_settings}) for point in points]
     seed_list = list(range(base_seed, base_seed + seeds))
     if target is not None:
         prepare_directory(target, overwrite, FILES)
@@ -392,7 +392,8 @@ def sweep_table(
 # ------------------------------------------------------------------------------------ internals
 
 
-def _resolve(base: Scenario, point: dict[str, Value], run: dict[str, Any]) -> Scenario:
+def resolve_point(base: Scenario, point: dict[str, Value], run: dict[str, Any]) -> Scenario:
+    """`base` with every path of `point` set and `run` settings applied, validated."""
     try:
         return load_scenario(base, merge(override_for(base, point), run))
     except ScenarioError as error:

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from creditsim.audit.disparity import POPULATION
 
@@ -36,11 +36,32 @@ class Target(BaseModel):
     weight: float = Field(default=1.0, gt=0)
 
 
+class Parameter(BaseModel):
+    """A scenario field to fit, by its dotted path (as `creditsim sweep --set` names it), within
+    bounds; `log` searches the range on a log scale (for rates spanning orders of magnitude)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(min_length=1)
+    low: float
+    high: float
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Parameter:
+        if not self.low < self.high:
+            raise ValueError(f"low: must be below high ({self.low} >= {self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("low: a log scale needs a positive low bound")
+        return self
+
+
 class Targets(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     scenario: str | None = None
     targets: list[Target] = Field(min_length=1)
+    parameters: list[Parameter] = Field(default_factory=list)  # what `calibrate` fits by default
 
 
 def shipped_targets() -> list[str]:
@@ -62,6 +83,11 @@ def load_targets(source: str | Path) -> Targets:
     else:
         path = Path(source)
         label = str(path)
+        if not text_source.endswith(".toml") and "/" not in text_source:
+            raise TargetError(
+                f"no targets shipped for {text_source!r}; give a targets file "
+                f"(--targets FILE.toml; shipped: {', '.join(shipped_targets())})"
+            )
         if not path.is_file():
             raise TargetError(
                 f"{label}: no such targets file (shipped: {', '.join(shipped_targets())})"

@@ -1,0 +1,304 @@
+"""Calibration: fit chosen scenario parameters to published figures.
+
+Each evaluation is one run on one seed, so every evaluation shares its citizens and chances
+(common random numbers) and the loss is a deterministic function of the parameters. The loss is
+the weighted sum of squared log ratios of the model's figure to the published one, so that a
+target of 17 million and one of 10 thousand weigh alike. SciPy's bounded Nelder-Mead searches
+the unit cube that the parameter ranges map onto (linearly, or on a log scale).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from creditsim.engine.runner import RunResult, run
+from creditsim.outputs import write_json, write_text
+from creditsim.scenario import Scenario, load_scenario, scenario_hash
+from creditsim.scenario.loading import to_toml
+from creditsim.workflow.runs import (
+    Progress,
+    WorkflowError,
+    check_count,
+    prepare_directory,
+    try_record,
+    try_update,
+)
+from creditsim.workflow.sweep import parse_value, resolve_point, steps
+from creditsim.workflow.targets import Parameter, Targets, gap_table, load_targets, modelled
+
+FILES = ("calibration.json", "fitted.toml")
+SIMPLEX_STEP = 0.25  # of each parameter's range, in the unit cube
+
+
+@dataclass
+class CalibrationResult:
+    """The fitted values, the fitted scenario, and the gap to each target before and after."""
+
+    scenario: Scenario  # the fitted scenario
+    targets: Targets
+    fitted: dict[str, float]
+    start: dict[str, float]
+    loss: float
+    start_loss: float
+    evaluations: int
+    gaps: list[dict[str, Any]]  # one row per target, at the fitted values
+    start_gaps: list[dict[str, Any]]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    result: RunResult | None = None  # the run at the fitted values
+    path: Path | None = None
+    catalogue_id: int | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per target: published, model before and after fitting, and the gap."""
+        before = {row["id"]: row["model"] for row in self.start_gaps}
+        frame = pd.DataFrame(self.gaps)
+        frame.insert(3, "model_before", frame["id"].map(before))
+        return frame
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "fitted": self.fitted,
+            "start": self.start,
+            "loss": self.loss,
+            "start_loss": self.start_loss,
+            "evaluations": self.evaluations,
+            "gaps": self.gaps,
+        }
+
+
+def calibrate(
+    scenario: str | Path | Scenario,
+    targets: str | Path | Targets | None = None,
+    *,
+    parameters: Mapping[str, tuple[float, float]] | list[Parameter] | None = None,
+    population: int | None = None,
+    years: float | None = None,
+    seed: int | None = None,
+    max_evaluations: int = 80,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    catalogue: bool = True,
+) -> CalibrationResult:
+    """Fit `parameters` ({path: (low, high)}, default: those the targets file names) so that the
+    run's figures, scaled to 1.4 billion, come as near the published `targets` as they can.
+
+    `targets` is a targets file, or the name of a scenario that ships one (default: the
+    scenario's own name). With `out`, writes calibration.json and the fitted scenario as
+    fitted.toml. Recorded in the catalogue (kind "calibrate") unless `catalogue` is False."""
+    check_count("--max-evaluations", max_evaluations)
+    if population is not None:
+        check_count("--population", population)
+    base = load_scenario(scenario)
+    goal = targets if isinstance(targets, Targets) else load_targets(targets or base.name)
+    chosen = _parameters(parameters, goal)
+    for parameter in chosen:
+        steps(base, parameter.path)
+    settings: dict[str, Any] = {"citizen_rows": "none"}
+    if population is not None:
+        settings["population"] = population
+    if years is not None:
+        settings["years"] = years
+    run_seed = base.run.seed if seed is None else seed
+    target = Path(out) if out is not None else None
+    start = {p.path: _clip(_current(base, p.path), p) for p in chosen}
+    # Resolving the start point checks every path and the run settings before anything runs.
+    resolve_point(base, start, {"run": settings})
+    if target is not None:
+        prepare_directory(target, overwrite, FILES)
+    entry = None
+    if catalogue:
+        entry = try_record(
+            "calibrate",
+            status="running",
+            scenario=base.name,
+            scenario_hash=scenario_hash(base),
+            seed=run_seed,
+            settings={"parameters": [p.model_dump() for p in chosen], "targets": goal.model_dump()},
+        )
+    started = time.perf_counter()
+    history: list[dict[str, Any]] = []
+    cache: dict[tuple[float, ...], tuple[float, RunResult]] = {}
+
+    def evaluate(values: dict[str, float]) -> tuple[float, RunResult]:
+        key = tuple(values[p.path] for p in chosen)
+        if key not in cache:
+            resolved = resolve_point(base, values, {"run": settings})
+            result = run(resolved, seed=run_seed, catalogue=False)
+            cache[key] = (_loss(result, goal), result)
+            history.append({"values": dict(values), "loss": cache[key][0]})
+            if progress is not None:
+                progress(len(history), max_evaluations, f"evaluation {len(history)}")
+        return cache[key]
+
+    def objective(unit: np.ndarray) -> float:
+        return evaluate(_values(chosen, unit))[0]
+
+    try:
+        start_loss, start_result = evaluate(start)
+        first = np.array([_to_unit(p, start[p.path]) for p in chosen])
+        fit = minimize(
+            objective,
+            first,
+            method="Nelder-Mead",
+            bounds=[(0.0, 1.0)] * len(chosen),
+            options={
+                "maxfev": max_evaluations,
+                "xatol": 1e-3,
+                "fatol": 1e-6,
+                "initial_simplex": _simplex(first),
+            },
+        )
+        fitted = _values(chosen, np.asarray(fit.x))
+        loss, result = evaluate(fitted)
+        years_run = result.manifest["days"] / 365.0
+        outcome = CalibrationResult(
+            scenario=resolve_point(base, fitted, {}),
+            targets=goal,
+            fitted=fitted,
+            start=start,
+            loss=loss,
+            start_loss=start_loss,
+            evaluations=len(history),
+            gaps=gap_table(result.audit(), goal, years_run),
+            start_gaps=gap_table(start_result.audit(), goal, years_run),
+            history=history,
+            result=result,
+            path=target,
+            catalogue_id=entry,
+        )
+        if target is not None:
+            write_json(outcome.summary() | {"history": history}, target / FILES[0])
+            write_text(to_toml(outcome.scenario), target / FILES[1])
+    except BaseException:
+        try_update(entry, status="failed", wall_seconds=round(time.perf_counter() - started, 4))
+        raise
+    try_update(
+        entry,
+        status="complete",
+        wall_seconds=round(time.perf_counter() - started, 4),
+        population=result.scenario.run.population,
+        years=result.scenario.run.years,
+        days=result.manifest["days"],
+        metrics={
+            "fitted": fitted,
+            "loss": loss,
+            "start_loss": start_loss,
+            "gaps": {row["id"]: row["ratio"] for row in outcome.gaps},
+        },  # fmt: skip
+        path=None if target is None else target.resolve(),
+        files=None if target is None else {"calibration": FILES[0], "fitted": FILES[1]},
+    )
+    return outcome
+
+
+def parse_fit(texts: list[str]) -> dict[str, tuple[float, float]]:
+    """`--fit path=low:high` options into {path: (low, high)}."""
+    ranges: dict[str, tuple[float, float]] = {}
+    for text in texts:
+        path, _, spec = text.partition("=")
+        bounds = [parse_value(part) for part in spec.split(":")]
+        numbers = all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+        if not path.strip() or len(bounds) != 2 or not numbers:
+            raise WorkflowError(f"--fit {text!r}: expected path.to.field=low:high")
+        if path.strip() in ranges:
+            raise WorkflowError(f"--fit {path.strip()}: given twice")
+        ranges[path.strip()] = (float(bounds[0]), float(bounds[1]))
+    return ranges
+
+
+def _parameters(given, goal: Targets) -> list[Parameter]:
+    if given is None:
+        if not goal.parameters:
+            raise WorkflowError(
+                "nothing to fit: name parameters as --fit path=low:high, or list them under "
+                "[[parameters]] in the targets file"
+            )
+        return list(goal.parameters)
+    if isinstance(given, list):
+        return given
+    chosen = []
+    for path, bounds in given.items():
+        try:
+            low, high = bounds
+            chosen.append(
+                Parameter(path=path, low=low, high=high, log=low > 0 and high / low >= 10)
+            )
+        except (TypeError, ValueError) as error:
+            raise WorkflowError(
+                f"--fit {path}: a range is low:high with low < high ({error})"
+            ) from None
+    if not chosen:
+        raise WorkflowError("nothing to fit: name parameters as --fit path=low:high")
+    return chosen
+
+
+def _simplex(first: np.ndarray) -> np.ndarray:
+    """A wide first simplex (a quarter of each range): counts move in steps, and a small simplex
+    would stall on the first flat stretch."""
+    vertices = [first]
+    for axis in range(first.shape[0]):
+        vertex = first.copy()
+        vertex[axis] += SIMPLEX_STEP if first[axis] + SIMPLEX_STEP <= 1.0 else -SIMPLEX_STEP
+        vertices.append(vertex)
+    return np.array(vertices)
+
+
+def _loss(result: RunResult, goal: Targets) -> float:
+    """Weighted squared log ratio of model to published figure, per target, summed. One is
+    added to both so that a model figure of zero is a large but finite miss."""
+    audit = result.audit()
+    years = result.manifest["days"] / 365.0
+    total = 0.0
+    for target in goal.targets:
+        model = modelled(audit, target, years)
+        total += target.weight * math.log((model + 1.0) / (target.value + 1.0)) ** 2
+    return total
+
+
+def _to_unit(parameter: Parameter, value: float) -> float:
+    if parameter.log:
+        low, high = math.log(parameter.low), math.log(parameter.high)
+        return (math.log(value) - low) / (high - low)
+    return (value - parameter.low) / (parameter.high - parameter.low)
+
+
+def _values(chosen: list[Parameter], unit: np.ndarray) -> dict[str, float]:
+    values = {}
+    for parameter, u in zip(chosen, np.clip(unit, 0.0, 1.0), strict=True):
+        if parameter.log:
+            low, high = math.log(parameter.low), math.log(parameter.high)
+            value = math.exp(low + float(u) * (high - low))
+        else:
+            value = parameter.low + float(u) * (parameter.high - parameter.low)
+        values[parameter.path] = round(value, 10)
+    return values
+
+
+def _current(scenario: Scenario, path: str) -> float:
+    """The scenario's own value at `path` (where the search starts), or NaN where unset."""
+    node: Any = scenario.model_dump(mode="python")
+    for kind, part in steps(scenario, path):
+        if kind == "entry":
+            node = next(item for item in node if item.get("name") == part)
+        elif part == "policy" and isinstance(node, dict) and "policies" in node:
+            node = next(p for p in node["policies"] if p.get("type") != "list")
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+    return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else math.nan
+
+
+def _clip(value: float, parameter: Parameter) -> float:
+    if math.isnan(value):
+        return math.exp((math.log(parameter.low) + math.log(parameter.high)) / 2) if parameter.log \
+            else (parameter.low + parameter.high) / 2  # fmt: skip
+    return min(max(value, parameter.low), parameter.high)
