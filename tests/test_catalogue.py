@@ -309,3 +309,15 @@ def test_cli_mistakes_get_one_message_and_status_2(written, args, message):
 def test_cli_without_a_catalogue(catalogue_file):
     done = _cli("runs", "list")
     assert done.exit_code == 2 and "no run catalogue at" in done.stderr
+
+
+def test_a_compare_is_on_disk_while_its_files_are(catalogue_file, tmp_path):
+    folder = tmp_path / "effect"
+    folder.mkdir()
+    (folder / "compare.json").write_text("{}")
+    entry = catalogue.record("compare", path=str(folder), files={"compare": "compare.json"})
+    assert catalogue.show_run(entry)["on_disk"] == "present"
+    (folder / "compare.json").unlink()
+    assert catalogue.show_run(entry)["on_disk"] == "missing"
+    # Its folder is not a run's: no citizens or time series come from it.
+    assert catalogue.query("SELECT count(*) AS n FROM citizens").column("n").to_pylist() == [0]

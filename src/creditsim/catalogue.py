@@ -423,7 +423,13 @@ def _refusal(statement: Any) -> str | None:
 
 
 def _on_disk(row: dict[str, Any]) -> str:
-    """Whether a run's directory still holds its files: the manifest names the same run."""
+    """Whether a run's directory still holds its files: the manifest names the same run. A
+    compare, sweep or calibration is there when the files it lists are."""
+    if row.get("kind") != "run":
+        files = row.get("files") or {}
+        names = files.values() if isinstance(files, dict) else []
+        found = [(Path(row["path"]) / name).exists() for name in names]
+        return "present" if found and all(found) else "missing"
     manifest_file = Path(row["path"]) / "manifest.json"
     try:
         manifest = json.loads(manifest_file.read_text())
@@ -443,8 +449,9 @@ def _prepare_session(con: duckdb.DuckDBPyConnection) -> None:
     settings are locked."""
     rows = _rows(
         con.execute(
-            "SELECT id, path, files, scenario_hash, seed, population, wall_seconds FROM runs "
-            "WHERE path IS NOT NULL AND files IS NOT NULL ORDER BY id DESC"
+            "SELECT id, kind, path, files, scenario_hash, seed, population, wall_seconds "
+            "FROM runs WHERE kind = 'run' AND path IS NOT NULL AND files IS NOT NULL "
+            "ORDER BY id DESC"
         )
     )
     citizens: list[tuple[int, list[str]]] = []
