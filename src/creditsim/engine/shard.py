@@ -576,13 +576,17 @@ def _give_up(scenario, pop, events, records, deterred, exempt, rules, days, seed
     policy = rule.policy
     lowest = len(policy.grades) - 1
     floor = lowest if settings.grade is None else policy.grade_of(settings.grade)
+    # Only the citizens whose records could take them to the floor are replayed.
+    at_floor = Trigger.model_construct(
+        policy=policy.name, grade_at_or_below=policy.grades[floor].grade, grade_at_or_above=None
+    )
     back = np.zeros(deterred.size, dtype=bool)
     parts = [records]
     for step in range(GIVING_UP_MAX_STEPS):
-        stream_now = Records.concat(parts).sorted_by_day() if len(parts) > 1 else records
+        stream_now = Records.concat(parts) if len(parts) > 1 else records
         read = rule.records(stream_now.day, stream_now.subject, stream_now.kind, stream_now.channel)
-        ledger = run_ledger(rule, *read, days)
-        spells = grade_spells(ledger.changes, lambda g: g >= floor, days, 0)
+        changes = grade_changes_for_sanctions(rule, [at_floor], *read, days)
+        spells = grade_spells(changes, lambda g: g >= floor, days, 0)
         new = given_up(deterred, spells) & ~back
         if not new.any():
             break

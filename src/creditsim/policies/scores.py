@@ -77,12 +77,19 @@ class ScoreRule:
 
     def records(self, day, subject, kind, channel):
         """The records this policy reads, as (day, subject, kind)."""
-        read = np.flatnonzero(self.channel_read[channel])
-        return day[read], subject[read], kind[read]
+        return _where(self.channel_read[channel], day, subject, kind)
 
     def events(self, day, person, behaviour):
-        read = np.flatnonzero(self.behaviour_read[behaviour])
-        return day[read], person[read], behaviour[read]
+        return _where(self.behaviour_read[behaviour], day, person, behaviour)
+
+
+def _where(read: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The items of the columns where `read` holds (the columns themselves where it always
+    does)."""
+    if read.all():
+        return columns
+    index = np.flatnonzero(read)
+    return tuple(column[index] for column in columns)
 
 
 def deltas(scenario: Scenario, policy: ScorePolicy | None = None) -> np.ndarray:
