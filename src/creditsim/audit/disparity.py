@@ -408,8 +408,11 @@ class _Counts:
         fn = self.deserved - self.true_positive
         return np.array([self.true_positive, fp, fn, self.citizens - self.true_positive - fp - fn])
 
-    def metrics(self) -> dict[str, Any]:
+    def metrics(self, point: np.ndarray | None = None) -> dict[str, Any]:
+        """The counts and the RATES (`point`: the rates of these cells, if already known)."""
         tp, fp, fn, tn = (int(v) for v in self.cells())
+        if point is None:
+            point = rates(np.array([tp, fp, fn, tn]))
         out: dict[str, Any] = {
             "citizens": self.citizens,
             "sanctioned": self.sanctioned,
@@ -422,18 +425,19 @@ class _Counts:
             "false_negative": fn,
             "true_negative": tn,
         }
-        for name, value in zip(RATES, rates(np.array([tp, fp, fn, tn])), strict=True):
+        for name, value in zip(RATES, point, strict=True):
             out[name] = None if np.isnan(value) else float(value)
         return out
 
 
 def rates(cells: np.ndarray) -> np.ndarray:
-    """The RATES from confusion cells (..., 4): NaN where a rate has no denominator."""
+    """The RATES from confusion cells (..., 4): NaN where a rate has no denominator. Each rate
+    is stored whole (the last axis is a view across them), so one rate is cheap to take."""
     cells = np.asarray(cells, dtype=np.float64)
     tp, fp, fn, tn = (cells[..., i] for i in range(4))
     n = tp + fp + fn + tn
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.stack(
+        planes = np.stack(
             [
                 (tp + fp) / n,  # sanction rate
                 (tp + fn) / n,  # prevalence
@@ -444,9 +448,9 @@ def rates(cells: np.ndarray) -> np.ndarray:
                 tn / (tn + fp),  # true negative rate
                 fp / (fp + tn),  # false positive rate
                 fn / (fn + tp),  # false negative rate
-            ],
-            axis=-1,
+            ]
         )
+    return np.moveaxis(planes, 0, -1)
 
 
 class _Bootstrap:
@@ -457,23 +461,22 @@ class _Bootstrap:
         self.tails = [50 * (1 - confidence), 100 - 50 * (1 - confidence)]
         self.rng = stream(seed, 0, "audit:bootstrap")
 
-    def resample(self, cells: np.ndarray) -> np.ndarray | None:
-        n = int(cells.sum())
-        if self.replicates == 0 or n == 0:
-            return None
-        return self.rng.multinomial(n, cells / n, size=self.replicates)
+    def resample(self, cells: np.ndarray) -> np.ndarray:
+        """Resamples of confusion cells (sets, 4), none empty: (replicates, sets, 4). The sets
+        are drawn one after another, as many calls, one per set, would draw them."""
+        n = cells.sum(axis=1)
+        draws = self.rng.multinomial(
+            n[:, None], (cells / n[:, None])[:, None, :], size=(cells.shape[0], self.replicates)
+        )
+        return draws.transpose(1, 0, 2)
 
-    def resample_sanctioned(self, cells: np.ndarray) -> np.ndarray | None:
-        """Resamples of the number sanctioned only (as cells: sanctioned, 0, 0, the rest)."""
-        n = int(cells.sum())
-        if self.replicates == 0 or n == 0:
-            return None
-        sanctioned = self.rng.binomial(n, (cells[0] + cells[1]) / n, size=self.replicates)
+    def resample_sanctioned(self, cells: np.ndarray) -> np.ndarray:
+        """Resamples of the number sanctioned only, as cells (sanctioned, 0, 0, the rest)."""
+        n = cells.sum(axis=1)
+        p = (cells[:, 0] + cells[:, 1]) / n
+        sanctioned = self.rng.binomial(n[:, None], p[:, None], size=(n.shape[0], self.replicates)).T
         zeros = np.zeros_like(sanctioned)
-        return np.stack([sanctioned, zeros, zeros, n - sanctioned], axis=1)
-
-    def interval(self, values: np.ndarray) -> list[float] | None:
-        return self.intervals(values[:, None])[0]
+        return np.stack([sanctioned, zeros, zeros, n - sanctioned], axis=-1)
 
     def intervals(self, values: np.ndarray) -> list[list[float] | None]:
         """An interval per column of (replicates, columns); None for a column whose value is
@@ -515,10 +518,12 @@ def _breakdown(tallies, shape, outcomes, names, axes, reference, threshold, boot
             "climbed_back": int(along(f"policy:{primary}:bottom_recovered")[i]),
             "sanctions": {},
         }
+    comparisons = []
     for outcome in outcomes:
         sums = [along(key) for key in _keys(outcome)]
-        counts = [_Counts(*(column[i] for column in sums)) for i in range(len(names))]
-        metrics = _compare(counts, reference, threshold, bootstrap)
+        comparisons.append([_Counts(*(column[i] for column in sums)) for i in range(len(names))])
+    compared = _compare(comparisons, reference, threshold, bootstrap)
+    for outcome, metrics in zip(outcomes, compared, strict=True):
         for name, m in zip(names, metrics, strict=True):
             out[name]["sanctions"][outcome] = m
     return out
@@ -530,16 +535,16 @@ def _intersections(tallies, shape, outcomes, regions, groups, reference, thresho
     rows: list[dict[str, Any]] = []
     needed = {"citizens", *(key for outcome in outcomes for key in _keys(outcome))}
     cube = {key: tallies[key].reshape(shape) for key in needed}
+    comparisons = [
+        [_Counts(*(cube[k][r, g, b] for k in _keys(outcome))) for g in range(len(groups))]
+        for r in range(len(regions))
+        for b in range(len(INCOME_BANDS))
+        for outcome in outcomes
+    ]
+    compared = iter(_compare(comparisons, reference, threshold, bootstrap, detail=False))
     for r, region in enumerate(regions):
         for b, band in enumerate(INCOME_BANDS):
-            per_outcome = {}
-            for outcome in outcomes:
-                counts = [
-                    _Counts(*(cube[k][r, g, b] for k in _keys(outcome))) for g in range(len(groups))
-                ]
-                per_outcome[outcome] = _compare(
-                    counts, reference, threshold, bootstrap, detail=False
-                )
+            per_outcome = {outcome: next(compared) for outcome in outcomes}
             for g, group in enumerate(groups):
                 rows.append(
                     {
@@ -565,35 +570,72 @@ def _keys(outcome: str) -> tuple[str, ...]:
 
 
 def _compare(
-    counts: list[_Counts], reference: int | None, threshold: float, bootstrap, detail: bool = True
-) -> list:
-    """Metrics of each set of citizens, with intervals, and disparities against `reference`.
+    comparisons: list[list[_Counts]],
+    reference: int | None,
+    threshold: float,
+    bootstrap,
+    detail: bool = True,
+) -> list[list[dict[str, Any]]]:
+    """Metrics of each set of citizens (a group, a region...) of each comparison, with
+    intervals, and disparities against the comparison's set `reference`.
 
-    Without `detail` (the many intersections), only the disparate impact gets an interval."""
-    cells = [c.cells() for c in counts]
-    draw = bootstrap.resample if detail else bootstrap.resample_sanctioned
-    samples = [draw(c) for c in cells]
-    sample_rates = [None if s is None else rates(s) for s in samples]
-    out = []
-    for i, c in enumerate(counts):
-        m = c.metrics()
-        if sample_rates[i] is not None and detail:
-            m["intervals"] = dict(zip(RATES, bootstrap.intervals(sample_rates[i]), strict=True))
-        if reference is not None:
-            _disparities(m, counts[reference], sample_rates[i], sample_rates[reference],
-                         threshold, bootstrap, detail)  # fmt: skip
-        out.append(m)
+    Without `detail` (the many intersections), only the disparate impact gets an interval.
+    Resamples are drawn comparison by comparison, set by set; the intervals of all are then
+    taken at once."""
+    if not comparisons:
+        return []
+    width = len(comparisons[0])
+    counts = [c for sets in comparisons for c in sets]
+    cells = np.stack([c.cells() for c in counts])
+    metrics = [c.metrics(point) for c, point in zip(counts, rates(cells), strict=True)]
+    # Sets without citizens are not resampled: `column` is each set's place among the drawn.
+    drawn = np.flatnonzero(cells.sum(axis=1) > 0) if bootstrap.replicates else np.zeros(0, int)
+    column = np.full(len(counts), -1)
+    column[drawn] = np.arange(drawn.shape[0])
+    sampled = None  # (replicates, sets drawn, rates)
+    if drawn.size:
+        draw = bootstrap.resample if detail else bootstrap.resample_sanctioned
+        sampled = rates(draw(cells[drawn]))
+        if detail:
+            for i, bounds in zip(drawn, _per_set(bootstrap, sampled), strict=True):
+                metrics[i]["intervals"] = dict(zip(RATES, bounds, strict=True))
+    out = [metrics[k : k + width] for k in range(0, len(metrics), width)]
+    if reference is None:
+        return out
+    theirs = np.repeat(np.arange(len(comparisons)) * width + reference, width)
+    refs = [dict(metrics[i]) for i in theirs[::width]]
+    ratio_intervals: list = [None] * len(counts)
+    impact_intervals: list = [None] * len(counts)
+    paired = np.flatnonzero((column >= 0) & (column[theirs] >= 0))
+    if sampled is not None and paired.size:
+        own, ref = column[paired], column[theirs[paired]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if detail:
+                ratios = _per_set(bootstrap, sampled[:, own] / sampled[:, ref])
+                for i, bounds in zip(paired, ratios, strict=True):
+                    ratio_intervals[i] = bounds
+            sanction_rate = sampled[:, :, 0]
+            impact = bootstrap.intervals(sanction_rate[:, ref] / sanction_rate[:, own])
+        for i, bounds in zip(paired, impact, strict=True):
+            impact_intervals[i] = bounds
+    for i, m in enumerate(metrics):
+        _disparities(m, refs[i // width], ratio_intervals[i], impact_intervals[i], threshold,
+                     detail)  # fmt: skip
     return out
 
 
-def _disparities(m, reference: _Counts, own, theirs, threshold, bootstrap, detail) -> None:
-    ref = reference.metrics()
+def _per_set(bootstrap, values: np.ndarray) -> list[list]:
+    """Intervals of (replicates, sets, rates) values: per set, a list over the rates."""
+    flat = bootstrap.intervals(values.reshape(values.shape[0], -1))
+    width = values.shape[2]
+    return [flat[k : k + width] for k in range(0, len(flat), width)]
+
+
+def _disparities(m, ref: dict, ratio_intervals, impact_interval, threshold, detail) -> None:
+    """Disparities of metrics `m` against the reference group's metrics `ref`, with the
+    bootstrap intervals of the ratios (None where not resampled)."""
     band = (threshold, 1.0 / threshold)
     disparities = {}
-    resampled = own is not None and theirs is not None
-    if resampled and detail:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio_intervals = bootstrap.intervals(own / theirs)
     for k, name in enumerate(RATES):
         ratio = _ratio(m[name], ref[name])
         # Against a reference rate of zero, any rate above zero is an unbounded disparity.
@@ -602,7 +644,7 @@ def _disparities(m, reference: _Counts, own, theirs, threshold, bootstrap, detai
             "ratio": ratio,
             "flag": unbounded or bool(ratio is not None and not band[0] <= ratio <= band[1]),
         }
-        if resampled and detail:
+        if ratio_intervals is not None and detail:
             entry["interval"] = ratio_intervals[k]
         disparities[name] = entry
     m["disparities"] = disparities
@@ -620,12 +662,10 @@ def _disparities(m, reference: _Counts, own, theirs, threshold, bootstrap, detai
     impact = _ratio(ref["sanction_rate"], m["sanction_rate"])
     m["disparate_impact"] = impact
     m["four_fifths_flag"] = bool(impact is not None and impact < threshold)
-    interval = None
-    if own is not None and theirs is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            interval = bootstrap.interval(theirs[:, 0] / own[:, 0])
-    m["disparate_impact_interval"] = interval
-    m["four_fifths_flag_significant"] = bool(interval is not None and interval[1] < threshold)
+    m["disparate_impact_interval"] = impact_interval
+    m["four_fifths_flag_significant"] = bool(
+        impact_interval is not None and impact_interval[1] < threshold
+    )
 
 
 def _reference_group(rule: str, groups: list[str], citizens: np.ndarray, sanctioned) -> str:
