@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from creditsim import report  # noqa: E402  (callable: creditsim.report(result, "r.html"))
 from creditsim.engine.runner import RunResult, run  # noqa: E402
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, preset_names  # noqa: E402
 from creditsim.workflow import (  # noqa: E402
@@ -23,6 +24,7 @@ __all__ = [
     "compare",
     "load_scenario",
     "preset_names",
+    "report",
     "run",
     "sweep",
 ]

@@ -438,6 +438,36 @@ class QueryFormat(StrEnum):
     json = "json"
 
 
+@app.command("report")
+def report_command(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="A run directory (creditsim run ... --out DIR), a compare directory, or a run "
+            "catalogue id."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")],
+    targets: Annotated[
+        str | None,
+        typer.Option(
+            "--targets",
+            help="Published figures to compare with: a targets file or a scenario name "
+            "(default: the run's scenario's own, where they ship).",
+        ),
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report of a run or a comparison (opens with no network)."""
+    from creditsim.report import ReportError, report
+
+    try:
+        path = report(source, out, targets=targets)
+    except ReportError as error:
+        _fail(str(error))
+        return
+    console.print(f"report written to {path}")
+
+
 @runs_app.command("list")
 def runs_list(
     limit: Annotated[

@@ -112,6 +112,12 @@ class RunResult:
     def timeseries(self) -> pd.DataFrame:
         return self.timeseries_table.to_pandas()
 
+    def plot(self, kind: str | None = None):
+        """A matplotlib Figure of one kind (`creditsim.report.plots.KINDS`), or all as a dict."""
+        from creditsim.report.plots import plot
+
+        return plot(self, kind)
+
 
 def run(
     scenario: str | Path | Scenario = "national-2018",

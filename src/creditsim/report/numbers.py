@@ -1,0 +1,79 @@
+"""Numbers for people: thousands separators, percentages with sensible precision, labels."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def integer(value: Any) -> str:
+    """12,345; an absent value is an em dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{round(value):,}".replace("-", "−")
+
+
+def percent(share: Any, signed: bool = False) -> str:
+    """A share as a percentage: 12%, 3.4%, 0.05%, under 0.01%; `signed` adds + or −."""
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return "—"
+    value = float(share) * 100.0
+    sign = ""
+    if signed:
+        sign = "+" if value > 0 else "−" if value < 0 else ""
+        value = abs(value)
+    elif value < 0:
+        sign, value = "−", -value
+    if value == 0:
+        return "0%"
+    if value < 0.005:
+        return f"{sign}0.00%" if signed else "under 0.01%"
+    if value < 0.995:
+        text = f"{value:.2f}"
+    elif value < 9.95:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:,.0f}"
+    return f"{sign}{text}%"
+
+
+def ratio(value: Any) -> str:
+    """A ratio such as a disparate-impact ratio: 0.83; absent: em dash."""
+    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+        return "—"
+    return f"{float(value):.2f}"
+
+
+def number(value: Any, digits: int = 3) -> str:
+    """Any number, for a table: integers with separators, others to `digits` significant."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return integer(value)
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    text = f"{value:.{digits}g}"
+    return text.replace("-", "−") if text.startswith("-") else text
+
+
+def signed_number(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    text = number(abs(value), digits)
+    return f"+{text}" if value > 0 else f"−{text}" if value < 0 else text
+
+
+def label(name: str) -> str:
+    """A machine name for people: flight_ban -> flight ban; list:debtors -> list: debtors."""
+    if name.startswith("list:"):
+        return f"list: {label(name[5:])}"
+    if name.startswith("policy:"):
+        return f"low grade of {label(name[7:])}"
+    return name.replace("_", " ")
+
+
+def per_thousand(count: float, citizens: float) -> float:
+    return 1000.0 * count / citizens if citizens else math.nan
