@@ -599,6 +599,7 @@ def mobility(data: _Data) -> Figure:
         + "."
     )
     drawn = False
+    last = 0.0
     for index, name in enumerate(names):
         histogram = policies[name]["mobility"].get("days_to_recover_histogram") or {}
         counts = np.asarray(histogram.get("counts", []), dtype=float)
@@ -606,18 +607,14 @@ def mobility(data: _Data) -> Figure:
             continue
         width = histogram.get("bin_days", 30)
         edges = np.arange(len(counts) + 1) * width
-        right.stairs(
-            counts,
-            edges,
-            color=PALETTE[index % len(PALETTE)],
-            linewidth=1.8,
-            fill=len(names) == 1,
-            alpha=0.8,
-            label=name,
-        )
+        colour = PALETTE[index % len(PALETTE)]
+        right.stairs(counts, edges, color=colour, fill=True, alpha=0.35)
+        right.stairs(counts, edges, color=colour, linewidth=1.6, label=name)
+        last = max(last, edges[np.flatnonzero(counts)[-1] + 1])
         drawn = True
     if drawn:
         right.set_title("Time to climb back out")
+        right.set_xlim(0, last * 1.15)
         right.set_xlabel("days at the bottom grade before climbing back")
         right.set_ylabel("citizens")
         right.yaxis.set_major_locator(MaxNLocator(integer=True))
