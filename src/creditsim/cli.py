@@ -29,8 +29,10 @@ from creditsim.engine.backend import BackendError
 from creditsim.engine.runner import OutputError, run
 from creditsim.scenario import ScenarioError, load_scenario, preset_names, to_toml
 from creditsim.workflow import CompareResult, SweepResult, WorkflowError, compare, sweep
+from creditsim.workflow.calibrate import calibrate, parse_fit
 from creditsim.workflow.metrics import HEADLINE
 from creditsim.workflow.sweep import parse_settings
+from creditsim.workflow.targets import TargetError
 
 app = typer.Typer(
     help="creditsim: simulate and audit social credit systems on synthetic citizens.",
@@ -382,6 +384,93 @@ def _print_sweep(result: SweepResult) -> None:
         cells += [_number(row[name]) for name in metrics]
         table.add_row(*cells)
     console.print(table)
+    if result.path is not None:
+        console.print(f"written to {result.path}")
+    if result.catalogue_id is not None:
+        console.print(f"recorded in the run catalogue as {result.catalogue_id}")
+
+
+@app.command("calibrate")
+def calibrate_command(
+    scenario: Annotated[str, typer.Argument(help="A preset name or a path to a .toml file.")],
+    targets: Annotated[
+        str | None,
+        typer.Option(
+            "--targets",
+            "-t",
+            help="A targets file, or a scenario that ships one (default: the scenario's own).",
+        ),
+    ] = None,
+    fit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fit",
+            help="path.to.field=low:high to fit (default: the targets file's [[parameters]]).",
+        ),
+    ] = None,
+    population: Annotated[
+        int | None, typer.Option("--population", "-n", help="Citizens per evaluation.")
+    ] = None,
+    years: Annotated[float | None, typer.Option("--years", "-y", help="Years to simulate.")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", "-s", help="The seed of every evaluation.")
+    ] = None,
+    max_evaluations: Annotated[
+        int, typer.Option("--max-evaluations", help="Runs the optimiser may make.")
+    ] = 80,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write calibration.json and fitted.toml here."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Allow writing into a non-empty directory.")
+    ] = False,
+) -> None:
+    """Fit parameters of SCENARIO to published figures, scaled to 1.4 billion citizens."""
+    try:
+        ranges = parse_fit(fit) if fit else None
+        with _progress("calibrating") as advance:
+            result = calibrate(
+                scenario,
+                targets,
+                parameters=ranges,
+                population=population,
+                years=years,
+                seed=seed,
+                max_evaluations=max_evaluations,
+                out=out,
+                overwrite=overwrite,
+                progress=advance,
+            )
+    except (ScenarioError, OutputError, WorkflowError, TargetError) as error:
+        _fail(str(error))
+        return
+    fitted = Table(title=f"fitted parameters of {result.scenario.name}", show_header=True)
+    for column in ("parameter", "start", "fitted"):
+        fitted.add_column(column, justify="left" if column == "parameter" else "right")
+    for path, value in result.fitted.items():
+        fitted.add_row(escape(path), _setting(result.start[path]), _setting(value))
+    console.print(fitted)
+    gaps = Table(
+        title=f"targets: published against the model at 1.4 billion "
+        f"(loss {result.start_loss:.4g} -> {result.loss:.4g}, {result.evaluations} runs)",
+        show_header=True,
+    )
+    for column in ("target", "published", "model before", "model", "gap", "model / published"):
+        if column == "target":
+            gaps.add_column(column, justify="left", overflow="fold", min_width=12)
+        else:
+            gaps.add_column(column, justify="right")
+    for row in result.to_frame().to_dict(orient="records"):
+        gaps.add_row(
+            escape(row["id"]),
+            f"{row['published']:,.0f}",
+            f"{row['model_before']:,.0f}",
+            f"{row['model']:,.0f}",
+            f"{row['gap']:+,.0f}",
+            f"{row['ratio']:.3f}",
+        )
+    console.print(gaps)
     if result.path is not None:
         console.print(f"written to {result.path}")
     if result.catalogue_id is not None:
