@@ -9,6 +9,7 @@ on one day are applied together, then clipped.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -218,17 +219,18 @@ def run_ledger(
 
     standing = _Standing(rule)
     start = standing.score.copy()
-    bounds = np.searchsorted(day, np.arange(days + 1), side="left")
+    bounds = np.searchsorted(day, np.arange(days + 1), side="left").tolist()
     moves: list[tuple[np.ndarray, ...]] = []  # (people, old, new) of each step, in order
     move_days: list[int] = []
     swapped_down = np.zeros(0, dtype=np.int64)
+    low, high = policy.minimum, policy.maximum
     for today in range(days):
         lo, hi = bounds[today], bounds[today + 1]
         if hi > lo:
             people, slot = np.unique(subject[lo:hi], return_inverse=True)
             net = np.bincount(slot, weights=delta[lo:hi], minlength=people.shape[0])
             own = standing.own[people] + net.astype(np.int32)
-            moves.append(standing.move(people, np.clip(own, policy.minimum, policy.maximum)))
+            moves.append(standing.move(people, np.minimum(np.maximum(own, low), high)))
             move_days.append(today)
         if swap is not None and today == swap[0]:
             swapped_down, moved = _swap(standing, swap[1])
@@ -322,25 +324,32 @@ def grade_changes_for_sanctions(
     ceilings = [policy.grades[policy.grade_of(g)].min_score for g in highs]
     if not floors and not ceilings:
         return stack_changes([])
-    if rule.network is None:
-        delta = rule.delta_by_kind[kind]
-        citizens = rule.start.shape[0]
-        # A score stays between the start plus all deductions and the start plus all gains,
-        # whatever their order, the bounds or the restorations.
-        reaches = np.zeros(citizens, dtype=bool)
-        if floors:
-            down = np.flatnonzero(delta < 0)
-            lowest = np.bincount(subject[down], weights=delta[down], minlength=citizens)
-            reaches |= rule.start + lowest < max(floors)
-        if ceilings:
-            up = np.flatnonzero(delta > 0)
-            highest = np.bincount(subject[up], weights=delta[up], minlength=citizens)
-            reaches |= rule.start + highest >= min(ceilings)
-        keep = np.flatnonzero(reaches[subject])
-    else:  # a contact's records move one's score too: replay everyone
-        keep = np.arange(day.shape[0])
+    if rule.network is not None:  # a contact's records move one's score too: replay everyone
+        order = day_order(day)
+        return run_ledger(rule, day[order], subject[order], kind[order], days).changes
+    delta = rule.delta_by_kind[kind]
+    citizens = rule.start.shape[0]
+    # A score stays between the start plus all deductions and the start plus all gains,
+    # whatever their order, the bounds or the restorations.
+    reaches = np.zeros(citizens, dtype=bool)
+    if floors:
+        down = np.flatnonzero(delta < 0)
+        lowest = np.bincount(subject[down], weights=delta[down], minlength=citizens)
+        reaches |= rule.start + lowest < max(floors)
+    if ceilings:
+        up = np.flatnonzero(delta > 0)
+        highest = np.bincount(subject[up], weights=delta[up], minlength=citizens)
+        reaches |= rule.start + highest >= min(ceilings)
+    # Only they are replayed, numbered in order among themselves: their grade changes are
+    # those of a replay of everyone.
+    replayed = np.flatnonzero(reaches)
+    keep = np.flatnonzero(reaches[subject])
     order = keep[day_order(day[keep])]
-    return run_ledger(rule, day[order], subject[order], kind[order], days).changes
+    local = np.searchsorted(replayed, subject[order]).astype(np.int32)
+    few = dataclasses.replace(rule, start=rule.start[replayed])
+    changes = run_ledger(few, day[order], local, kind[order], days).changes
+    changes.person = replayed[changes.person].astype(np.int32)
+    return changes
 
 
 def _with_restorations(after_days, day, subject, delta, days):
