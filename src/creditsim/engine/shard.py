@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -259,29 +260,33 @@ class _Tables:
         self.exempt = exempt
         self.keep_rows = keep_rows
         wrongful = records.actor != records.subject
+        # Events are grouped by behaviour: each behaviour's events are one slice.
+        bounds = _behaviour_bounds(events, len(scenario.behaviours))
+
+        def persons(chosen: np.ndarray) -> np.ndarray:
+            """The actors of the events of the behaviours where `chosen` holds."""
+            slices = [events.person[bounds[b] : bounds[b + 1]] for b in np.flatnonzero(chosen)]
+            return np.concatenate(slices) if slices else events.person[:0]
+
         if keep_rows:  # columns only the citizen rows need
             behaviour_category = category_of[:-1]
             record_category = category_of[records.kind]
             for c, name in enumerate(categories):
-                persons = events.of_behaviours(behaviour_category == c).person
-                col[f"true_{name}"] = np.bincount(persons, minlength=n).astype(np.int32)
+                col[f"true_{name}"] = _count_all(persons(behaviour_category == c), n)
             for c, name in enumerate(categories):
                 col[f"recorded_{name}"] = _count(records.subject, record_category == c, n)
             kinds = len(scenario.behaviours)
             col["records"] = _count(records.subject, records.kind < kinds, n)
             col["wrongful_records"] = _count(records.subject, wrongful, n)
             col["reports_made"] = _count(records.subject, records.kind == kinds, n)
-        # Who got a wrongful record of each kind (face, plate, ...): sorted citizen ids.
-        self.wronged_by = [np.zeros(0, dtype=np.int64)] + [
-            np.unique(records.subject[records.cause == cause]) for cause in range(1, len(CAUSES))
-        ]
+        # Who got a wrongful record of each cause (face, plate, ...): (citizens, causes).
+        self.wronged = np.zeros((n, len(CAUSES)), dtype=bool)
+        wrong = np.flatnonzero(records.cause != CORRECT)
+        self.wronged[records.subject[wrong], records.cause[wrong]] = True
         primary = ledgers.get(scenario.policy.name)
-        if primary is not None and primary.swapped_down.size:
-            self.wronged_by[SCORE_SWAP] = np.union1d(
-                self.wronged_by[SCORE_SWAP], primary.swapped_down
-            )
-        offenders = events.of_behaviours(offence[:-1]).person
-        col["true_offences"] = np.bincount(offenders, minlength=n).astype(np.int32)
+        if primary is not None:
+            self.wronged[primary.swapped_down, SCORE_SWAP] = True
+        col["true_offences"] = _count_all(persons(offence[:-1]), n)
         self.histograms: dict[str, np.ndarray] = {}
         for rule in rules:
             name, ledger = rule.policy.name, ledgers.get(rule.policy.name)
@@ -296,25 +301,29 @@ class _Tables:
             self.histograms[name] = ledger.histograms
         self.primary_grade = col[f"grade_{scenario.policy.name}"]
         self.col = col
-        # Citizens as sorted id arrays: sanctions reach few, so this is cheaper than masks.
+        # Who is under any sanction (rightly or not), and who deserved one: masks, filled as
+        # each sanction is added.
+        self.any_sanctioned = np.zeros(n, dtype=bool)
+        self.any_wrongful = np.zeros(n, dtype=bool)
+        self.any_deserved = np.zeros(n, dtype=bool)
         nobody = np.zeros(0, dtype=np.int64)
-        self.any_sanctioned, self.any_wrongful, self.any_deserved = nobody, nobody, nobody
         self.children_affected = np.zeros(n, dtype=np.int32)
         self.reached_households = np.zeros(pop.households, dtype=bool)
         self.any_household = np.zeros(pop.households, dtype=bool)
 
-        ts: dict[str, np.ndarray] = {}
-        event_cells = cells[events.person]
-        record_cells = cells[records.subject]
-        ts["events"] = self._by_period(events.day, event_cells)
-        ts["offences"] = self._by_period(events.day, event_cells, self.offence_events)
-        ts["records"] = self._by_period(records.day, record_cells)
-        ts["wrongful_records"] = self._by_period(records.day, record_cells, wrongful)
-        self.ts = ts
-
         strata, sc = self.strata, self.strata_count
+        # One lookup per event and per record: the stratum, whose cell is a division away.
         event_strata = strata[events.person]
         record_strata = strata[records.subject]
+        ts: dict[str, np.ndarray] = {}
+        events_at = self._slot(events.day, event_strata // len(INCOME_BANDS))
+        records_at = self._slot(records.day, record_strata // len(INCOME_BANDS))
+        ts["events"] = self._per_period(events_at)
+        ts["offences"] = self._per_period(events_at[self.offence_events])
+        ts["records"] = self._per_period(records_at)
+        ts["wrongful_records"] = self._per_period(records_at[wrongful])
+        self.ts = ts
+
         tallies: dict[str, np.ndarray] = {
             "citizens": np.bincount(strata, minlength=sc),
             "true_events": np.bincount(event_strata, minlength=sc),
@@ -418,9 +427,9 @@ class _Tables:
                 self.col[f"denied_{name}"] = denied
         household = self.pop.household
         if sanction.kind == "sanction":  # rewards are not part of "any sanction"
-            self.any_sanctioned = np.union1d(self.any_sanctioned, sanctioned)
-            self.any_wrongful = np.union1d(self.any_wrongful, wrongful)
-            self.any_deserved = np.union1d(self.any_deserved, due)
+            self.any_sanctioned[sanctioned] = True
+            self.any_wrongful[wrongful] = True
+            self.any_deserved[due] = True
             self.any_household[household[sanctioned]] = True
             if sanction.reach in ("children", "household"):
                 self.children_affected[sanctioned] = self.pop.children[sanctioned]
@@ -476,9 +485,7 @@ class _Tables:
         t[f"{name}:wrongful"] = np.bincount(strata[wrongful], minlength=sc)
         t[f"{name}:deserved"] = np.bincount(strata[deserved], minlength=sc)
         t[f"{name}:true_positive"] = np.bincount(strata[caught], minlength=sc)
-        t[f"{name}:wrongful_by_cause"] = np.array(
-            [np.isin(wrongful, by, assume_unique=True).sum() for by in self.wronged_by]
-        )
+        t[f"{name}:wrongful_by_cause"] = self.wronged[wrongful].sum(axis=0)
         exempt = self.exempt
         t[f"{name}:exempt"] = np.array(
             [exempt[sanctioned].sum(), exempt[deserved].sum(), exempt[caught].sum()]
@@ -486,11 +493,11 @@ class _Tables:
 
     def finish(self) -> ShardResult:
         col = self.col
-        n = self.pop.size
-        col["any_sanction"] = _mask(self.any_sanctioned, n)
-        col["any_wrongful"] = _mask(self.any_wrongful, n)
+        col["any_sanction"] = self.any_sanctioned
+        col["any_wrongful"] = self.any_wrongful
         col["children_affected"] = self.children_affected
-        self._tally_outcome("any", self.any_sanctioned, self.any_wrongful, self.any_deserved)
+        anyone = (self.any_sanctioned, self.any_wrongful, self.any_deserved)
+        self._tally_outcome("any", *(np.flatnonzero(mask) for mask in anyone))
         sc = self.strata_count
         reached = self.reached_households[self.pop.household]
         t = self.tallies
@@ -519,10 +526,16 @@ class _Tables:
         """Counts per (period, cell); `mask` selects which items count."""
         if mask is not None:
             day, cell = day[mask], cell[mask]
-        index = (day // self.period).astype(np.int64) * self.cell_count + cell
+        return self._per_period(self._slot(day, cell))
+
+    def _slot(self, day, cell) -> np.ndarray:
+        """Each item's (period, cell) slot."""
+        return (day // self.period).astype(np.int64) * self.cell_count + cell
+
+    def _per_period(self, slot) -> np.ndarray:
+        """Counts per (period, cell) of the items in `slot`s."""
         size = self.periods * self.cell_count
-        counts = np.bincount(index, minlength=size)[:size]
-        return counts.reshape(self.periods, self.cell_count)
+        return np.bincount(slot, minlength=size)[:size].reshape(self.periods, self.cell_count)
 
     def _active(self, intervals: Intervals) -> np.ndarray:
         """People under the sanction at the end of each period."""
@@ -608,8 +621,17 @@ def _by_behaviour_and_group(events: Events, pop: Population, scenario: Scenario)
     """Event counts per (behaviour, group), flattened."""
     xp = namespace(events.behaviour)
     groups = len(scenario.groups)
-    index = events.behaviour.astype(np.int64) * groups + pop.group[events.person]
-    return to_host(xp.bincount(index, minlength=len(scenario.behaviours) * groups))
+    bounds = _behaviour_bounds(events, len(scenario.behaviours))
+    group = pop.group[events.person]
+    counts = [xp.bincount(group[lo:hi], minlength=groups) for lo, hi in pairwise(bounds)]
+    return to_host(xp.concatenate(counts))
+
+
+def _behaviour_bounds(events: Events, kinds: int) -> list[int]:
+    """Where each behaviour's events begin, and where the last one's end."""
+    xp = namespace(events.behaviour)
+    at = xp.arange(kinds + 1, dtype=events.behaviour.dtype)  # of the same type: no conversion
+    return to_host(xp.searchsorted(events.behaviour, at)).tolist()
 
 
 def _swap(scenario: Scenario, days: int) -> tuple[int, float] | None:
@@ -647,7 +669,11 @@ def _cell_count(cells: np.ndarray, mask: np.ndarray, cell_count: int) -> np.ndar
 
 
 def _count(person: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
-    return np.bincount(person[mask], minlength=n).astype(np.int32)
+    return _count_all(person[mask], n)
+
+
+def _count_all(person: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(person, minlength=n).astype(np.int32)
 
 
 class _Clock:
