@@ -241,7 +241,6 @@ class _Tables:
             [categories.index(b.category) for b in scenario.behaviours] + [len(categories)] * 2
         )
         offence = np.array([b.offence for b in scenario.behaviours] + [False])
-        self.offence_events = offence[events.behaviour]
         self.category_of, self.category_count = category_of, len(categories) + 1
         self.records = records
 
@@ -312,31 +311,29 @@ class _Tables:
         self.any_household = np.zeros(pop.households, dtype=bool)
 
         strata, sc = self.strata, self.strata_count
-        # One lookup per event and per record: the stratum, whose cell is a division away.
-        event_strata = strata[events.person]
-        record_strata = strata[records.subject]
-        ts: dict[str, np.ndarray] = {}
-        events_at = self._slot(events.day, event_strata // len(INCOME_BANDS))
-        records_at = self._slot(records.day, record_strata // len(INCOME_BANDS))
-        ts["events"] = self._per_period(events_at)
-        ts["offences"] = self._per_period(events_at[self.offence_events])
-        ts["records"] = self._per_period(records_at)
-        ts["wrongful_records"] = self._per_period(records_at[wrongful])
-        self.ts = ts
+        # Events (offences or not) and records (wrongful or not) counted once, by period and
+        # stratum: the time series (by cell) and the tallies (by stratum) are sums of these.
+        offences = np.repeat(offence[:-1], np.diff(bounds))
+        events_by = self._by_period_and_stratum(events.day, strata[events.person], offences)
+        records_by = self._by_period_and_stratum(records.day, strata[records.subject], wrongful)
+        self.ts = {
+            "events": self._by_cell(events_by.sum(axis=0)),
+            "offences": self._by_cell(events_by[1]),
+            "records": self._by_cell(records_by.sum(axis=0)),
+            "wrongful_records": self._by_cell(records_by[1]),
+        }
 
         tallies: dict[str, np.ndarray] = {
             "citizens": np.bincount(strata, minlength=sc),
-            "true_events": np.bincount(event_strata, minlength=sc),
-            "true_offences": _cell_count(event_strata, self.offence_events, sc),
+            "true_events": events_by.sum(axis=(0, 1)),
+            "true_offences": events_by[1].sum(axis=0),
             "offenders": _cell_count(strata, col["true_offences"] > 0, sc),
-            "records": np.bincount(record_strata, minlength=sc),
-            "wrongful_records": _cell_count(record_strata, wrongful, sc),
+            "records": records_by.sum(axis=(0, 1)),
+            "wrongful_records": records_by[1].sum(axis=0),
             "exempt_citizens": _cell_count(strata, exempt, sc),
             "records_by_cause": np.bincount(records.cause, minlength=len(CAUSES)),
             "fabricated_records": np.array([int((records.actor == NO_ACTOR).sum())]),
-            "events_by_behaviour": np.bincount(
-                events.behaviour, minlength=len(scenario.behaviours)
-            ),
+            "events_by_behaviour": np.diff(bounds),
             "records_by_behaviour": np.bincount(
                 records.kind, minlength=len(scenario.behaviours) + 2
             ),
@@ -526,16 +523,23 @@ class _Tables:
         """Counts per (period, cell); `mask` selects which items count."""
         if mask is not None:
             day, cell = day[mask], cell[mask]
-        return self._per_period(self._slot(day, cell))
-
-    def _slot(self, day, cell) -> np.ndarray:
-        """Each item's (period, cell) slot."""
-        return (day // self.period).astype(np.int64) * self.cell_count + cell
-
-    def _per_period(self, slot) -> np.ndarray:
-        """Counts per (period, cell) of the items in `slot`s."""
+        index = (day // self.period).astype(np.int64) * self.cell_count + cell
         size = self.periods * self.cell_count
-        return np.bincount(slot, minlength=size)[:size].reshape(self.periods, self.cell_count)
+        counts = np.bincount(index, minlength=size)[:size]
+        return counts.reshape(self.periods, self.cell_count)
+
+    def _by_period_and_stratum(self, day, stratum, flag) -> np.ndarray:
+        """Counts of items within the run, per (flag, period, stratum). (An index into a table of
+        that many counts fits in 32 bits.)"""
+        shape = (2, self.periods, self.strata_count)
+        slot = flag.astype(np.int32) * self.periods + day // self.period
+        index = slot * self.strata_count + stratum
+        return np.bincount(index, minlength=np.prod(shape)).reshape(shape)
+
+    def _by_cell(self, by_stratum: np.ndarray) -> np.ndarray:
+        """(..., strata) counts summed over income bands: (..., cells)."""
+        bands = len(INCOME_BANDS)
+        return by_stratum.reshape(*by_stratum.shape[:-1], self.cell_count, bands).sum(axis=-1)
 
     def _active(self, intervals: Intervals) -> np.ndarray:
         """People under the sanction at the end of each period."""
@@ -623,8 +627,10 @@ def _by_behaviour_and_group(events: Events, pop: Population, scenario: Scenario)
     groups = len(scenario.groups)
     bounds = _behaviour_bounds(events, len(scenario.behaviours))
     group = pop.group[events.person]
-    counts = [xp.bincount(group[lo:hi], minlength=groups) for lo, hi in pairwise(bounds)]
-    return to_host(xp.concatenate(counts))
+    counts = [
+        xp.count_nonzero(group[lo:hi] == g) for lo, hi in pairwise(bounds) for g in range(groups)
+    ]
+    return to_host(xp.stack(counts))
 
 
 def _behaviour_bounds(events: Events, kinds: int) -> list[int]:
