@@ -430,26 +430,31 @@ class _Counts:
         return out
 
 
-def rates(cells: np.ndarray) -> np.ndarray:
-    """The RATES from confusion cells (..., 4): NaN where a rate has no denominator. Each rate
-    is stored whole (the last axis is a view across them), so one rate is cheap to take."""
+# Each of the RATES as a fraction of sums of the confusion cells (tp, fp, fn, tn: 0 to 3).
+FRACTIONS = (
+    ((0, 1), (0, 1, 2, 3)),  # sanction rate: (tp + fp) / n
+    ((0, 2), (0, 1, 2, 3)),  # prevalence: (tp + fn) / n
+    ((0,), (0, 1)),  # precision: tp / (tp + fp)
+    ((1,), (0, 1)),  # false discovery rate: fp / (tp + fp)
+    ((2,), (2, 3)),  # false omission rate: fn / (fn + tn)
+    ((0,), (0, 2)),  # true positive rate: tp / (tp + fn)
+    ((3,), (3, 1)),  # true negative rate: tn / (tn + fp)
+    ((1,), (1, 3)),  # false positive rate: fp / (fp + tn)
+    ((2,), (2, 0)),  # false negative rate: fn / (fn + tp)
+)
+
+
+def rates(cells: np.ndarray, count: int = len(RATES)) -> np.ndarray:
+    """The RATES (the first `count` of them) from confusion cells (..., 4): NaN where a rate has
+    no denominator. Each rate is stored whole (the last axis is a view across them), so one
+    rate is cheap to take."""
     cells = np.asarray(cells, dtype=np.float64)
-    tp, fp, fn, tn = (cells[..., i] for i in range(4))
-    n = tp + fp + fn + tn
+
+    def total(which: tuple[int, ...]) -> np.ndarray:
+        return sum((cells[..., i] for i in which[1:]), cells[..., which[0]])
+
     with np.errstate(divide="ignore", invalid="ignore"):
-        planes = np.stack(
-            [
-                (tp + fp) / n,  # sanction rate
-                (tp + fn) / n,  # prevalence
-                tp / (tp + fp),  # precision
-                fp / (tp + fp),  # false discovery rate
-                fn / (fn + tn),  # false omission rate
-                tp / (tp + fn),  # true positive rate
-                tn / (tn + fp),  # true negative rate
-                fp / (fp + tn),  # false positive rate
-                fn / (fn + tp),  # false negative rate
-            ]
-        )
+        planes = np.stack([total(top) / total(bottom) for top, bottom in FRACTIONS[:count]])
     return np.moveaxis(planes, 0, -1)
 
 
@@ -593,12 +598,12 @@ def _compare(
     column = np.full(len(counts), -1)
     column[drawn] = np.arange(drawn.shape[0])
     sampled = None  # (replicates, sets drawn, rates)
-    if drawn.size:
-        draw = bootstrap.resample if detail else bootstrap.resample_sanctioned
-        sampled = rates(draw(cells[drawn]))
-        if detail:
-            for i, bounds in zip(drawn, _per_set(bootstrap, sampled), strict=True):
-                metrics[i]["intervals"] = dict(zip(RATES, bounds, strict=True))
+    if drawn.size and detail:
+        sampled = rates(bootstrap.resample(cells[drawn]))
+        for i, bounds in zip(drawn, _per_set(bootstrap, sampled), strict=True):
+            metrics[i]["intervals"] = dict(zip(RATES, bounds, strict=True))
+    elif drawn.size:  # the sanction rate only
+        sampled = rates(bootstrap.resample_sanctioned(cells[drawn]), 1)
     out = [metrics[k : k + width] for k in range(0, len(metrics), width)]
     if reference is None:
         return out
