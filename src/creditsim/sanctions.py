@@ -53,6 +53,10 @@ def impose(
     A grade trigger holds while the grade is there, and at least the sanction's term; a list
     trigger holds while the citizen is listed; a record trigger holds the term from the record."""
     names = [b.name for b in scenario.behaviours]
+    # The records of the behaviours any record trigger names, found in one pass.
+    named = {n for s in scenario.sanctions for n in s.trigger.record_behaviours}
+    triggering = np.flatnonzero(np.isin(record_kind, [names.index(n) for n in named]))
+    triggering_kind = record_kind[triggering]
     result = {}
     # Sanctions with the same trigger and term have the same intervals: computed once.
     done: dict[tuple, Intervals] = {}
@@ -89,7 +93,7 @@ def impose(
         parts += [lists[name] for name in trigger.on_lists]
         if trigger.record_behaviours:
             kinds = np.array([names.index(n) for n in trigger.record_behaviours])
-            hit = np.flatnonzero(np.isin(record_kind, kinds))
+            hit = triggering[np.isin(triggering_kind, kinds)]
             start = record_day[hit].astype(np.int32)
             parts.append(Intervals(record_subject[hit], start, start + sanction.duration_days))
         result[sanction.name] = done[key] = union(parts)
@@ -186,7 +190,13 @@ def grade_spells(changes: GradeChanges, inside, days: int, at_least: int) -> Int
 def wrongful_citizens(recorded: Intervals, own_true: Intervals) -> np.ndarray:
     """Sorted ids of the citizens under a sanction that their own correctly attributed records
     would not have triggered."""
-    return np.setdiff1d(recorded.person, own_true.person).astype(np.int64)
+    return np.setdiff1d(people(recorded), people(own_true), assume_unique=True)
+
+
+def people(intervals: Intervals) -> np.ndarray:
+    """Sorted ids (int64) of the citizens with an interval."""
+    person = np.sort(intervals.person).astype(np.int64)
+    return person[np.diff(person, prepend=-1) != 0]
 
 
 def no_intervals() -> Intervals:
@@ -202,10 +212,11 @@ def union(parts: list[Intervals]) -> Intervals:
     end = np.concatenate([p.end for p in parts]).astype(np.int32)
     if person.size == 0:
         return Intervals(person, start, end)
-    order = np.lexsort((start, person))
+    # By person, then start (the order of equal starts does not matter: none opens a span).
+    span = np.int64(int(end.max()) + 1)
+    order = np.argsort(person * span + start)
     person, start, end = person[order], start[order], end[order]
     # A running maximum of the end within each person (the person dominates the key).
-    span = np.int64(int(end.max()) + 1)
     reach = np.maximum.accumulate(person.astype(np.int64) * span + end) - person * span
     opens = np.ones(person.shape[0], dtype=bool)
     opens[1:] = (person[1:] != person[:-1]) | (start[1:] > reach[:-1])

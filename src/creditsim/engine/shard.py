@@ -42,6 +42,7 @@ from creditsim.sanctions import (
     grade_spells,
     impose,
     no_intervals,
+    people,
     wrongful_citizens,
 )
 from creditsim.scenario.schema import INCOME_BANDS, Scenario, Trigger
@@ -386,11 +387,11 @@ class _Tables:
 
         def ever_low(changes: GradeChanges) -> np.ndarray:
             spells = grade_spells(changes, lambda g: g >= low, days, 0)
-            return np.unique(spells.person).astype(np.int64)
+            return people(spells)
 
         name = rule.policy.name
         punished = ever_low(ledger.changes)
-        wrongful = np.setdiff1d(punished, ever_low(own_changes))
+        wrongful = np.setdiff1d(punished, ever_low(own_changes), assume_unique=True)
         self.punished[name] = punished
         self._tally_outcome(f"policy:{name}", punished, wrongful, ever_low(perfect_changes))
         read = np.flatnonzero(
@@ -414,8 +415,7 @@ class _Tables:
         strata, sc = self.strata, self.strata_count
         sanction = next(s for s in self.scenario.sanctions if s.name == name)
         recorded = appeals.intervals
-        sanctioned = np.unique(recorded.person).astype(np.int64)
-        due = np.unique(deserved.person).astype(np.int64)
+        sanctioned, due = people(recorded), people(deserved)
         if self.keep_rows:
             self.col[f"days_{name}"] = recorded.days_per_person(n, days)
             self.col[f"wrongful_{name}"] = _mask(wrongful, n)
@@ -458,8 +458,7 @@ class _Tables:
         if self.keep_rows:
             self.col[f"days_listed_{name}"] = entries.days_per_person(n, days)
             self.col[f"wrongful_listed_{name}"] = _mask(wrongful, n)
-        listed = np.unique(entries.person).astype(np.int64)
-        self._tally_outcome(key, listed, wrongful, np.unique(deserved.person).astype(np.int64))
+        self._tally_outcome(key, people(entries), wrongful, people(deserved))
         t = self.tallies
         t[f"{key}:days"] = np.bincount(
             strata[entries.person], weights=entries.days_within(days), minlength=sc
