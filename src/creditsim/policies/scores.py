@@ -173,13 +173,13 @@ class _Standing:
         return np.clip(np.where(degree > 0, mixed, own), self.low, self.high).astype(np.int32)
 
     def move(self, people: np.ndarray, new_own: np.ndarray):
-        """Set the own scores of `people` (unique); return whose shown score changed, from
-        what, to what."""
+        """Set the own scores of `people` (unique); return whose shown score may have changed,
+        from what, to what (the caller drops those that did not)."""
         old_own = self.own[people]
         self.own[people] = new_own
-        moved = new_own != old_own
         if self.network is None:
-            return people[moved], old_own[moved], new_own[moved]
+            return people, old_own, new_own
+        moved = new_own != old_own
         people, change = people[moved], (new_own - old_own)[moved]
         contacts, which = self.network.of(people)
         np.add.at(self.contact_sum, contacts, change[which])
@@ -241,6 +241,8 @@ def run_ledger(
         for i in range(3)
     )
     moved_on = np.repeat(np.array(move_days, dtype=np.int32), [m[0].shape[0] for m in moves])
+    moved = np.flatnonzero(old != new)
+    person, old, new, moved_on = person[moved], old[moved], new[moved], moved_on[moved]
 
     grade = _Grader(policy)
     # Fixed parts (income, age) and contacts may start a citizen outside the nominal start
@@ -343,9 +345,10 @@ def grade_changes_for_sanctions(
     # Only they are replayed, numbered in order among themselves: their grade changes are
     # those of a replay of everyone.
     replayed = np.flatnonzero(reaches)
+    number = np.cumsum(reaches, dtype=np.int32) - 1
     keep = np.flatnonzero(reaches[subject])
     order = keep[day_order(day[keep])]
-    local = np.searchsorted(replayed, subject[order]).astype(np.int32)
+    local = number[subject[order]]
     few = dataclasses.replace(rule, start=rule.start[replayed])
     changes = run_ledger(few, day[order], local, kind[order], days).changes
     changes.person = replayed[changes.person].astype(np.int32)
