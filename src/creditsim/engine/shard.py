@@ -92,7 +92,7 @@ def run_shard(
     # The events before any response are exactly those of the same citizens without the system
     # (common random numbers), so the system's effect on behaviour is a paired difference.
     without_system = _by_behaviour_and_group(candidates, pop, scenario)
-    del candidates
+    del candidates, kept
     clock.lap("behaviours")
 
     if scenario.system_enabled:
