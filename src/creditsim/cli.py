@@ -557,6 +557,77 @@ def report_command(
     console.print(f"report written to {path}")
 
 
+@app.command("serve")
+def serve_command(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535)] = 8000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Where the dashboard's runs are written (default "
+            "~/.local/share/creditsim/dashboard, or $CREDITSIM_DASHBOARD_DIR).",
+        ),
+    ] = None,
+    max_population: Annotated[
+        int, typer.Option("--max-population", min=1, help="Most citizens a run may have.")
+    ] = 2_000_000,
+    max_running: Annotated[
+        int, typer.Option("--max-running", min=1, help="Runs at once, each in its own process.")
+    ] = 1,
+    max_queued: Annotated[
+        int, typer.Option("--max-queued", min=0, help="Runs that may wait; more are refused.")
+    ] = 8,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=1.0, help="Seconds a run may take at most.")
+    ] = 600.0,
+    abandon_after: Annotated[
+        float,
+        typer.Option(
+            "--abandon-after",
+            min=1.0,
+            help="Cancel a run whose page has not asked about it for this many seconds.",
+        ),
+    ] = 60.0,
+) -> None:
+    """Start the local web dashboard: knobs, runs with a progress bar, plots, comparisons and
+    the synthetic public blacklist."""
+    from creditsim.web import create_app, is_loopback
+
+    try:
+        import uvicorn
+    except ImportError:  # pragma: no cover - a dependency; only a broken install lacks it
+        _fail("the dashboard needs uvicorn and fastapi: pip install creditsim")
+        return
+    try:
+        application = create_app(
+            data_dir=data_dir,
+            max_population=max_population,
+            max_running=max_running,
+            max_queued=max_queued,
+            time_limit=time_limit,
+            abandon_after=abandon_after,
+            allowed_hosts=None if is_loopback(host) else ["*"],
+        )
+    except (ValueError, OSError) as error:
+        _fail(str(error))
+        return
+    if not is_loopback(host):
+        errors.print(
+            f"[bold yellow]warning:[/] listening on {escape(host)}: anyone who can reach it "
+            "can start runs (there is no login)",
+            highlight=False,
+        )
+    shown = "localhost" if is_loopback(host) else host
+    kept = application.state.data_dir
+    console.print(
+        f"creditsim dashboard on http://{shown}:{port}/ (runs kept in {kept}); Ctrl-C stops it"
+    )
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
 @runs_app.command("list")
 def runs_list(
     limit: Annotated[

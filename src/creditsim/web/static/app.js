@@ -1,0 +1,694 @@
+// creditsim dashboard: plain JavaScript, no build step, nothing fetched but this server's API.
+"use strict";
+
+const POLL_MS = 500;
+const state = {
+  preset: null,        // the preset's description (/api/presets/{name}): defaults and choices
+  presets: [],
+  runJob: null,        // the job of the run page
+  compareJob: null,    // the job of the compare page
+  lastRun: null,       // the id of the last run shown on the run page
+  blacklist: { run: null, page: 1, wrongful: false, entry: "", selected: 0 },
+};
+
+// ------------------------------------------------------------------------------------ helpers
+
+function $(id) { return document.getElementById(id); }
+
+function h(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function api(path, options) {
+  const init = Object.assign({ headers: {} }, options || {});
+  if (init.body !== undefined) {
+    init.method = init.method || "POST";
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(init.body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    throw new Error("the dashboard server does not answer (was it stopped?)");
+  }
+  let body = null;
+  try { body = await response.json(); } catch (error) { body = null; }
+  if (!response.ok) {
+    const message = body && body.error ? body.error : `${response.status} ${response.statusText}`;
+    const failure = new Error(message);
+    failure.status = response.status;
+    throw failure;
+  }
+  return body;
+}
+
+function showError(id, error) {
+  const node = $(id);
+  if (!error) { node.hidden = true; node.textContent = ""; return; }
+  node.textContent = typeof error === "string" ? error : error.message;
+  node.hidden = false;
+}
+
+function fill(container, ...parts) {
+  container.replaceChildren(...parts.flat().filter((part) => part !== null && part !== undefined && part !== false));
+}
+
+function num(value) { return value === null || value === undefined ? "—" : value; }
+
+function plural(count, word) { return `${count} ${word}${count === 1 ? "" : "s"}`; }
+
+function table(caption, header, rows, numeric, options) {
+  const opts = options || {};
+  const head = h("tr", {}, header.map((text, i) =>
+    h("th", { scope: "col", class: numeric.includes(i) ? "num" : null, text })));
+  const body = rows.map((row) => {
+    const cells = row.cells.map((cell, i) => {
+      const attrs = { class: numeric.includes(i) ? "num" : null };
+      if (row.keys && row.keys[i]) attrs["data-key"] = row.keys[i];
+      return i === 0 ? h("th", Object.assign({ scope: "row" }, attrs), cell) : h("td", attrs, cell);
+    });
+    return h("tr", { class: row.class || null, dataset: row.dataset || null }, cells);
+  });
+  return h("div", { class: "wide" }, h("table", { id: opts.id || null, class: opts.compact ? "compact" : null },
+    caption ? h("caption", { text: caption }) : null, h("thead", {}, head), h("tbody", {}, body)));
+}
+
+// -------------------------------------------------------------------------------------- pages
+
+const PAGES = ["run", "runs", "view", "compare", "blacklist"];
+
+function route() {
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const parts = hash.split("/").filter(Boolean);
+  let page = "run";
+  if (parts[0] === "runs" && parts[1]) page = "view";
+  else if (parts[0] === "compares" && parts[1]) page = "view";
+  else if (parts[0] === "runs") page = "runs";
+  else if (parts[0] === "compare") page = "compare";
+  else if (parts[0] === "blacklist") page = "blacklist";
+  for (const name of PAGES) $(`page-${name}`).hidden = name !== page;
+  const navPage = page === "view" ? "runs" : page;
+  for (const link of document.querySelectorAll("header nav a")) {
+    const current = link.dataset.page === navPage;
+    link.classList.toggle("current", current);
+    if (current) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
+  }
+  window.scrollTo(0, 0);
+  showError("fatal", null);
+  const load = {
+    run: () => {},
+    runs: loadRuns,
+    view: () => (parts[0] === "runs" ? loadRunView(parts[1]) : loadCompareView(parts[1])),
+    compare: loadComparePage,
+    blacklist: () => openBlacklist(parts[1] ? Number(parts[1]) : null),
+  }[page];
+  Promise.resolve(load()).catch((error) => showError("fatal", error));
+  document.title = {
+    run: "Run · creditsim dashboard", runs: "Past runs · creditsim dashboard",
+    view: `${parts[0] === "runs" ? "Run" : "Comparison"} ${parts[1]} · creditsim dashboard`,
+    compare: "Compare · creditsim dashboard", blacklist: "Blacklist · creditsim dashboard",
+  }[page];
+}
+
+// ------------------------------------------------------------------------------- the run page
+
+async function loadPresets() {
+  state.presets = await api("/api/presets");
+  const select = $("preset");
+  select.replaceChildren(...state.presets.map((p) => h("option", { value: p.name, text: p.name })));
+  select.value = "national-2018";
+  const b = $("compare-b");
+  for (const p of state.presets) b.append(h("option", { value: p.name, text: p.name }));
+  b.value = "no-system";
+  await loadPreset(select.value);
+}
+
+async function loadPreset(name) {
+  const preset = await api(`/api/presets/${encodeURIComponent(name)}`);
+  state.preset = preset;
+  $("preset-description").textContent = preset.description || "";
+  const limits = preset.limits;
+  $("population").value = preset.run.population;
+  $("population").max = limits.max_population;
+  $("population-hint").textContent =
+    `Up to ${limits.max_population.toLocaleString("en")} citizens here; a run of 100,000 takes about a second.`;
+  $("years").value = preset.run.years;
+  $("years").max = limits.max_years;
+  $("seed").value = preset.run.seed;
+  setValue("camera_density", 1);
+  $("regions").replaceChildren(...preset.regions.map((r) => h("label", { class: "row" },
+    `${r.name} (${r.cameras_per_1000.toLocaleString("en")}/1,000) ×`,
+    h("input", { type: "number", min: 0, max: 100, step: 0.1, "data-region": r.name, "data-default": 1, value: 1 }))));
+  setValue("fpir", preset.camera.fpir);
+  $("fpir-hint").textContent = `The share of searches that match the wrong person on a reference gallery (${preset.camera.fpir} is 1 in ${Math.round(1 / preset.camera.fpir).toLocaleString("en")}); it grows with the gallery, to ${(preset.camera.fpir_at_gallery * 100).toFixed(2)}% against ${(preset.camera.gallery_size / 1e9).toLocaleString("en")} billion ID photos.`;
+  $("groups").replaceChildren(...preset.groups.map((g) => h("label", { class: "row" }, g.name,
+    h("input", { type: "number", min: 0, step: 0.5, "data-group": g.name, "data-default": g.fpir_multiplier, value: g.fpir_multiplier }))));
+  setValue("informant_false_share", preset.informant.false_share);
+  const policy = preset.policy;
+  $("policy-hint").textContent = `The lowest score of each grade of the ${policy.name} score (${policy.type}, ${policy.minimum} to ${policy.maximum}, everyone starts at ${policy.start}).`;
+  $("grades").replaceChildren(...policy.grades.map((g) => h("label", { class: "row" }, g.grade,
+    h("input", { type: "number", step: 10, "data-grade": g.grade, "data-default": g.min_score, value: g.min_score }))));
+  const rows = preset.sanctions.map((s) => {
+    const grade = s.trigger_grade === null ? h("span", { class: "hint", text: "no grade" }) :
+      h("select", { "data-trigger": s.name, "data-default": s.trigger_grade, "aria-label": `trigger grade of ${s.label}` },
+        s.grades.map((g) => h("option", { value: g, text: `${s.trigger === "grade at or above" ? "≥" : "≤"} ${g}` })));
+    if (s.trigger_grade !== null) grade.value = s.trigger_grade;
+    return h("tr", {}, h("th", { scope: "row" }, s.label, s.kind === "reward" ? h("span", { class: "hint", text: " (reward)" }) : null),
+      h("td", {}, grade),
+      h("td", {}, h("input", { type: "number", min: 1, max: 36500, step: 1, "data-duration": s.name, "data-default": s.duration_days, value: s.duration_days, "aria-label": `days of ${s.label}` })));
+  });
+  $("sanction-knobs").tBodies[0].replaceChildren(...rows);
+  $("appeals").checked = preset.appeals.enabled;
+  $("appeals").dataset.default = String(preset.appeals.enabled);
+  setValue("appeal_success_wrongful", preset.appeals.success_rate_wrongful);
+  setValue("appeal_success_rightful", preset.appeals.success_rate_rightful);
+  for (const [name, on] of Object.entries(preset.responses)) {
+    const box = $(`response-${name}`);
+    box.checked = on;
+    box.dataset.default = String(on);
+  }
+  for (const node of $("knobs").querySelectorAll("fieldset")) node.disabled = false;
+  markChanges();
+  describeA();
+}
+
+function setValue(id, value) {
+  const node = $(id);
+  node.value = value;
+  node.dataset.default = value;
+}
+
+function changed(node) {
+  if (node.type === "checkbox") return String(node.checked) !== node.dataset.default;
+  if (node.tagName === "SELECT") return node.value !== node.dataset.default;
+  if (node.value === "") return false;
+  return Number(node.value) !== Number(node.dataset.default);
+}
+
+function knobs() {
+  // Only what differs from the preset: the run records exactly what was changed.
+  const out = {};
+  const form = $("knobs");
+  const number = (id) => Number($(id).value);
+  if (changed($("camera_density"))) out.camera_density = number("camera_density");
+  for (const node of form.querySelectorAll("[data-region]")) {
+    if (changed(node)) (out.camera_density_by_region ||= {})[node.dataset.region] = Number(node.value);
+  }
+  if (changed($("fpir"))) out.fpir = number("fpir");
+  for (const node of form.querySelectorAll("[data-group]")) {
+    if (changed(node)) (out.fpir_multiplier_by_group ||= {})[node.dataset.group] = Number(node.value);
+  }
+  if (changed($("informant_false_share"))) out.informant_false_share = number("informant_false_share");
+  for (const node of form.querySelectorAll("[data-grade]")) {
+    if (changed(node)) (out.grade_floors ||= {})[node.dataset.grade] = Number(node.value);
+  }
+  for (const node of form.querySelectorAll("[data-trigger]")) {
+    if (changed(node)) (out.trigger_grades ||= {})[node.dataset.trigger] = node.value;
+  }
+  for (const node of form.querySelectorAll("[data-duration]")) {
+    if (changed(node)) (out.sanction_durations ||= {})[node.dataset.duration] = Number(node.value);
+  }
+  if (changed($("appeals"))) out.appeals = $("appeals").checked;
+  if (changed($("appeal_success_wrongful"))) out.appeal_success_wrongful = number("appeal_success_wrongful");
+  if (changed($("appeal_success_rightful"))) out.appeal_success_rightful = number("appeal_success_rightful");
+  for (const name of ["enabled", "deterrence", "gaming", "informing", "giving_up"]) {
+    const box = $(`response-${name}`);
+    if (changed(box)) (out.responses ||= {})[name] = box.checked;
+  }
+  return out;
+}
+
+function countKnobs(value) {
+  return Object.values(value).reduce((n, v) => n + (typeof v === "object" ? Object.keys(v).length : 1), 0);
+}
+
+function runRequest() {
+  return {
+    preset: $("preset").value,
+    population: Math.round(Number($("population").value)),
+    years: Number($("years").value),
+    seed: Math.round(Number($("seed").value)),
+    knobs: knobs(),
+  };
+}
+
+function markChanges() {
+  for (const node of $("knobs").querySelectorAll("[data-default]")) node.classList.toggle("changed", changed(node));
+  const count = countKnobs(knobs());
+  $("changes").textContent = count ? `${plural(count, "knob")} changed from the preset (marked in blue).` : "Every knob is at the preset's value.";
+  describeA();
+}
+
+function describeA() {
+  if (!$("compare-a")) return;
+  const request = runRequest();
+  const count = countKnobs(request.knobs);
+  $("compare-a").textContent = `${request.preset}${count ? `, with ${plural(count, "knob")} changed on the Run page` : " as it is (change knobs on the Run page)"}, ${Number(request.population).toLocaleString("en")} citizens, ${request.years} year${request.years === 1 ? "" : "s"}, from seed ${request.seed}`;
+}
+
+async function submitRun(event) {
+  event.preventDefault();
+  showError("run-error", null);
+  let job;
+  try {
+    job = await api("/api/runs", { body: runRequest() });
+  } catch (error) {
+    showError("run-error", error);
+    return;
+  }
+  state.runJob = job.id;
+  $("run-button").disabled = true;
+  $("run-status").hidden = false;
+  watch(job, "run", async (done) => {
+    $("run-button").disabled = false;
+    if (done.state === "done") {
+      $("run-status").hidden = true;
+      state.lastRun = done.result.run;
+      const view = await api(`/api/runs/${done.result.run}`);
+      renderRun($("run-result"), view, true);
+    } else {
+      showError("run-error", done.error || done.state);
+    }
+  });
+}
+
+function watch(job, prefix, finished) {
+  // Poll the job twice a second; a job nobody polls is cancelled by the server after a while.
+  const label = $(`${prefix}-label`);
+  const bar = $(`${prefix}-progress`);
+  const key = prefix === "run" ? "runJob" : "compareJob";
+  const tick = async () => {
+    if (state[key] !== job.id) return;
+    let now;
+    try {
+      now = await api(`/api/jobs/${job.id}`);
+    } catch (error) {
+      state[key] = null;
+      finished({ state: "failed", error: error.message });
+      return;
+    }
+    const p = now.progress;
+    if (now.state === "queued") {
+      label.textContent = `waiting: number ${now.position} in the queue`;
+      bar.removeAttribute("value");
+    } else {
+      label.textContent = `${now.state === "running" ? "running" : now.state}: ${p.label}${now.elapsed_seconds !== null ? ` (${now.elapsed_seconds.toFixed(1)} s)` : ""}`;
+      bar.value = p.fraction;
+    }
+    if (["done", "failed", "cancelled"].includes(now.state)) {
+      state[key] = null;
+      finished(now);
+      return;
+    }
+    setTimeout(tick, POLL_MS);
+  };
+  tick();
+}
+
+async function cancelJob(key, prefix) {
+  const id = state[key];
+  if (!id) return;
+  try { await api(`/api/jobs/${id}`, { method: "DELETE" }); } catch (error) { /* already over */ }
+}
+
+// ------------------------------------------------------------------------------ a run's result
+
+function renderRun(container, view, fresh) {
+  const parts = [];
+  const links = h("div", { class: "links" },
+    view.files ? h("a", { class: "strong", href: `#/blacklist/${view.id}`, id: "open-blacklist" }, "The public blacklist") : null,
+    view.files ? h("a", { href: `/runs/${view.id}/report`, target: "_blank", rel: "noopener" }, "Report for a reader (HTML)") : null,
+    view.files ? h("a", { href: `/api/runs/${view.id}/audit`, target: "_blank", rel: "noopener" }, "Whole audit (JSON)") : null,
+    fresh ? h("a", { href: `#/runs/${view.id}` }, "Open as a page") : null);
+  parts.push(h("div", { class: "result-head" },
+    h(fresh ? "h2" : "h1", { id: "result-title" }, `Run ${view.id}: ${view.scenario}`), links));
+  parts.push(h("p", { class: "hint" },
+    `${Number(view.population).toLocaleString("en")} synthetic citizens over ${view.years === 1 ? "one year" : `${view.years} years`} (${view.days} days), seed ${view.seed}; simulated in ${Number(view.seconds).toFixed(2)} s; recorded ${view.created_at.slice(0, 19)} UTC.`));
+  parts.push(settingsLine(view.settings));
+  if (view.note) parts.push(h("p", { class: "note", text: view.note }));
+  if (!view.files) {
+    parts.push(table("Headline numbers recorded in the catalogue", ["measure", "value"],
+      Object.entries(view.summary).map(([k, v]) => ({ cells: [k, String(v)] })), [1]));
+    fill(container, parts);
+    return;
+  }
+  parts.push(h("ul", { class: "cards", id: "cards", "aria-label": "headline numbers" },
+    view.cards.map((c) => h("li", { class: c.alert ? "alert" : null, "data-key": c.key, "data-value": JSON.stringify(c.value) },
+      h("span", { class: "value", text: c.text }), h("span", { class: "what", text: c.what }),
+      c.more ? h("span", { class: "more", text: c.more }) : null))));
+  if (view.sanctions.length) {
+    parts.push(table("Each sanction and reward (purchases denied: flight and train tickets; in brackets at 1.4 billion citizens)",
+      ["sanction", "kind", "reaches", "citizens", "wrongfully", "wrongful share", "purchases denied"],
+      view.sanctions.map((s) => ({
+        cells: [s.label, s.kind, s.reach, s.text.sanctioned, s.text.wrongful, s.text.wrongful_share, s.text.denied],
+        keys: [null, null, null, `${s.name}.sanctioned`, `${s.name}.wrongful`, null, null],
+        dataset: { sanction: s.name },
+      })), [3, 4, 5, 6], { id: "sanctions-table" }));
+  } else {
+    parts.push(h("p", { text: "This scenario imposes no sanction." }));
+  }
+  if (view.lists.length) {
+    parts.push(table("Each list: citizens listed at some time", ["list", "citizens listed", "wrongfully", "still listed at the end"],
+      view.lists.map((l) => ({ cells: [l.label, l.text.listed, l.text.wrongful, l.text.still] })), [1, 2, 3], { compact: true }));
+  }
+  if (view.groups.length) {
+    parts.push(table("Any sanction by group (disparate impact: the reference group's rate over the group's; under 0.8 fails the four-fifths rule)",
+      ["group", "citizens", "sanction rate", "wrongfully", "disparate impact", "95% interval", ""],
+      view.groups.map((g) => ({
+        cells: [g.group, g.text.citizens, g.text.sanction_rate, g.text.wrongful, g.text.disparate_impact, g.text.interval,
+          g.significant ? h("span", { class: "badge sig", text: "flagged, significant" }) : g.flagged ? h("span", { class: "badge wrong", text: "flagged" }) : ""],
+        class: g.flagged ? "flag" : null,
+      })), [1, 2, 3, 4, 5], { compact: true }));
+  }
+  if (view.causes.length) {
+    parts.push(table("Why innocent citizens were recorded and sanctioned", ["cause", "wrongful records", "citizens sanctioned wrongfully (any sanction)"],
+      view.causes.map((c) => ({ cells: [c.words, c.text.records, c.text.sanctioned] })), [1, 2], { compact: true }));
+  }
+  parts.push(plots(view));
+  if (view.mechanisms && view.mechanisms.length) {
+    parts.push(h("details", {}, h("summary", { text: "What was switched on in this scenario" }),
+      h("ul", {}, view.mechanisms.map((m) => h("li", { text: m })))));
+  }
+  fill(container, parts);
+}
+
+function settingsLine(settings) {
+  if (!settings) return h("p", { class: "hint", text: "Made outside the dashboard (with creditsim run or the Python API)." });
+  const paths = Object.entries(settings.paths || {});
+  if (!paths.length) return h("p", { class: "hint", text: `Made on the dashboard: the ${settings.preset} preset as it is.` });
+  const count = countKnobs(settings.knobs || {});
+  return h("details", { class: "settings" }, h("summary", { text: `Made on the dashboard: the ${settings.preset} preset with ${plural(count, "knob")} changed (${plural(paths.length, "scenario field")})` }),
+    table(null, ["scenario field", "value"], paths.map(([k, v]) => ({ cells: [h("code", { text: k }), typeof v === "object" ? JSON.stringify(v) : String(v)] })), [1], { compact: true }));
+}
+
+function plots(view) {
+  const figure = h("figure", {}, h("img", { alt: "", id: "plot-image", width: 720, height: 400 }), h("figcaption", { id: "plot-caption" }));
+  const show = (plot) => {
+    for (const button of tabs.querySelectorAll("button")) button.setAttribute("aria-selected", String(button.dataset.kind === plot.kind));
+    const img = figure.querySelector("img");
+    img.src = `/api/runs/${view.id}/plots/${plot.kind}.svg`;
+    img.alt = `Plot: ${plot.what}`;
+    img.removeAttribute("width"); img.removeAttribute("height");
+    figure.querySelector("figcaption").textContent = `${plot.title}: ${plot.what}.`;
+  };
+  const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "plots" },
+    view.plots.map((plot) => h("button", { type: "button", role: "tab", "data-kind": plot.kind, onclick: () => show(plot) }, plot.title)));
+  const box = h("div", { id: "plots" }, h("h3", { text: "Plots" }), tabs, figure);
+  show(view.plots[0]);
+  return box;
+}
+
+// ---------------------------------------------------------------------------------- past runs
+
+async function loadRuns() {
+  const [runs, compares] = await Promise.all([api("/api/runs?limit=200"), api("/api/compares?limit=50")]);
+  const body = $("runs-table").tBodies[0];
+  if (!runs.length) {
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 9, text: "No runs yet: make one on the Run page." })));
+  } else {
+    body.replaceChildren(...runs.map((r) => h("tr", { class: "link", tabindex: 0, "data-run": r.id,
+      onclick: () => { location.hash = `#/runs/${r.id}`; },
+      onkeydown: (e) => { if (e.key === "Enter") location.hash = `#/runs/${r.id}`; } },
+      h("th", { scope: "row" }, h("a", { href: `#/runs/${r.id}`, text: `run ${r.id}` })),
+      h("td", { text: r.created_at }), h("td", { text: r.scenario }),
+      h("td", { class: "num", text: r.text.population }), h("td", { class: "num", text: num(r.years) }),
+      h("td", { class: "num", text: num(r.seed) }), h("td", { class: "num", text: r.text.sanctioned }),
+      h("td", { class: "num", text: r.text.wrongfully_sanctioned }),
+      h("td", { text: r.parent ? `comparison ${r.parent}` : r.dashboard ? "dashboard" : "command line" }))));
+  }
+  const cbody = $("compares-table").tBodies[0];
+  cbody.replaceChildren(...(compares.length ? compares.map((c) => h("tr", { class: "link", onclick: () => { location.hash = `#/compares/${c.id}`; } },
+    h("th", { scope: "row" }, h("a", { href: `#/compares/${c.id}`, text: `comparison ${c.id}` })),
+    h("td", { text: c.created_at }), h("td", { text: c.scenario }), h("td", { class: "num", text: c.text.population }),
+    h("td", { class: "num", text: num(c.years) }), h("td", { text: c.status }))) :
+    [h("tr", {}, h("td", { colspan: 6, text: "No comparisons yet." }))]));
+}
+
+async function loadRunView(id) {
+  const body = $("view-body");
+  body.replaceChildren(h("p", { class: "hint", text: `Opening run ${id}…` }));
+  try {
+    const view = await api(`/api/runs/${encodeURIComponent(id)}`);
+    renderRun(body, view, false);
+  } catch (error) {
+    body.replaceChildren(h("h1", { text: `Run ${id}` }), h("p", { class: "alert", role: "alert", text: error.message }));
+  }
+}
+
+// ------------------------------------------------------------------------------------ compare
+
+async function loadComparePage() {
+  describeA();
+  const runs = await api("/api/runs?limit=200");
+  const options = runs.filter((r) => r.files).map((r) =>
+    h("option", { value: r.id, text: `run ${r.id}: ${r.scenario}, ${r.text.population} citizens, seed ${r.seed}` }));
+  const a = $("pick-a"), b = $("pick-b");
+  const keepA = a.value, keepB = b.value;
+  a.replaceChildren(...options.map((o) => o.cloneNode(true)));
+  b.replaceChildren(...options);
+  if (keepA) a.value = keepA; else if (runs.length > 1) a.value = String(runs.filter((r) => r.files)[1]?.id ?? "");
+  if (keepB) b.value = keepB;
+  $("pick-button").disabled = options.length < 2;
+  if (options.length < 2) showError("pick-error", "Make at least two runs first.");
+  else showError("pick-error", null);
+}
+
+async function submitCompare(event) {
+  event.preventDefault();
+  showError("compare-error", null);
+  const run = runRequest();
+  const request = {
+    a: { preset: $("compare-b").value || run.preset, knobs: {} },
+    b: { preset: run.preset, knobs: run.knobs },
+    population: run.population, years: run.years, seed: run.seed,
+    seeds: Math.round(Number($("compare-seeds").value)),
+  };
+  let job;
+  try {
+    job = await api("/api/compare", { body: request });
+  } catch (error) {
+    showError("compare-error", error);
+    return;
+  }
+  state.compareJob = job.id;
+  $("compare-button").disabled = true;
+  $("compare-status").hidden = false;
+  watch(job, "compare", async (done) => {
+    $("compare-button").disabled = false;
+    if (done.state === "done") {
+      $("compare-status").hidden = true;
+      const view = await api(`/api/compares/${done.result.compare}`);
+      renderCompare($("compare-result"), view);
+    } else {
+      showError("compare-error", done.error || done.state);
+    }
+  });
+}
+
+async function submitPick(event) {
+  event.preventDefault();
+  showError("pick-error", null);
+  try {
+    const view = await api(`/api/compare-runs?a=${$("pick-a").value}&b=${$("pick-b").value}`);
+    renderSideBySide($("compare-result"), view);
+  } catch (error) {
+    showError("pick-error", error);
+  }
+}
+
+function compareTable(rows, labelA, labelB, withInterval) {
+  const headline = rows.filter((r) => r.headline);
+  const rest = rows.filter((r) => !r.headline);
+  const shape = (r) => ({
+    cells: [r.words, r.text.a, r.text.b, r.text.difference].concat(withInterval ? [r.text.interval || "—",
+      r.significant === null ? "" : r.significant ? h("span", { class: "badge sig", text: "yes" }) : "no"] : []),
+    dataset: { metric: r.metric },
+  });
+  const header = ["measure", labelA, labelB, "B − A"].concat(withInterval ? ["95% interval", "significant"] : []);
+  return [
+    table("The headline differences", header, headline.map(shape), [1, 2, 3, 4], { id: "compare-headline" }),
+    h("details", {}, h("summary", { text: `Every measure (${rest.length} more)` }), table(null, header, rest.map(shape), [1, 2, 3, 4])),
+  ];
+}
+
+function renderCompare(container, view) {
+  const title = `Comparison ${view.id}: ${view.b} (B) against ${view.a} (A)`;
+  const seeds = view.seeds ? view.seeds.length : 0;
+  fill(container,
+    h("h2", { id: "compare-title", text: title }),
+    h("p", { class: "hint", text: `${Number(view.population).toLocaleString("en")} synthetic citizens, ${view.years === 1 ? "one year" : `${view.years} years`}, ${plural(seeds, "seed")}: A and B on the same citizens and chances. Values are means over the seeds; B − A is what B changes, paired seed by seed.` }),
+    view.note ? h("p", { class: "note", text: view.note }) : null,
+    ...compareTable(view.rows, `A: ${view.a}`, `B: ${view.b}`, seeds > 1),
+    h("p", { class: "hint" }, "Its runs: ", ...(view.children || []).flatMap((id, i) => [i ? ", " : "", h("a", { href: `#/runs/${id}`, text: `run ${id}` })])));
+}
+
+function renderSideBySide(container, view) {
+  fill(container,
+    h("h2", { id: "compare-title", text: `Run ${view.a.id} (A) beside run ${view.b.id} (B)` }),
+    view.paired ? h("p", { class: "hint", text: "Paired: the same citizens, years and seed, so B − A is the effect of their settings." }) :
+      h("p", { class: "note", text: `Not paired: ${view.why_not_paired}.` }),
+    ...compareTable(view.rows, `A: run ${view.a.id} (${view.a.scenario})`, `B: run ${view.b.id} (${view.b.scenario})`, false));
+}
+
+async function loadCompareView(id) {
+  const body = $("view-body");
+  try {
+    const view = await api(`/api/compares/${encodeURIComponent(id)}`);
+    body.replaceChildren();
+    renderCompare(body, view);
+    body.firstChild.replaceWith(h("h1", { id: "compare-title", text: body.firstChild.textContent }));
+  } catch (error) {
+    body.replaceChildren(h("h1", { text: `Comparison ${id}` }), h("p", { class: "alert", role: "alert", text: error.message }));
+  }
+}
+
+// ---------------------------------------------------------------------------------- blacklist
+
+async function openBlacklist(run) {
+  const body = $("blacklist-body");
+  if (run === null) {
+    const runs = (await api("/api/runs?limit=200")).filter((r) => r.files);
+    if (!runs.length) {
+      body.replaceChildren(h("h1", { text: "The public blacklist" }), h("p", { text: "No run with files yet: make one on the Run page, then open its blacklist." }));
+      return;
+    }
+    run = (runs.find((r) => r.dashboard) || runs[0]).id;
+    history.replaceState(null, "", `#/blacklist/${run}`);
+  }
+  if (state.blacklist.run !== run) Object.assign(state.blacklist, { run, page: 1, wrongful: false, entry: "", selected: 0 });
+  await loadBlacklist();
+}
+
+async function loadBlacklist() {
+  const b = state.blacklist;
+  const body = $("blacklist-body");
+  const query = new URLSearchParams({ page: b.page, per_page: 20 });
+  if (b.wrongful) query.set("wrongful", "true");
+  if (b.entry) query.set("entry", b.entry);
+  let data;
+  try {
+    data = await api(`/api/runs/${b.run}/blacklist?${query}`);
+  } catch (error) {
+    body.replaceChildren(h("h1", { text: `The public blacklist of run ${b.run}` }),
+      h("p", { class: "alert", role: "alert", text: error.message }),
+      h("p", {}, h("a", { href: `#/runs/${b.run}`, text: `Back to run ${b.run}` })));
+    return;
+  }
+  const banner = h("div", { class: "cc-banner" },
+    h("div", { class: "cc-site", text: "Credit Listing (simulated)" }),
+    h("div", { class: "cc-sub", text: "Public list of dishonest persons subject to enforcement · a mock-up in the style of the Credit China listing" }));
+  const warning = h("p", { class: "cc-warning" },
+    h("strong", { text: "Simulation. " }),
+    `Every person here is synthetic: names are invented from syllables no real name uses, and ID numbers are random digits behind a region code beginning with 9, which no real province has. Dates count from a nominal ${data.day_zero} (day 0 of run ${data.run}, ${data.scenario}, ${Number(data.population).toLocaleString("en")} citizens).`);
+  const kinds = h("select", { id: "bl-entry", onchange: (e) => { Object.assign(b, { entry: e.target.value, page: 1, selected: 0 }); loadBlacklist(); } },
+    h("option", { value: "", text: "every list" }), data.kinds.map((k) => h("option", { value: k.name, text: k.label })));
+  kinds.value = b.entry;
+  const only = h("input", { type: "checkbox", id: "bl-wrongful", onchange: (e) => { Object.assign(b, { wrongful: e.target.checked, page: 1, selected: 0 }); loadBlacklist(); } });
+  only.checked = b.wrongful;
+  const filters = h("div", { class: "cc-filters" },
+    h("label", {}, "Show", kinds),
+    h("label", {}, only, "only the wrongful entries (what the simulator knows)"),
+    h("span", { class: "hint", id: "bl-count", text: `${data.entries_total.toLocaleString("en")} entries of ${data.citizens_total.toLocaleString("en")} citizens, ${data.wrongful_total.toLocaleString("en")} of them wrongful` }));
+  const rows = data.rows.map((r, i) => h("tr", { class: `link${i === b.selected ? " selected" : ""}`, tabindex: 0, "data-citizen": r.citizen,
+    onclick: () => { b.selected = i; renderDetail(data.rows[i]); markSelected(i); },
+    onkeydown: (e) => { if (e.key === "Enter") { b.selected = i; renderDetail(data.rows[i]); markSelected(i); } } },
+    h("td", { class: "cc-name", text: r.name }),
+    h("td", { class: "cc-id", text: r.id_number }),
+    h("td", { text: r.entry_label }),
+    h("td", { text: r.reasons.join(", ") || "—" }),
+    h("td", { class: "num", text: r.published }),
+    h("td", { class: "num", text: r.still_listed ? `${r.until} (still listed)` : r.until }),
+    h("td", { text: r.sanctions.join(", ") || "—" }),
+    h("td", { class: "truth" }, r.truth.wrongful ? h("span", { class: "badge wrong", text: "wrongful" }) : h("span", { class: "badge right", text: "rightful" }),
+      r.truth.wrongful && r.truth.causes.length ? h("div", { class: "hint", text: r.truth.causes.map((c) => c.name.replace(/_/g, " ")).join(", ") }) : null)));
+  const listing = data.rows.length ? h("div", { class: "wide" }, h("table", { class: "cc", id: "blacklist-table" },
+    h("caption", { text: "As the public sees it, and (last column) what only the simulator knows" }),
+    h("thead", {}, h("tr", {}, ["Name", "ID number", "List", "Reason", "Published", "Until", "Sanctions"].map((t) => h("th", { scope: "col", text: t })),
+      h("th", { scope: "col", class: "truth", text: "The truth" }))),
+    h("tbody", {}, rows))) : h("p", { class: "note", text: b.wrongful ? "No wrongful entry in this list." : "Nobody was listed in this run." });
+  const pager = h("div", { class: "pager" },
+    h("button", { type: "button", id: "bl-prev", disabled: b.page <= 1, onclick: () => { b.page -= 1; b.selected = 0; loadBlacklist(); } }, "← Previous"),
+    h("span", { id: "bl-page", text: `page ${data.page} of ${data.pages} (${data.total.toLocaleString("en")} entries shown by this filter)` }),
+    h("button", { type: "button", id: "bl-next", disabled: b.page >= data.pages, onclick: () => { b.page += 1; b.selected = 0; loadBlacklist(); } }, "Next →"));
+  const detail = h("aside", { class: "cc-detail", id: "bl-detail", "aria-live": "polite" });
+  fill(body,
+    h("h1", { text: `The public blacklist of run ${data.run}` }),
+    h("p", { class: "hint" }, "The listing as the people on it, their neighbours and employers would find it; beside it what they cannot know: whether the entry was deserved. ",
+      h("a", { href: `#/runs/${data.run}`, text: `Back to run ${data.run}` })),
+    banner, filters, warning,
+    h("div", { class: "cc-layout" }, h("div", {}, listing, data.rows.length ? pager : null), detail));
+  if (data.rows.length) renderDetail(data.rows[Math.min(b.selected, data.rows.length - 1)]);
+  else detail.hidden = true;
+}
+
+function markSelected(index) {
+  const rows = document.querySelectorAll("#blacklist-table tbody tr");
+  rows.forEach((row, i) => row.classList.toggle("selected", i === index));
+}
+
+function renderDetail(r) {
+  const detail = $("bl-detail");
+  const truth = r.truth;
+  detail.replaceChildren(
+    h("h3", { text: r.name }),
+    h("div", { class: "cc-public" },
+      h("div", { class: "cc-stamp", text: "DISHONEST PERSON" }),
+      h("dl", { class: "facts" },
+        h("dt", { text: "ID number" }), h("dd", { class: "cc-id", text: r.id_number }),
+        h("dt", { text: "Listed on" }), h("dd", { text: r.entry_label }),
+        h("dt", { text: "Reason" }), h("dd", { text: r.reasons.join(", ") || "—" }),
+        h("dt", { text: "Published" }), h("dd", { text: `${r.published} (day ${r.start_day})` }),
+        h("dt", { text: "Until" }), h("dd", { text: r.still_listed ? `${r.until} (day ${r.end_day}): still listed when the run ended` : `${r.until} (day ${r.end_day})` }),
+        h("dt", { text: "Sanctions" }), h("dd", { text: r.sanctions.join(", ") || "—" })),
+      r.caller_message ? h("div", { class: "phone", id: "bl-phone" }, h("span", { class: "ring", text: `☎ Phoning ${r.name}, a caller hears:` }), `“${r.caller_message}”`) :
+        h("p", { class: "hint", text: "No message plays to callers of this person (not under the caller-message sanction)." })),
+    h("div", { class: "cc-known" },
+      h("h4", { text: "What the simulator knows, and the person does not" }),
+      h("p", {}, truth.wrongful ? h("span", { class: "badge wrong", text: "Wrongful" }) : h("span", { class: "badge right", text: "Rightful" }),
+        truth.wrongful ? " Their own true records would not have put them here." : " Their own true records put them here."),
+      truth.wrongful && truth.causes.length ? h("ul", {}, truth.causes.map((c) => h("li", { text: c.words }))) : null,
+      h("dl", { class: "facts" },
+        h("dt", { text: "Region" }), h("dd", { text: truth.region }),
+        h("dt", { text: "Group" }), h("dd", { text: truth.group }),
+        h("dt", { text: "Age band" }), h("dd", { text: truth.age_band }),
+        h("dt", { text: "Income band" }), h("dd", { text: truth.income_band }),
+        h("dt", { text: "Household" }), h("dd", { text: `no. ${truth.household}` }),
+        h("dt", { text: "Citizen" }), h("dd", { text: `no. ${r.citizen} (synthetic)` }))));
+  detail.hidden = false;
+}
+
+// ----------------------------------------------------------------------------------------- go
+
+document.addEventListener("DOMContentLoaded", async () => {
+  $("knobs").addEventListener("submit", submitRun);
+  $("knobs").addEventListener("input", markChanges);
+  $("knobs").addEventListener("change", markChanges);
+  $("preset").addEventListener("change", (e) => loadPreset(e.target.value).catch((error) => showError("run-error", error)));
+  $("reset-button").addEventListener("click", () => loadPreset($("preset").value).catch((error) => showError("run-error", error)));
+  $("cancel-button").addEventListener("click", () => cancelJob("runJob", "run"));
+  $("compare-cancel").addEventListener("click", () => cancelJob("compareJob", "compare"));
+  $("compare-form").addEventListener("submit", submitCompare);
+  $("pick-form").addEventListener("submit", submitPick);
+  window.addEventListener("hashchange", route);
+  try {
+    await loadPresets();
+  } catch (error) {
+    showError("fatal", error);
+  }
+  document.body.dataset.ready = "true";
+  route();
+});

@@ -1,0 +1,588 @@
+"""What the dashboard shows of catalogued runs and comparisons, read back from their files.
+
+Numbers are formatted by `creditsim.report.numbers` and plots drawn by `creditsim.report.plots`
+(as SVG, cached under the data dir); every card carries its raw value beside its text, so that
+what the page shows can be checked against the run's audit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from creditsim import catalogue
+from creditsim.audit.disparity import POPULATION
+from creditsim.report import numbers as fmt
+from creditsim.report.html import CAUSE_WORDS, in_scenario_order, mechanisms
+from creditsim.report.loading import ReportError, open_comparison, open_run
+from creditsim.report.plots import KINDS
+from creditsim.web import blacklist as bl
+from creditsim.workflow.compare import paired_table
+from creditsim.workflow.metrics import HEADLINE, flatten_audit
+
+REACH = {"person": "the person", "children": "their children", "household": "the household"}
+OPEN_CACHE = 8  # opened runs kept in memory
+
+
+class NotFound(LookupError):
+    """No such run, comparison or plot; the message says what exists."""
+
+
+class Library:
+    """Catalogued runs and comparisons, opened on demand, with plots and blacklists cached."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.cache_dir = data_dir / "cache"
+        self._opened: OrderedDict[int, Any] = OrderedDict()
+        self._frames: OrderedDict[int, pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+        self._plotting = threading.Lock()  # matplotlib's rc_context is global
+
+    # ------------------------------------------------------------------------------ listings
+
+    def runs(self, limit: int = 50, kind: str = "run") -> list[dict[str, Any]]:
+        try:
+            rows = catalogue.list_runs(limit=limit, kind=kind)
+        except catalogue.CatalogueError:
+            return []  # no catalogue yet: no runs
+        return [_listing(row) for row in rows]
+
+    def entry(self, run_id: int, kind: str = "run") -> dict[str, Any]:
+        try:
+            row = catalogue.show_run(run_id)
+        except catalogue.CatalogueError as error:
+            raise NotFound(str(error)) from None
+        if row.get("kind") != kind:
+            raise NotFound(f"catalogue entry {run_id} is a {row.get('kind')}, not a {kind}")
+        return row
+
+    # ----------------------------------------------------------------------------------- a run
+
+    def result(self, run_id: int):
+        """The run read back from its directory (None when it wrote none or it is gone)."""
+        row = self.entry(run_id)
+        with self._lock:
+            if run_id in self._opened:
+                self._opened.move_to_end(run_id)
+                return row, self._opened[run_id]
+        if row.get("path") is None or row.get("on_disk") != "present":
+            return row, None
+        try:
+            result = open_run(Path(row["path"]))
+        except ReportError:
+            return row, None
+        with self._lock:
+            self._opened[run_id] = result
+            while len(self._opened) > OPEN_CACHE:
+                self._opened.popitem(last=False)
+        return row, result
+
+    def run_view(self, run_id: int) -> dict[str, Any]:
+        row, result = self.result(run_id)
+        view: dict[str, Any] = {
+            "id": run_id,
+            "scenario": row.get("scenario"),
+            "created_at": str(row.get("created_at")),
+            "population": row.get("population"),
+            "years": row.get("years"),
+            "seed": row.get("seed"),
+            "days": row.get("days"),
+            "seconds": row.get("wall_seconds"),
+            "version": row.get("version"),
+            "path": row.get("path"),
+            "on_disk": row.get("on_disk"),
+            "settings": (row.get("settings") or {}).get("dashboard"),
+            "summary": _plain(row.get("metrics") or {}),
+            "files": result is not None,
+        }
+        if result is None:
+            view["note"] = (
+                "This run's files are not on disk (it was made without --out, or its directory "
+                "was removed or reused): only its headline numbers are shown."
+            )
+            return view
+        audit = in_scenario_order(result.audit(), result.scenario)
+        view["description"] = result.scenario.description
+        view["mechanisms"] = mechanisms(result.scenario)
+        view["cards"] = cards(audit)
+        view["sanctions"] = sanction_rows(audit, result.scenario)
+        view["lists"] = list_rows(audit)
+        view["groups"] = group_rows(audit)
+        view["causes"] = cause_rows(audit)
+        view["plots"] = [{"kind": k, "title": fmt.label(k), "what": w} for k, w in KINDS.items()]
+        return view
+
+    def audit(self, run_id: int) -> dict[str, Any]:
+        _, result = self.result(run_id)
+        if result is None:
+            raise NotFound(f"run {run_id}: its files are not on disk, so neither is its audit")
+        return result.audit()
+
+    def plot_svg(self, run_id: int, kind: str) -> bytes:
+        if kind not in KINDS:
+            raise NotFound(f"no plot kind {kind!r}; allowed: {', '.join(KINDS)}")
+        row, result = self.result(run_id)
+        cached = self._cache(row) / f"{kind}.svg"
+        if cached.is_file():
+            return cached.read_bytes()
+        if result is None:
+            raise NotFound(f"run {run_id}: its files are not on disk, so it has no plots")
+        with self._plotting:
+            figure = result.plot(kind)
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="svg", metadata={"Date": None})
+        data = buffer.getvalue()
+        _write(cached, data)
+        return data
+
+    def report_html(self, run_id: int) -> str:
+        from creditsim.report.html import render_run
+
+        _, result = self.result(run_id)
+        if result is None:
+            raise NotFound(f"run {run_id}: its files are not on disk, so it has no report")
+        with self._plotting:
+            return render_run(result)
+
+    # ----------------------------------------------------------------------------- blacklist
+
+    def blacklist_frame(self, run_id: int) -> pd.DataFrame:
+        with self._lock:
+            if run_id in self._frames:
+                return self._frames[run_id]
+        row, result = self.result(run_id)
+        if result is None:
+            raise bl.BlacklistUnavailable(
+                f"run {run_id} kept no files on disk, so its blacklist cannot be shown"
+            )
+        kept = Path(row["path"]) / bl.BLACKLIST_FILE
+        cached = self._cache(row) / "blacklist.parquet"
+        if kept.is_file():
+            frame = bl.normalise(pd.read_parquet(kept))
+        elif cached.is_file():
+            frame = bl.normalise(pd.read_parquet(cached))
+        else:
+            try:
+                frame = bl.blacklist_of(result)
+            except (OSError, ValueError, KeyError) as error:
+                raise bl.BlacklistUnavailable(
+                    f"run {run_id}: its blacklist cannot be read from its files ({error})"
+                ) from None
+            if frame is None:
+                raise bl.BlacklistUnavailable(
+                    "this version of creditsim cannot list a run's blacklist entries yet "
+                    "(RunResult.blacklist is missing)"
+                )
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_parquet(cached, index=False)
+        with self._lock:
+            self._frames[run_id] = frame
+            while len(self._frames) > OPEN_CACHE:
+                self._frames.popitem(last=False)
+        return frame
+
+    def blacklist_page(self, run_id: int, **options: Any) -> dict[str, Any]:
+        row, _ = self.result(run_id)
+        frame = self.blacklist_frame(run_id)
+        out = bl.page(frame, seed=int(row["seed"]), days=int(row["days"]), **options)
+        out.update(
+            run=run_id,
+            scenario=row.get("scenario"),
+            population=row.get("population"),
+            day_zero=bl.date_of(0),
+            last_day=bl.date_of(int(row["days"])),
+        )
+        return out
+
+    # ------------------------------------------------------------------------------ compares
+
+    def compare_view(self, compare_id: int) -> dict[str, Any]:
+        row = self.entry(compare_id, kind="compare")
+        settings = row.get("settings") or {}
+        view: dict[str, Any] = {
+            "id": compare_id,
+            "scenario": row.get("scenario"),
+            "status": row.get("status"),
+            "population": row.get("population"),
+            "years": row.get("years"),
+            "seeds": settings.get("seeds"),
+            "settings": settings.get("dashboard"),
+            "paired": True,
+            "children": [r["id"] for r in self._children(compare_id)],
+        }
+        if row.get("path") is None or row.get("on_disk") != "present":
+            view["note"] = "This comparison's files are not on disk."
+            view["rows"] = []
+            return view
+        comparison = open_comparison(Path(row["path"]))
+        table = pd.DataFrame(comparison.data["metrics"])
+        view["confidence"] = comparison.data.get("confidence")
+        view["note"] = comparison.data.get("note")
+        view["a"] = comparison.data["a"]["scenario"]
+        view["b"] = comparison.data["b"]["scenario"]
+        view["rows"] = compare_rows(table)
+        return view
+
+    def compare_runs(self, a: int, b: int) -> dict[str, Any]:
+        """Two catalogued runs side by side; paired where they share citizens and draws."""
+        (row_a, run_a), (row_b, run_b) = self.result(a), self.result(b)
+        missing = [str(i) for i, r in ((a, run_a), (b, run_b)) if r is None]
+        if missing:
+            raise NotFound(f"run {', '.join(missing)}: files not on disk; compare runs with files")
+        differ = [k for k in ("population", "seed", "years") if row_a.get(k) != row_b.get(k)]
+        if not differ and run_a.manifest.get("shard_sizes") != run_b.manifest.get("shard_sizes"):
+            differ.append("shard sizes")
+        paired = not differ
+        table = paired_table([flatten_audit(run_a.audit())], [flatten_audit(run_b.audit())])
+        return {
+            "a": _listing(row_a),
+            "b": _listing(row_b),
+            "paired": paired,
+            "why_not_paired": None
+            if paired
+            else f"different {', '.join(differ)}: not the same citizens and draws, so the "
+            "difference mixes the effect of the settings with the noise of two draws",
+            "rows": compare_rows(table),
+        }
+
+    def _cache(self, row: dict[str, Any]) -> Path:
+        """A run's cache folder, named by its id and what it is (a catalogue reset reuses ids)."""
+        key = f"{row.get('path')}|{row.get('scenario_hash')}|{row.get('wall_seconds')}"
+        digest = hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
+        return self.cache_dir / f"run-{row['id']}-{digest}"
+
+    def _children(self, compare_id: int) -> list[dict[str, Any]]:
+        try:
+            rows = catalogue.list_runs(limit=None, kind="run")
+        except catalogue.CatalogueError:
+            return []
+        return [row for row in rows if row.get("parent") == compare_id][::-1]
+
+
+# ----------------------------------------------------------------------------------- contents
+
+
+def cards(audit: dict[str, Any]) -> list[dict[str, Any]]:
+    """The headline numbers, as the report shows them: value, its text, what it is."""
+    overall = audit["overall"]
+    citizens = overall["citizens"]
+    scale = POPULATION / max(citizens, 1)
+    anyone = overall.get("sanctions", {}).get("any", {})
+    sanctioned = anyone.get("sanctioned", 0)
+    wrongful = anyone.get("wrongful", 0)
+    records = overall.get("records", 0)
+    change = overall.get("behaviour_change", {})
+    offending = change.get("offending", {}).get("change_share")
+    speech = change.get("by_category", {}).get("speech", {}).get("change_share")
+    flagged = audit.get("flagged_significant", [])
+    out = [
+        _card("citizens", citizens, fmt.integer(citizens), "synthetic citizens simulated",
+              f"in {fmt.integer(overall.get('households'))} households"),
+        _card("records", records, fmt.integer(records), "records made about citizens",
+              f"from {fmt.integer(overall.get('true_events'))} true events"),
+        _card("wrongful_records", overall.get("wrongful_records"),
+              fmt.integer(overall.get("wrongful_records")), "wrongful records",
+              f"{fmt.percent(overall.get('wrongful_records', 0) / max(records, 1))} of all "
+              "records: against someone who did not do it", alert=True),
+        _card("sanctioned", sanctioned, fmt.integer(sanctioned), "citizens under a sanction",
+              f"{fmt.percent(sanctioned / max(citizens, 1))} of citizens; about "
+              f"{fmt.integer(sanctioned * scale)} at the scale of 1.4 billion"),
+        _card("wrongfully_sanctioned", wrongful, fmt.integer(wrongful),
+              "of them sanctioned wrongfully",
+              f"{fmt.percent(wrongful / sanctioned) if sanctioned else '0%'} of the sanctioned",
+              alert=True),
+        _card("children_reached", overall.get("children_reached"),
+              fmt.integer(overall.get("children_reached")), "children reached by a sanction",
+              "living with a sanctioned parent whose sanction reaches the family"),
+    ]  # fmt: skip
+    if offending is not None:
+        out.append(
+            _card("offending_change", offending, fmt.percent(offending, signed=True),
+                  "change in offending", "the same citizens with the system, against without it")
+        )  # fmt: skip
+    if speech is not None:
+        out.append(
+            _card("speech_change", speech, fmt.percent(speech, signed=True),
+                  "change in speech: the chilling effect", "critical posts and rumours",
+                  alert=speech < 0)
+        )  # fmt: skip
+    out.append(
+        _card(
+            "flagged",
+            len(flagged),
+            fmt.integer(len(flagged)),
+            "outcomes flagged by the four-fifths rule",
+            "; ".join(_flag_words(f) for f in flagged[:4]) + (" …" if len(flagged) > 4 else "")
+            if flagged
+            else "no group's whole confidence interval lies below 0.8",
+            alert=bool(flagged),
+        )
+    )
+    return out
+
+
+def sanction_rows(audit: dict[str, Any], scenario: Any) -> list[dict[str, Any]]:
+    entries = audit["overall"].get("sanctions", {})
+    rows = []
+    for sanction in scenario.sanctions:
+        entry = entries.get(sanction.name)
+        if entry is None:
+            continue
+        denied = entry.get("denied_purchases")
+        rows.append(
+            {
+                "name": sanction.name,
+                "label": fmt.label(sanction.name),
+                "kind": sanction.kind,
+                "reach": REACH[sanction.reach],
+                "sanctioned": entry["sanctioned"],
+                "wrongful": entry["wrongful"],
+                "text": {
+                    "sanctioned": fmt.integer(entry["sanctioned"]),
+                    "wrongful": fmt.integer(entry["wrongful"]),
+                    "wrongful_share": fmt.percent(entry.get("wrongful_share")),
+                    "denied": "—"
+                    if denied is None
+                    else f"{fmt.integer(denied)} "
+                    f"({fmt.integer(entry.get('denied_purchases_at_1_4_billion'))})",
+                },
+            }
+        )
+    anyone = entries.get("any")
+    if anyone:
+        rows.append(
+            {
+                "name": "any",
+                "label": "any sanction",
+                "kind": "",
+                "reach": "",
+                "sanctioned": anyone["sanctioned"],
+                "wrongful": anyone["wrongful"],
+                "text": {
+                    "sanctioned": fmt.integer(anyone["sanctioned"]),
+                    "wrongful": fmt.integer(anyone["wrongful"]),
+                    "wrongful_share": fmt.percent(anyone.get("wrongful_share")),
+                    "denied": "",
+                },
+            }
+        )
+    return rows
+
+
+def list_rows(audit: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, entry in audit["overall"].get("lists", {}).items():
+        rows.append(
+            {
+                "name": name,
+                "label": fmt.label(name),
+                "text": {
+                    "listed": fmt.integer(entry["sanctioned"]),
+                    "wrongful": fmt.integer(entry["wrongful"]),
+                    "still": fmt.integer(entry.get("entries", {}).get("still_listed_at_end")),
+                },
+            }
+        )
+    return rows
+
+
+def group_rows(audit: dict[str, Any]) -> list[dict[str, Any]]:
+    """Any sanction by group: rate, disparate impact against the reference group, the flag."""
+    reference = audit.get("reference_group")
+    threshold = audit.get("four_fifths_threshold", 0.8)
+    significant = set(audit.get("flagged_significant", []))
+    rows = []
+    for group, entry in audit.get("by_group", {}).items():
+        anyone = entry.get("sanctions", {}).get("any")
+        if anyone is None:
+            continue
+        ratio = anyone.get("disparate_impact")
+        interval = anyone.get("disparate_impact_interval") or [None, None]
+        rows.append(
+            {
+                "group": group,
+                "reference": group == reference,
+                "flagged": ratio is not None and ratio < threshold,
+                "significant": f"{group}:any" in significant,
+                "text": {
+                    "citizens": fmt.integer(entry.get("citizens")),
+                    "sanction_rate": fmt.percent(anyone.get("sanction_rate")),
+                    "wrongful": fmt.integer(anyone.get("wrongful")),
+                    "disparate_impact": "reference" if group == reference else fmt.ratio(ratio),
+                    "interval": ""
+                    if group == reference
+                    else f"{fmt.ratio(interval[0])} to {fmt.ratio(interval[1])}",
+                },
+            }
+        )
+    return rows
+
+
+def cause_rows(audit: dict[str, Any]) -> list[dict[str, Any]]:
+    overall = audit["overall"]
+    by_cause = overall.get("sanctions", {}).get("any", {}).get("wrongful_by_cause", {})
+    records = overall.get("records_by_cause", {})
+    rows = []
+    for cause, words in CAUSE_WORDS.items():
+        sanctions = by_cause.get(cause, 0)
+        made = records.get(cause, 0) if isinstance(records.get(cause, 0), int | float) else 0
+        if sanctions or made:
+            rows.append(
+                {
+                    "cause": cause,
+                    "words": words,
+                    "text": {"records": fmt.integer(made), "sanctioned": fmt.integer(sanctions)},
+                }
+            )
+    return rows
+
+
+def compare_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Metrics of a paired table: the headline ones first, each with its words and numbers."""
+    order = {name: i for i, name in enumerate(HEADLINE)}
+    rows = []
+    for record in table.to_dict(orient="records"):
+        metric = record["metric"]
+        share = metric.endswith(("change_share", "sanction_rate"))
+        show = (lambda v: fmt.percent(v, signed=False)) if share else fmt.number  # noqa: E731
+        low, high = _float(record.get("ci_low")), _float(record.get("ci_high"))
+        difference = _float(record.get("difference"))
+        significant = record.get("significant")
+        rows.append(
+            {
+                "metric": metric,
+                "words": metric_words(metric),
+                "headline": metric in order,
+                "a": _float(record.get("a_mean")),
+                "b": _float(record.get("b_mean")),
+                "difference": difference,
+                "significant": None if _missing(significant) else bool(significant),
+                "text": {
+                    "a": show(_float(record.get("a_mean"))),
+                    "b": show(_float(record.get("b_mean"))),
+                    "difference": fmt.percent(difference, signed=True)
+                    if share
+                    else fmt.signed_number(difference),
+                    "interval": ""
+                    if low is None
+                    else (
+                        f"{fmt.percent(low, signed=True)} to {fmt.percent(high, signed=True)}"
+                        if share
+                        else f"{fmt.signed_number(low)} to {fmt.signed_number(high)}"
+                    ),
+                },
+            }
+        )
+    rows.sort(key=lambda row: (order.get(row["metric"], len(order)),))
+    return rows
+
+
+def metric_words(metric: str) -> str:
+    """sanctions.flight_ban.wrongful -> flight ban: citizens sanctioned wrongfully."""
+    parts = metric.split(".")
+    fields = {
+        "sanctioned": "citizens",
+        "wrongful": "citizens, wrongfully",
+        "denied_purchases": "purchases denied",
+        "person_days": "person-days",
+        "punished": "citizens at the low grade",
+        "punished_wrongfully": "citizens at the low grade, wrongfully",
+        "change": "change in events",
+        "change_share": "change (%)",
+        "sanction_rate": "sanction rate (any sanction)",
+        "disparate_impact": "disparate impact (any sanction)",
+    }
+    if len(parts) == 1:
+        return fmt.label(metric)
+    head, *middle, last = parts
+    what = fields.get(last, fmt.label(last))
+    if head == "sanctions":
+        name = "any sanction" if middle[0] == "any" else fmt.label(middle[0])
+        return f"{name}: {what}"
+    if head == "lists":
+        return f"list {fmt.label(middle[0])}: {what}"
+    if head == "policies":
+        return f"score {fmt.label(middle[0])}: {what}"
+    if head == "behaviour_change":
+        return f"{fmt.label(middle[0])}: {what}"
+    if head == "by_group":
+        return f"group {middle[0]}: {what}"
+    return metric
+
+
+# ------------------------------------------------------------------------------------ internals
+
+
+def _card(key: str, value: Any, text: str, what: str, more: str = "", alert: bool = False):
+    return {"key": key, "value": value, "text": text, "what": what, "more": more, "alert": alert}
+
+
+def _flag_words(flag: str) -> str:
+    group, _, outcome = flag.partition(":")
+    return f"{group}: {fmt.label(outcome) if outcome != 'any' else 'any sanction'}"
+
+
+def _listing(row: dict[str, Any]) -> dict[str, Any]:
+    settings = row.get("settings") or {}
+    return {
+        "id": row["id"],
+        "kind": row.get("kind"),
+        "created_at": str(row.get("created_at"))[:19],
+        "status": row.get("status"),
+        "scenario": row.get("scenario"),
+        "population": row.get("population"),
+        "years": row.get("years"),
+        "seed": row.get("seed"),
+        "parent": row.get("parent"),
+        "sanctioned": row.get("sanctioned"),
+        "wrongfully_sanctioned": row.get("wrongfully_sanctioned"),
+        "seconds": row.get("wall_seconds"),
+        "dashboard": "dashboard" in settings,
+        "files": row.get("path") is not None,
+        "text": {
+            "population": fmt.integer(row.get("population")),
+            "sanctioned": fmt.integer(row.get("sanctioned")),
+            "wrongfully_sanctioned": fmt.integer(row.get("wrongfully_sanctioned")),
+            "seconds": fmt.number(row.get("wall_seconds"), 2),
+        },
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+def _float(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{threading.get_ident()}")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+__all__ = ["Library", "NotFound", "cards", "compare_rows", "metric_words"]
