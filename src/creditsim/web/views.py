@@ -419,6 +419,8 @@ def group_rows(audit: dict[str, Any]) -> list[dict[str, Any]]:
                     "disparate_impact": "reference" if group == reference else fmt.ratio(ratio),
                     "interval": ""
                     if group == reference
+                    else "—"
+                    if interval[0] is None
                     else f"{fmt.ratio(interval[0])} to {fmt.ratio(interval[1])}",
                 },
             }

@@ -165,7 +165,7 @@ async function loadPreset(name) {
   const rows = preset.sanctions.map((s) => {
     const grade = s.trigger_grade === null ? h("span", { class: "hint", text: "no grade" }) :
       h("select", { "data-trigger": s.name, "data-default": s.trigger_grade, "aria-label": `trigger grade of ${s.label}` },
-        s.grades.map((g) => h("option", { value: g, text: `${s.trigger === "grade at or above" ? "≥" : "≤"} ${g}` })));
+        s.grades.map((g) => h("option", { value: g, text: `${s.trigger === "grade at or above" ? "≥" : "≤"} ${g.replace(/_/g, " ")}` })));
     if (s.trigger_grade !== null) grade.value = s.trigger_grade;
     return h("tr", {}, h("th", { scope: "row" }, s.label, s.kind === "reward" ? h("span", { class: "hint", text: " (reward)" }) : null),
       h("td", {}, grade),
@@ -181,7 +181,9 @@ async function loadPreset(name) {
     box.checked = on;
     box.dataset.default = String(on);
   }
-  for (const node of $("knobs").querySelectorAll("fieldset")) node.disabled = false;
+  // Without a system (the no-system counterfactual) only the citizens and time matter.
+  $("knobs").querySelectorAll("fieldset").forEach((node, i) => { node.disabled = i > 0 && !preset.system; });
+  $("no-system-hint").hidden = preset.system;
   markChanges();
   describeA();
 }
@@ -273,6 +275,8 @@ async function submitRun(event) {
   state.runJob = job.id;
   $("run-button").disabled = true;
   $("run-status").hidden = false;
+  // The Run button sits at the foot of a long form: bring the progress bar and result into view.
+  if ($("run-status").getBoundingClientRect().top < 0) $("run-status").scrollIntoView({ block: "start" });
   watch(job, "run", async (done) => {
     $("run-button").disabled = false;
     if (done.state === "done") {
@@ -280,6 +284,7 @@ async function submitRun(event) {
       state.lastRun = done.result.run;
       const view = await api(`/api/runs/${done.result.run}`);
       renderRun($("run-result"), view, true);
+      if ($("run-result").getBoundingClientRect().top < 0) $("run-result").scrollIntoView({ block: "start" });
     } else {
       showError("run-error", done.error || done.state);
     }
