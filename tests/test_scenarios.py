@@ -356,6 +356,7 @@ def test_cli_run_writes_the_run_directory(cli_run):
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert files == [
         "audit.json",
+        "blacklist/part-00000.parquet",
         "citizens/part-00000.parquet",
         "manifest.json",
         "plan.json",

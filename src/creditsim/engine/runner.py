@@ -34,7 +34,10 @@ from creditsim.scenario import Scenario, ScenarioError, load_scenario, scenario_
 STAGES = ("population", "behaviours", "channels", "policies", "sanctions", "outputs")
 PLAN = "plan.json"
 RUN_FILES = (PLAN, "manifest.json", "audit.json", "timeseries.parquet", "citizens", "timeseries",
-             "shards")  # fmt: skip
+             "shards", "blacklist")  # fmt: skip
+BLACKLIST_COLUMNS = ("citizen", "entry", "start_day", "end_day", "reasons", "wrongful",
+                     "sanctions", "wrongful_causes", "region", "group", "age_band", "income_band",
+                     "household")  # fmt: skip
 
 
 class OutputError(ValueError):
@@ -52,6 +55,7 @@ class RunResult:
     audit_data: dict[str, Any]
     path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    blacklist_table: pa.Table | None = None  # None when it was written to `path` instead
     catalogue_id: int | None = None  # its id in the run catalogue, when it was recorded
 
     def audit(self) -> dict[str, Any]:
@@ -108,6 +112,20 @@ class RunResult:
     def to_frame(self) -> pd.DataFrame:
         """One row per citizen, with readable labels as pandas categoricals."""
         return self.citizens.to_pandas()
+
+    def blacklist(self) -> pd.DataFrame:
+        """The public blacklist: one row per published entry (a sanction that publishes names,
+        a published list): the citizen, the entry, its first and last-plus-one day (beyond the
+        run: still listed), the reasons, the sanctions the citizen was under, and the truth:
+        whether the entry was wrongful and the causes of the wrongful records behind it."""
+        table = self.blacklist_table
+        if table is None and self.path is not None:
+            names = self.manifest["files"].get("blacklist", [])
+            parts = [pq.read_table(self.path / n) for n in names if (self.path / n).exists()]
+            table = pa.concat_tables(parts) if parts else None
+        if table is None:
+            return pd.DataFrame({name: [] for name in BLACKLIST_COLUMNS})
+        return table.to_pandas()
 
     def timeseries(self) -> pd.DataFrame:
         return self.timeseries_table.to_pandas()
@@ -189,6 +207,7 @@ def run(
     totals = Totals(resolved)
     timings: dict[str, float] = {}
     kept: dict[int, pa.Table] = {}
+    listed: dict[int, pa.Table] = {}
 
     def take(summary: ShardSummary) -> None:
         """Add a shard in and let it go: memory does not grow with the number of shards."""
@@ -197,6 +216,8 @@ def run(
             timings[stage] = timings.get(stage, 0.0) + seconds
         if summary.citizens is not None:
             kept[summary.shard] = summary.citizens
+        if summary.blacklist is not None:
+            listed[summary.shard] = summary.blacklist
 
     finished = set(done)
     for summary in done.values():
@@ -215,6 +236,11 @@ def run(
     if citizens_table is None and target is None:
         citizens_table = to_table({}, resolved)
     result = RunResult(resolved, manifest, citizens_table, merged, audit, target, timings)
+    if listed:
+        result.blacklist_table = pa.concat_tables([listed[s] for s in sorted(listed)])
+    if target is not None:
+        parts = sorted((target / "blacklist").glob("part-*.parquet"))
+        manifest["files"]["blacklist"] = [f"blacklist/{p.name}" for p in parts]
     if target is not None:
         write_parquet(merged, target / "timeseries.parquet")
         write_json(audit, target / "audit.json", indent=None)

@@ -33,6 +33,7 @@ from creditsim.policies.scores import (
     start_histogram,
 )
 from creditsim.population import CHILD, Population, build_population
+from creditsim.published import PublishedEntry, blacklist_columns, entries_of
 from creditsim.response import game, given_up, respond_split
 from creditsim.sanctions import (
     AppealOutcome,
@@ -61,6 +62,8 @@ class ShardResult:
     histograms: dict[str, np.ndarray]  # per score policy: (periods, cells, score range)
     tallies: dict[str, np.ndarray]
     timings: dict[str, float] = field(default_factory=dict)
+    # The published entries (the public blacklist), one row each; empty when none.
+    blacklist: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def horizon_days(years: float) -> int:
@@ -259,6 +262,12 @@ class _Tables:
         }
         self.exempt = exempt
         self.keep_rows = keep_rows
+        self.first_citizen, self.records = first_citizen, records
+        penalties = [s.name for s in scenario.sanctions if s.kind == "sanction"]
+        self.penalty_index = {name: i for i, name in enumerate(penalties)}
+        self.under = np.zeros((n, len(penalties)), dtype=bool)
+        self.published: list[PublishedEntry] = []
+        self.changes = {name: ledger.changes for name, ledger in ledgers.items()}
         wrongful = records.actor != records.subject
         # Events are grouped by behaviour: each behaviour's events are one slice.
         bounds = _behaviour_bounds(events, len(scenario.behaviours))
@@ -423,7 +432,11 @@ class _Tables:
                 denied = np.bincount(denied_person, minlength=n).astype(np.int32)
                 self.col[f"denied_{name}"] = denied
         household = self.pop.household
+        published = entries_of(self.scenario, name, recorded, wrongful)
+        if published is not None:
+            self.published.append(published)
         if sanction.kind == "sanction":  # rewards are not part of "any sanction"
+            self.under[sanctioned, self.penalty_index[name]] = True
             self.any_sanctioned[sanctioned] = True
             self.any_wrongful[wrongful] = True
             self.any_deserved[due] = True
@@ -459,6 +472,9 @@ class _Tables:
             self.col[f"days_listed_{name}"] = entries.days_per_person(n, days)
             self.col[f"wrongful_listed_{name}"] = _mask(wrongful, n)
         self._tally_outcome(key, people(entries), wrongful, people(deserved))
+        published = entries_of(self.scenario, key, entries, wrongful)
+        if published is not None:
+            self.published.append(published)
         t = self.tallies
         t[f"{key}:days"] = np.bincount(
             strata[entries.person], weights=entries.days_within(days), minlength=sc
@@ -514,8 +530,16 @@ class _Tables:
 
         citizens = {key.replace(":", "_"): value for key, value in col.items()}
         timeseries = {key.replace(":", "_"): value for key, value in self.ts.items()}
+        blacklist = blacklist_columns(
+            self.scenario, self.pop, self.first_citizen, self.published, self.records,
+            self.changes, self.under, self.wronged, self.days,
+        )  # fmt: skip
         return ShardResult(
-            citizens=citizens, timeseries=timeseries, histograms=self.histograms, tallies=t
+            citizens=citizens,
+            timeseries=timeseries,
+            histograms=self.histograms,
+            tallies=t,
+            blacklist=blacklist,
         )
 
     def _by_period(self, day, cell, mask=None) -> np.ndarray:

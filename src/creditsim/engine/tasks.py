@@ -50,6 +50,7 @@ class ShardSummary:
     rows: int
     timings: dict[str, float] = field(default_factory=dict)
     citizens: pa.Table | None = None
+    blacklist: pa.Table | None = None  # in memory only; written runs keep it in blacklist/
 
 
 def run_shard_task(plan: ShardPlan, progress: Progress | None = None) -> ShardSummary:
@@ -80,12 +81,16 @@ def run_shard_task(plan: ShardPlan, progress: Progress | None = None) -> ShardSu
         rows=0 if table is None else table.num_rows,
         timings=result.timings,
     )
+    blacklist = to_table(result.blacklist, scenario) if result.blacklist else None
     if plan.out is None:
         summary.citizens = table
+        summary.blacklist = blacklist
     else:
         out = Path(plan.out)
         if table is not None:
             write_parquet(table, shard_file(out / "citizens", plan.shard))
+        if blacklist is not None:
+            write_parquet(blacklist, shard_file(out / "blacklist", plan.shard))
         series = timeseries_columns(scenario, result.timeseries, result.histograms)
         write_parquet(to_table(series, scenario), shard_file(out / "timeseries", plan.shard))
     summary.timings["write"] = time.perf_counter() - written
