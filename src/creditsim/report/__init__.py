@@ -11,12 +11,12 @@ This module is itself callable: `creditsim.report(...)` is `creditsim.report.rep
 
 from __future__ import annotations
 
-import os
 import sys
 import types
 from pathlib import Path
 from typing import Any
 
+from creditsim.outputs import write_text
 from creditsim.report.loading import Comparison, ReportError, open_source
 from creditsim.workflow.targets import TargetError
 
@@ -54,7 +54,7 @@ def report(
             f"cannot make a report of a {type(source).__name__}: give a run result, a compare "
             "result, a run or compare directory, or a run catalogue id"
         )
-    _write_atomically(text, target)
+    write_text(text, target)
     return target
 
 
@@ -65,15 +65,6 @@ def _check_out(out: Path) -> Path:
     if not parent.is_dir():
         raise ReportError(f"-o {out}: the folder {parent} does not exist")
     return out
-
-
-def _write_atomically(text: str, path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 class _CallableModule(types.ModuleType):
