@@ -47,6 +47,27 @@ runs_app = typer.Typer(
 )
 app.add_typer(runs_app, name="runs")
 
+
+# Options that several commands take, defined once.
+Years = Annotated[
+    float | None, typer.Option("--years", "-y", min=0.01, max=50.0, help="Years to simulate.")
+]
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Allow writing into a non-empty directory.")
+]
+RunsWorkers = Annotated[
+    int | None,
+    typer.Option("--workers", "-w", min=1, help="Run the runs on a local Dask cluster."),
+]
+RunsScheduler = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Run the runs on the Dask cluster at this address."),
+]
+RunsCitizenRows = Annotated[
+    str | None,
+    typer.Option("--citizen-rows", help="With --out: all, none or a fraction (default all)."),
+]
+
 console = Console()
 errors = Console(stderr=True)
 
@@ -62,9 +83,7 @@ def run_command(
     population: Annotated[
         int | None, typer.Option("--population", "-n", min=1, help="Citizens to simulate.")
     ] = None,
-    years: Annotated[
-        float | None, typer.Option("--years", "-y", min=0.01, max=50.0, help="Years to simulate.")
-    ] = None,
+    years: Years = None,
     seed: Annotated[int | None, typer.Option("--seed", "-s", min=0, help="Random seed.")] = None,
     shard_size: Annotated[
         int | None,
@@ -83,9 +102,7 @@ def run_command(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Directory to write the run into.")
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Allow writing into a non-empty directory.")
-    ] = False,
+    overwrite: Overwrite = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Finish a run in --out that was cut off.")
     ] = False,
@@ -192,7 +209,7 @@ def compare_command(
     population: Annotated[
         int | None, typer.Option("--population", "-n", help="Citizens (default: A's).")
     ] = None,
-    years: Annotated[float | None, typer.Option("--years", "-y", help="Years to simulate.")] = None,
+    years: Years = None,
     seeds: Annotated[int, typer.Option("--seeds", "-k", help="Replicate seeds.")] = 5,
     seed: Annotated[
         int | None, typer.Option("--seed", "-s", help="First seed (default: A's).")
@@ -200,24 +217,14 @@ def compare_command(
     confidence: Annotated[
         float, typer.Option("--confidence", help="Of the intervals on the differences.")
     ] = 0.95,
-    workers: Annotated[
-        int | None, typer.Option("--workers", "-w", help="Run the runs on a local Dask cluster.")
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="Run the runs on the Dask cluster at this address."),
-    ] = None,
-    citizen_rows: Annotated[
-        str | None,
-        typer.Option("--citizen-rows", help="With --out: all, none or a fraction (default all)."),
-    ] = None,
+    workers: RunsWorkers = None,
+    scheduler: RunsScheduler = None,
+    citizen_rows: RunsCitizenRows = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Write compare.parquet, compare.json and the runs."),
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Allow writing into a non-empty directory.")
-    ] = False,
+    overwrite: Overwrite = False,
     every_metric: Annotated[
         bool, typer.Option("--all", help="Show every metric, also those zero in A and B.")
     ] = False,
@@ -318,25 +325,15 @@ def sweep_command(
     population: Annotated[
         int | None, typer.Option("--population", "-n", help="Citizens per run.")
     ] = None,
-    years: Annotated[float | None, typer.Option("--years", "-y", help="Years to simulate.")] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", "-w", help="Run the runs on a local Dask cluster.")
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="Run the runs on the Dask cluster at this address."),
-    ] = None,
-    citizen_rows: Annotated[
-        str | None,
-        typer.Option("--citizen-rows", help="With --out: all, none or a fraction (default all)."),
-    ] = None,
+    years: Years = None,
+    workers: RunsWorkers = None,
+    scheduler: RunsScheduler = None,
+    citizen_rows: RunsCitizenRows = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Write sweep.parquet, sweep.json and the runs."),
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Allow writing into a non-empty directory.")
-    ] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Run SCENARIO over a grid (or a Latin hypercube) of settings, each on --seeds seeds."""
     try:
@@ -411,7 +408,7 @@ def calibrate_command(
     population: Annotated[
         int | None, typer.Option("--population", "-n", help="Citizens per evaluation.")
     ] = None,
-    years: Annotated[float | None, typer.Option("--years", "-y", help="Years to simulate.")] = None,
+    years: Years = None,
     seed: Annotated[
         int | None, typer.Option("--seed", "-s", help="The seed of every evaluation.")
     ] = None,
@@ -422,9 +419,7 @@ def calibrate_command(
         Path | None,
         typer.Option("--out", "-o", help="Write calibration.json and fitted.toml here."),
     ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Allow writing into a non-empty directory.")
-    ] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Fit parameters of SCENARIO to published figures, scaled to 1.4 billion citizens."""
     try:
