@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_web_support import live_server, use_blacklist
+from test_web_support import live_server
 
 from creditsim.report import numbers as fmt
 from creditsim.web import create_app
@@ -45,8 +45,7 @@ def browser():
             chromium.close()
 
 
-def test_the_dashboard_in_a_real_browser(browser, tmp_path, monkeypatch):
-    use_blacklist(monkeypatch)  # the engine's blacklist, or a stand-in of its schema
+def test_the_dashboard_in_a_real_browser(browser, tmp_path):
     shots = tmp_path / "screenshots"
     shots.mkdir()
     app = create_app(data_dir=tmp_path / "dashboard")

@@ -20,7 +20,6 @@ import pandas as pd
 from creditsim.report import numbers as fmt
 from creditsim.report.html import CAUSE_WORDS
 
-BLACKLIST_FILE = "dashboard-blacklist.parquet"  # kept beside a dashboard run's files
 COLUMNS = {
     "citizen": "int64",
     "entry": "object",
@@ -54,15 +53,6 @@ GIVEN = ("ba", "lin", "vei", "rou", "xi", "mo", "tai", "qel", "zu", "ner", "ao",
 
 class BlacklistUnavailable(LookupError):
     """This run's blacklist cannot be shown; the message says why."""
-
-
-def blacklist_of(result: Any) -> pd.DataFrame | None:
-    """`result.blacklist()` with the columns checked, or None where this creditsim has none."""
-    method = getattr(result, "blacklist", None)
-    if method is None:
-        return None
-    frame = method()
-    return normalise(frame)
 
 
 def normalise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -198,11 +188,9 @@ def _digest(seed: int, citizen: int, purpose: str) -> bytes:
 
 
 __all__ = [
-    "BLACKLIST_FILE",
     "CALLER_MESSAGE",
     "COLUMNS",
     "BlacklistUnavailable",
-    "blacklist_of",
     "entry_label",
     "masked_id",
     "normalise",

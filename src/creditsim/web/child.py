@@ -14,7 +14,6 @@ from typing import Any
 from creditsim import catalogue
 from creditsim.engine.runner import run
 from creditsim.scenario import Scenario, ScenarioError
-from creditsim.web.blacklist import BLACKLIST_FILE, blacklist_of
 from creditsim.workflow.compare import compare
 
 
@@ -43,16 +42,6 @@ def _run(payload: dict[str, Any], out: Path, progress) -> dict[str, Any]:
     result = run(scenario, out=out, progress=progress, catalogue=False)
     steps = max(1, result.manifest["shards"] * 6)
     progress(steps, steps, "recording the run")
-    try:
-        frame = blacklist_of(result)
-    except Exception:  # noqa: BLE001 - the run stands; the page says why when it is opened
-        frame = None
-    if frame is not None:  # kept beside the run, so that its blacklist opens again later
-        import pyarrow as pa
-
-        from creditsim.outputs import write_parquet
-
-        write_parquet(pa.Table.from_pandas(frame, preserve_index=False), out / BLACKLIST_FILE)
     run_id = catalogue.record_run(result, settings={"dashboard": payload["settings"]})
     if run_id is None:
         raise catalogue.CatalogueError("the run catalogue is switched off: the run was not kept")

@@ -163,26 +163,12 @@ class Library:
             raise bl.BlacklistUnavailable(
                 f"run {run_id} kept no files on disk, so its blacklist cannot be shown"
             )
-        kept = Path(row["path"]) / bl.BLACKLIST_FILE
-        cached = self._cache(row) / "blacklist.parquet"
-        if kept.is_file():
-            frame = bl.normalise(pd.read_parquet(kept))
-        elif cached.is_file():
-            frame = bl.normalise(pd.read_parquet(cached))
-        else:
-            try:
-                frame = bl.blacklist_of(result)
-            except (OSError, ValueError, KeyError) as error:
-                raise bl.BlacklistUnavailable(
-                    f"run {run_id}: its blacklist cannot be read from its files ({error})"
-                ) from None
-            if frame is None:
-                raise bl.BlacklistUnavailable(
-                    "this version of creditsim cannot list a run's blacklist entries yet "
-                    "(RunResult.blacklist is missing)"
-                )
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_parquet(cached, index=False)
+        try:
+            frame = bl.normalise(result.blacklist())
+        except (OSError, ValueError, KeyError) as error:
+            raise bl.BlacklistUnavailable(
+                f"run {run_id}: its blacklist cannot be read from its files ({error})"
+            ) from None
         with self._lock:
             self._frames[run_id] = frame
             while len(self._frames) > OPEN_CACHE:
