@@ -182,8 +182,13 @@ class _Standing:
         moved = new_own != old_own
         people, change = people[moved], (new_own - old_own)[moved]
         contacts, which = self.network.of(people)
-        np.add.at(self.contact_sum, contacts, change[which])
-        touched = np.unique(np.concatenate([people, contacts]))
+        # Sorting beats hashing for unique ids here, and one bincount over the touched
+        # citizens beats an unbuffered add per contact.
+        touched = np.sort(np.concatenate([people, contacts]))
+        touched = touched[np.diff(touched, prepend=-1) != 0]
+        slot = np.searchsorted(touched, contacts)
+        pull = np.bincount(slot, weights=change[which], minlength=touched.shape[0])
+        self.contact_sum[touched] += np.rint(pull).astype(np.int64)
         old = self.score[touched]
         new = self._shown(touched)
         self.score[touched] = new
