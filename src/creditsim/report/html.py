@@ -586,7 +586,6 @@ def _sanctions_table(audit: dict[str, Any], scenario: Scenario) -> str:
         entry = entries.get(sanction.name)
         if entry is None:
             continue
-        denied = entry.get("denied_purchases")
         rows.append(
             [
                 fmt.label(sanction.name),
@@ -600,10 +599,7 @@ def _sanctions_table(audit: dict[str, Any], scenario: Scenario) -> str:
                 fmt.integer(entry["wrongful"]),
                 fmt.percent(entry.get("wrongful_share")),
                 fmt.integer(entry.get("person_days")),
-                "—"
-                if denied is None
-                else f"{fmt.integer(denied)} "
-                f"({fmt.integer(entry.get('denied_purchases_at_1_4_billion'))})",
+                fmt.denied(entry),
             ]
         )
     anyone = entries.get("any")

@@ -66,6 +66,15 @@ def signed_number(value: Any, digits: int = 3) -> str:
     return f"+{text}" if value > 0 else f"−{text}" if value < 0 else text
 
 
+def denied(entry: dict[str, Any]) -> str:
+    """A sanction's ticket purchases denied, and in brackets the same at 1.4 billion; a dash
+    for a sanction that bars no purchase."""
+    count = entry.get("denied_purchases")
+    if count is None:
+        return "—"
+    return f"{integer(count)} ({integer(entry.get('denied_purchases_at_1_4_billion'))})"
+
+
 def label(name: str) -> str:
     """A machine name for people: flight_ban -> flight ban; list:debtors -> list: debtors."""
     if name.startswith("list:"):

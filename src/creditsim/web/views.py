@@ -322,7 +322,6 @@ def sanction_rows(audit: dict[str, Any], scenario: Any) -> list[dict[str, Any]]:
         entry = entries.get(sanction.name)
         if entry is None:
             continue
-        denied = entry.get("denied_purchases")
         rows.append(
             {
                 "name": sanction.name,
@@ -335,10 +334,7 @@ def sanction_rows(audit: dict[str, Any], scenario: Any) -> list[dict[str, Any]]:
                     "sanctioned": fmt.integer(entry["sanctioned"]),
                     "wrongful": fmt.integer(entry["wrongful"]),
                     "wrongful_share": fmt.percent(entry.get("wrongful_share")),
-                    "denied": "—"
-                    if denied is None
-                    else f"{fmt.integer(denied)} "
-                    f"({fmt.integer(entry.get('denied_purchases_at_1_4_billion'))})",
+                    "denied": fmt.denied(entry),
                 },
             }
         )
