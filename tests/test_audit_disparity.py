@@ -146,3 +146,26 @@ def test_who_falls_to_the_bottom_and_climbs_back():
     assert transitions.sum() == 20_000
     assert transitions[0].sum() == 20_000  # everyone starts at A
     assert transitions[0, 2] == int((citizens["grade_points"] == "C").sum())
+
+
+def test_a_small_group_with_a_few_sanctions_is_not_read_as_bias():
+    """Groups alike by design, one of them tiny: a few sanctions in it give a disparate impact
+    far from 1 by chance. Resamples where it has none are an infinite ratio (no disparity
+    against it), kept in the interval: the interval is unbounded above and nothing is flagged
+    as significant."""
+    scenario = build_scenario(
+        {
+            "groups": [{"name": "a", "share": 0.995}, {"name": "b", "share": 0.005}],
+            "behaviours": [{"name": "loiter", "rate_per_year": 0.02}],
+            "sanctions": [
+                {"name": "ban", "duration_days": 30, "trigger": {"record_behaviours": ["loiter"]}}
+            ],
+        }
+    )
+    audit = creditsim.run(scenario, population=40_000, seed=5).audit()
+    b = audit["by_group"]["b"]["sanctions"]["ban"]
+    assert 0 < b["sanctioned"] <= 10
+    low, high = b["disparate_impact_interval"]
+    assert low < 1.0 and high is None
+    assert not b["four_fifths_flag_significant"]
+    assert audit["flagged_significant"] == []

@@ -483,12 +483,15 @@ class _Bootstrap:
         zeros = np.zeros_like(sanctioned)
         return np.stack([sanctioned, zeros, zeros, n - sanctioned], axis=-1)
 
-    def intervals(self, values: np.ndarray) -> list[list[float] | None]:
+    def intervals(self, values: np.ndarray) -> list[list[float | None] | None]:
         """An interval per column of (replicates, columns); None for a column whose value is
-        undefined in most replicates (no denominator)."""
-        finite = np.isfinite(values)
-        count = finite.sum(axis=0)
-        ordered = np.sort(np.where(finite, values, np.inf), axis=0)  # undefined ones last
+        undefined (0/0) in most replicates. An infinite ratio (a group with no sanction in a
+        resample: no disparity against it, however large) is a value, not a gap: dropping it
+        would pull the interval down and read a small group's noise as bias. An unbounded end
+        is given as None; a ratio infinite in most resamples has no interval (None)."""
+        defined = ~np.isnan(values)
+        count = defined.sum(axis=0)
+        ordered = np.sort(values, axis=0)  # NaN last, infinities just before them
         bounds = []
         for tail in self.tails:
             # Linear interpolation between order statistics, over the defined values only.
@@ -498,12 +501,18 @@ class _Bootstrap:
             low = np.take_along_axis(ordered, below[None, :], axis=0)[0]
             high = np.take_along_axis(ordered, above[None, :], axis=0)[0]
             with np.errstate(invalid="ignore"):
-                bounds.append(low + (position - below) * (high - low))
+                between = low + (position - below) * (high - low)
+            bounds.append(np.where(high == low, low, between))
         enough = count >= max(10, self.replicates // 2)
+        enough &= np.isfinite(bounds[0])
         return [
-            [float(bounds[0][k]), float(bounds[1][k])] if enough[k] else None
+            [float(bounds[0][k]), _finite(bounds[1][k])] if enough[k] else None
             for k in range(values.shape[1])
         ]
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def _breakdown(tallies, shape, outcomes, names, axes, reference, threshold, bootstrap, primary):
@@ -669,7 +678,9 @@ def _disparities(m, ref: dict, ratio_intervals, impact_interval, threshold, deta
     m["four_fifths_flag"] = bool(impact is not None and impact < threshold)
     m["disparate_impact_interval"] = impact_interval
     m["four_fifths_flag_significant"] = bool(
-        impact_interval is not None and impact_interval[1] < threshold
+        impact_interval is not None
+        and impact_interval[1] is not None
+        and impact_interval[1] < threshold
     )
 
 
