@@ -735,9 +735,7 @@ def _disparity(audit: dict[str, Any], figures) -> list[str]:
                 fmt.percent(anyone.get("sanction_rate")),
                 fmt.integer(entry.get("wrongful_records")),
                 fmt.ratio(anyone.get("disparate_impact")),
-                "—"
-                if group == reference
-                else f"{fmt.ratio(interval[0])} to {fmt.ratio(interval[1])}",
+                "—" if group == reference else fmt.ratio_interval(interval),
                 "—" if group == reference else ("yes" if anyone.get("four_fifths_flag") else "no"),
                 "—" if group == reference else ("yes" if flagged else "no"),
             ]

@@ -44,6 +44,16 @@ def ratio(value: Any) -> str:
     return f"{float(value):.2f}"
 
 
+def ratio_interval(interval: Any) -> str:
+    """A ratio's confidence interval: "0.41 to 0.77"; unbounded above (a small group with no
+    sanction in some resamples): "0.41 or more"; none: em dash."""
+    if not interval or interval[0] is None:
+        return "—"
+    if interval[1] is None:
+        return f"{ratio(interval[0])} or more"
+    return f"{ratio(interval[0])} to {ratio(interval[1])}"
+
+
 def number(value: Any, digits: int = 3) -> str:
     """Any number, for a table: integers with separators, others to `digits` significant."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

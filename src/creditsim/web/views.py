@@ -399,11 +399,7 @@ def group_rows(audit: dict[str, Any]) -> list[dict[str, Any]]:
                     "sanction_rate": fmt.percent(anyone.get("sanction_rate")),
                     "wrongful": fmt.integer(anyone.get("wrongful")),
                     "disparate_impact": "reference" if group == reference else fmt.ratio(ratio),
-                    "interval": ""
-                    if group == reference
-                    else "—"
-                    if interval[0] is None
-                    else f"{fmt.ratio(interval[0])} to {fmt.ratio(interval[1])}",
+                    "interval": "" if group == reference else fmt.ratio_interval(interval),
                 },
             }
         )
