@@ -361,14 +361,14 @@ def _prepare_output(
 
 
 def _by_group(flags: list[str]) -> str:
-    """'group:sanction' flags, counted by group."""
+    """'group:outcome' flags (sanctions, lists, policies), counted by group."""
     if not flags:
         return "none"
     groups: dict[str, int] = {}
     for flag in flags:
         group = flag.split(":", 1)[0]
         groups[group] = groups.get(group, 0) + 1
-    return ", ".join(f"{g} ({n} sanctions)" for g, n in groups.items())
+    return ", ".join(f"{g} ({n} {'outcome' if n == 1 else 'outcomes'})" for g, n in groups.items())
 
 
 def _manifest(scenario: Scenario, days: int, sizes: list[int], rows: int, timings, seconds):
