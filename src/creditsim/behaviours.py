@@ -51,41 +51,6 @@ class Events:
     def to_host(self) -> Events:
         return Events(to_host(self.day), to_host(self.person), to_host(self.behaviour))
 
-    @staticmethod
-    def merge(first: Events, second: Events) -> Events:
-        """Both sets of events, grouped by behaviour again (first's before second's in each).
-
-        Both are grouped already, so each event's place follows from the group sizes: a linear
-        scatter, the same order a stable sort by behaviour would give."""
-        if second.size == 0:
-            return first
-        xp = namespace(first.behaviour)
-        # Grouped means non-decreasing: the last event has the largest behaviour.
-        last_first = int(first.behaviour[-1]) if first.size else 0
-        kinds = max(last_first, int(second.behaviour[-1])) + 1
-        groups = xp.arange(kinds + 1)
-        first_at = xp.searchsorted(first.behaviour, groups)
-        second_at = xp.searchsorted(second.behaviour, groups)
-        # Where each behaviour's group starts in the merged arrays.
-        merged_at = first_at + second_at
-        shift_first = (merged_at - first_at)[first.behaviour.astype(np.int64)]
-        shift_second = (merged_at[:-1] + xp.diff(first_at) - second_at[:-1])[
-            second.behaviour.astype(np.int64)
-        ]
-        place_first = xp.arange(first.size) + shift_first
-        place_second = xp.arange(second.size) + shift_second
-        columns = []
-        for a, b in (
-            (first.day, second.day),
-            (first.person, second.person),
-            (first.behaviour, second.behaviour),
-        ):
-            out = xp.empty(first.size + second.size, dtype=a.dtype)
-            out[place_first] = a
-            out[place_second] = b
-            columns.append(out)
-        return Events(*columns)
-
     def sorted_by_day(self) -> Events:
         return self.take(day_order(self.day))
 
@@ -107,11 +72,46 @@ def draw_events(
 
     `rates` (behaviour index -> rate per year) draws only those behaviours, at those rates, on
     streams named after `purpose`: extra events (gaming) that leave the base events untouched."""
+    plan = [
+        (index, b.rate_per_year if rates is None else rates.get(index, 0.0), purpose)
+        for index, b in enumerate(scenario.behaviours)
+    ]
+    return _draw(scenario, pop, days, seed, shard, plan)[0]
+
+
+def draw_with_extra(
+    scenario: Scenario,
+    pop: Population,
+    days: int,
+    seed: int,
+    shard: int,
+    extra_rates: dict[int, float],
+    extra_purpose: str = "gaming",
+) -> tuple[Events, np.ndarray]:
+    """The events of `draw_events`, with extra events of some behaviours (`extra_rates`, on
+    streams named after `extra_purpose`) placed after each behaviour's own: the same events
+    as drawing both and merging them, without the copy. Also which events are extra."""
+    plan = []
+    for index, behaviour in enumerate(scenario.behaviours):
+        plan.append((index, behaviour.rate_per_year, "behaviour"))
+        if index in extra_rates:
+            plan.append((index, extra_rates[index], extra_purpose))
+    events, sizes = _draw(scenario, pop, days, seed, shard, plan)
+    xp = namespace(events.day)
+    flags = np.array([part[2] == extra_purpose for part, _ in sizes], dtype=bool)
+    counts = np.array([count for _, count in sizes], dtype=np.int64)
+    return events, xp.asarray(np.repeat(flags, counts))
+
+
+def _draw(scenario, pop, days, seed, shard, plan) -> tuple[Events, list[tuple[tuple, int]]]:
+    """The events of each (behaviour index, rate, purpose) of `plan`, in its order; with the
+    number drawn for each part that has any."""
     parts: list[tuple[np.ndarray, np.ndarray, int]] = []
+    sizes: list[tuple[tuple, int]] = []
     xp = namespace(pop.age_band)
     sampler = _Sampler(pop, xp)
-    for index, behaviour in enumerate(scenario.behaviours):
-        rate = behaviour.rate_per_year if rates is None else rates.get(index, 0.0)
+    for index, rate, purpose in plan:
+        behaviour = scenario.behaviours[index]
         rng = stream(seed, shard, f"{purpose}:{behaviour.name}", xp)
         age = _age_table(behaviour)
         ceiling = float(age.max())
@@ -127,13 +127,14 @@ def draw_events(
             person = person[accept]
         day = rng.integers(0, days, size=person.shape[0], dtype=np.int32)
         parts.append((day, person, index))
+        sizes.append(((index, rate, purpose), int(person.shape[0])))
     if not parts:
         empty = xp.zeros(0, dtype=np.int32)
-        return Events(empty, empty.copy(), xp.zeros(0, dtype=np.int16))
+        return Events(empty, empty.copy(), xp.zeros(0, dtype=np.int16)), sizes
     day = xp.concatenate([p[0] for p in parts])
     person = xp.concatenate([p[1] for p in parts])
     behaviour = xp.concatenate([xp.full(p[0].shape[0], p[2], dtype=np.int16) for p in parts])
-    return Events(day, person, behaviour)
+    return Events(day, person, behaviour), sizes
 
 
 def expected_weight(scenario: Scenario, pop: Population, index: int) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from creditsim.behaviours import Events, draw_events
+from creditsim.behaviours import Events
 from creditsim.channels import seen_by
 from creditsim.channels.cameras import coverage_table
 from creditsim.channels.informants import informing_boost
@@ -75,9 +75,23 @@ def respond_split(
 ) -> tuple[Events, Events]:
     """The events that still happen, and those deterred: kept only where citizens may give
     up and need them back (otherwise an empty set, not a pass over every event)."""
+    keep = respond_mask(scenario, pop, events, seed, shard)
+    xp = namespace(events.day)
+    if keep is None:
+        return events, events.take(xp.zeros(0, dtype=np.int64))
+    kept = events.take(xp.flatnonzero(keep))
+    if not scenario.response.giving_up.enabled:
+        return kept, events.take(xp.zeros(0, dtype=np.int64))
+    return kept, events.take(xp.flatnonzero(~keep))
+
+
+def respond_mask(
+    scenario: Scenario, pop: Population, events: Events, seed: int, shard: int
+) -> np.ndarray | None:
+    """Which events still happen once citizens are deterred; None where all do."""
     deterrence = scenario.response.deterrence
     if not scenario.responding() or not deterrence.enabled or events.size == 0:
-        return events, events.take(events.day[:0].astype(np.int64))
+        return None
     xp = namespace(events.day)
     days = int(events.day.max()) + 1
     table = detection_table(scenario, days) * scenario.perceived_share()
@@ -95,10 +109,7 @@ def respond_split(
         person = events.person[lo:hi]
         perceived = table[b, pop.region[person], pop.group[person], events.day[lo:hi]]
         keep[lo:hi] = draw < 1.0 - elasticity * perceived
-    kept = events.take(xp.flatnonzero(keep))
-    if not scenario.response.giving_up.enabled:
-        return kept, events.take(xp.zeros(0, dtype=np.int64))
-    return kept, events.take(xp.flatnonzero(~keep))
+    return keep
 
 
 def given_up(deterred: Events, spells) -> np.ndarray:
@@ -119,21 +130,16 @@ def given_up(deterred: Events, spells) -> np.ndarray:
     return inside
 
 
-def game(
-    scenario: Scenario, pop: Population, events: Events, days: int, seed: int, shard: int
-) -> Events:
-    """Point-earning acts done for the points, added to the events: extra draws on their own
-    streams, so the events that would happen anyway stay those of the counterfactual."""
+def gaming_rates(scenario: Scenario) -> dict[int, float]:
+    """Point-earning acts done for the points: the extra rate per year of each merit with
+    positive points (none where gaming is off). They are drawn on their own streams, so the
+    events that would happen anyway stay those of the counterfactual."""
     gaming = scenario.response.gaming
     if not scenario.responding() or not gaming.enabled or gaming.uplift == 0.0:
-        return events
+        return {}
     uplift = gaming.uplift * scenario.perceived_share()
-    rates = {
+    return {
         i: b.rate_per_year * uplift
         for i, b in enumerate(scenario.behaviours)
         if not b.offence and b.points > 0
     }
-    if not rates:
-        return events
-    extra = draw_events(scenario, pop, days, seed, shard, rates=rates, purpose="gaming")
-    return Events.merge(events, extra)

@@ -14,7 +14,7 @@ from itertools import pairwise
 import numpy as np
 
 from creditsim.attacks import inject, leaked
-from creditsim.behaviours import Events, draw_events
+from creditsim.behaviours import Events, draw_with_extra
 from creditsim.channels import Records, observe
 from creditsim.channels.records import CAUSES, CORRECT, NO_ACTOR, SCORE_SWAP
 from creditsim.engine.backend import array_module, namespace, to_host
@@ -34,7 +34,7 @@ from creditsim.policies.scores import (
 )
 from creditsim.population import CHILD, Population, build_population
 from creditsim.published import PublishedEntry, blacklist_columns, entries_of
-from creditsim.response import game, given_up, respond_split
+from creditsim.response import gaming_rates, given_up, respond_mask
 from creditsim.sanctions import (
     AppealOutcome,
     Intervals,
@@ -89,13 +89,20 @@ def run_shard(
     xp = array_module(backend)
     pop = build_population(scenario, citizens, stream(seed, shard, "population", xp), xp)
     clock.lap("population")
-    candidates = draw_events(scenario, pop, days, seed, shard)
-    kept, deterred = respond_split(scenario, pop, candidates, seed, shard)
-    events = game(scenario, pop, kept, days, seed, shard)
+    candidates, gamed = draw_with_extra(scenario, pop, days, seed, shard, gaming_rates(scenario))
+    keep = respond_mask(scenario, pop, candidates, seed, shard)
     # The events before any response are exactly those of the same citizens without the system
     # (common random numbers), so the system's effect on behaviour is a paired difference.
     without_system = _by_behaviour_and_group(candidates, pop, scenario)
-    del candidates, kept
+    if bool(gamed.any()):
+        gaming = candidates.take(xp.flatnonzero(gamed))
+        without_system = without_system - _by_behaviour_and_group(gaming, pop, scenario)
+    events = candidates if keep is None else candidates.take(xp.flatnonzero(keep))
+    deterred_at = xp.zeros(0, dtype=np.int64)
+    if keep is not None and _may_give_up(scenario):
+        deterred_at = xp.flatnonzero(~keep)
+    else:
+        del candidates
     clock.lap("behaviours")
 
     if scenario.system_enabled:
@@ -109,8 +116,16 @@ def run_shard(
     if scenario.exemptions.records_dropped and exempt.any():
         records = records.take(np.flatnonzero(~exempt[records.subject]))
     rules = score_rules(scenario, pop, seed, shard)
-    events, records = _give_up(scenario, pop, events, records, deterred.to_host(), exempt, rules,
-                               days, seed, shard)  # fmt: skip
+    if deterred_at.size:
+        deterred = candidates.take(deterred_at).to_host()
+        back, records = _give_up(scenario, pop, records, deterred, exempt, rules, days, seed,
+                                 shard)  # fmt: skip
+        if back.any():
+            # The deterred events that came back join the others where they were drawn.
+            chosen = keep.copy()
+            chosen[deterred_at[xp.asarray(np.flatnonzero(back))]] = True
+            events = candidates.take(xp.flatnonzero(chosen)).to_host()
+        del candidates
     clock.lap("channels")
 
     groups = len(scenario.groups)
@@ -604,14 +619,21 @@ def _grade_triggers(scenario: Scenario, rule: ScoreRule) -> list[Trigger]:
                                                grade_at_or_above=None)]  # fmt: skip
 
 
-def _give_up(scenario, pop, events, records, deterred, exempt, rules, days, seed, shard):
+def _may_give_up(scenario: Scenario) -> bool:
+    return scenario.responding() and scenario.response.giving_up.enabled
+
+
+def _give_up(scenario, pop, records, deterred, exempt, rules, days, seed, shard):
     """Citizens at or below the giving-up grade of the primary policy stop caring: the offences
     deterrence held back while they were there happen after all, and are observed like any
     other. More records sink more citizens, so this repeats until no further offence comes back
-    (a fixed point: the set only grows), each step observing only the offences new to it."""
+    (a fixed point: the set only grows), each step observing only the offences new to it.
+
+    Returns which deterred events came back, and the records with theirs added."""
+    back = np.zeros(deterred.size, dtype=bool)
+    if not _may_give_up(scenario) or deterred.size == 0:
+        return back, records
     settings = scenario.response.giving_up
-    if not scenario.responding() or not settings.enabled or deterred.size == 0:
-        return events, records
     rule = rules[0]
     policy = rule.policy
     lowest = len(policy.grades) - 1
@@ -620,7 +642,6 @@ def _give_up(scenario, pop, events, records, deterred, exempt, rules, days, seed
     at_floor = Trigger.model_construct(
         policy=policy.name, grade_at_or_below=policy.grades[floor].grade, grade_at_or_above=None
     )
-    back = np.zeros(deterred.size, dtype=bool)
     parts = [records]
     for step in range(GIVING_UP_MAX_STEPS):
         stream_now = Records.concat(parts) if len(parts) > 1 else records
@@ -638,10 +659,9 @@ def _give_up(scenario, pop, events, records, deterred, exempt, rules, days, seed
         if scenario.exemptions.records_dropped and exempt.any():
             extra = extra.take(np.flatnonzero(~exempt[extra.subject]))
         parts.append(extra)
-    if not back.any():
-        return events, records
-    restored = deterred.take(np.flatnonzero(back))
-    return Events.merge(events, restored), Records.concat(parts).sorted_by_day()
+    if len(parts) == 1:
+        return back, records
+    return back, Records.concat(parts).sorted_by_day()
 
 
 def _by_behaviour_and_group(events: Events, pop: Population, scenario: Scenario) -> np.ndarray:
