@@ -46,7 +46,7 @@ from creditsim.sanctions import (
     people,
     wrongful_citizens,
 )
-from creditsim.scenario.schema import INCOME_BANDS, Scenario, Trigger
+from creditsim.scenario.schema import INCOME_BANDS, Scenario, ScorePolicy, Trigger
 
 Progress = Callable[[str], None]
 RECOVERY_BIN_DAYS = 30
@@ -261,7 +261,6 @@ class _Tables:
         )
         offence = np.array([b.offence for b in scenario.behaviours] + [False])
         self.category_of, self.category_count = category_of, len(categories) + 1
-        self.records = records
 
         col: dict[str, np.ndarray] = {
             "citizen": np.arange(first_citizen, first_citizen + n, dtype=np.int64),
@@ -614,9 +613,15 @@ def _grade_triggers(scenario: Scenario, rule: ScoreRule) -> list[Trigger]:
         for s in scenario.sanctions
         if scenario.score_policy(s.trigger.policy).name == name
     ]
-    low = rule.policy.grades[rule.policy.low_grade_index()].grade
-    return [*triggers, Trigger.model_construct(policy=name, grade_at_or_below=low,
-                                               grade_at_or_above=None)]  # fmt: skip
+    return [*triggers, _at_or_below(rule.policy, rule.policy.low_grade_index())]
+
+
+def _at_or_below(policy: ScorePolicy, grade: int) -> Trigger:
+    """A trigger on a grade (an index) of a policy, for replays the audit or giving up need;
+    built without validation, as the grade may be the one a policy starts in."""
+    return Trigger.model_construct(
+        policy=policy.name, grade_at_or_below=policy.grades[grade].grade, grade_at_or_above=None
+    )
 
 
 def _may_give_up(scenario: Scenario) -> bool:
@@ -639,9 +644,7 @@ def _give_up(scenario, pop, records, deterred, exempt, rules, days, seed, shard)
     lowest = len(policy.grades) - 1
     floor = lowest if settings.grade is None else policy.grade_of(settings.grade)
     # Only the citizens whose records could take them to the floor are replayed.
-    at_floor = Trigger.model_construct(
-        policy=policy.name, grade_at_or_below=policy.grades[floor].grade, grade_at_or_above=None
-    )
+    at_floor = _at_or_below(policy, floor)
     parts = [records]
     for step in range(GIVING_UP_MAX_STEPS):
         stream_now = Records.concat(parts) if len(parts) > 1 else records

@@ -93,10 +93,9 @@ def _where(read: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(column[index] for column in columns)
 
 
-def deltas(scenario: Scenario, policy: ScorePolicy | None = None) -> np.ndarray:
+def deltas(scenario: Scenario, policy: ScorePolicy) -> np.ndarray:
     """Points per record kind: the behaviours, then "informed on someone", then an insider's
     change. A points policy falls back to the behaviours' own points."""
-    policy = scenario.policy if policy is None else policy
     own = policy.points
     if isinstance(policy, PointsPolicy):
         base = [b.points for b in scenario.behaviours]

@@ -272,16 +272,18 @@ def _to_unit(parameter: Parameter, value: float) -> float:
     return (value - parameter.low) / (parameter.high - parameter.low)
 
 
+def _from_unit(parameter: Parameter, unit: float) -> float:
+    if parameter.log:
+        low, high = math.log(parameter.low), math.log(parameter.high)
+        return math.exp(low + unit * (high - low))
+    return parameter.low + unit * (parameter.high - parameter.low)
+
+
 def _values(chosen: list[Parameter], unit: np.ndarray) -> dict[str, float]:
-    values = {}
-    for parameter, u in zip(chosen, np.clip(unit, 0.0, 1.0), strict=True):
-        if parameter.log:
-            low, high = math.log(parameter.low), math.log(parameter.high)
-            value = math.exp(low + float(u) * (high - low))
-        else:
-            value = parameter.low + float(u) * (parameter.high - parameter.low)
-        values[parameter.path] = round(value, 10)
-    return values
+    return {
+        parameter.path: round(_from_unit(parameter, float(u)), 10)
+        for parameter, u in zip(chosen, np.clip(unit, 0.0, 1.0), strict=True)
+    }
 
 
 def _current(scenario: Scenario, path: str) -> float:
@@ -298,7 +300,6 @@ def _current(scenario: Scenario, path: str) -> float:
 
 
 def _clip(value: float, parameter: Parameter) -> float:
-    if math.isnan(value):
-        return math.exp((math.log(parameter.low) + math.log(parameter.high)) / 2) if parameter.log \
-            else (parameter.low + parameter.high) / 2  # fmt: skip
+    if math.isnan(value):  # unset in the scenario: the middle of the range
+        return _from_unit(parameter, 0.5)
     return min(max(value, parameter.low), parameter.high)
