@@ -2,9 +2,9 @@
 bounds, grade bands, optional restoration of deductions, and an optional pull towards the scores
 of one's contacts.
 
-The ledger steps day by day but touches only the citizens with a record that day (and, where
-contacts count, their contacts), so a year costs in proportion to records. Records of one citizen
-on one day are applied together, then clipped.
+The ledger has no day loop: it sorts the records by citizen and day and takes running sums, so
+a year costs in proportion to records. Records of one citizen on one day are applied together,
+then clipped.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from creditsim.engine.arrays import day_order
 from creditsim.engine.streams import stream
 from creditsim.policies.contacts import Network, contact_network
 from creditsim.population import Population
@@ -148,51 +147,68 @@ class _Grader:
         return self.table[score - self.minimum]
 
 
-class _Standing:
-    """Each citizen's own score and, where contacts count, the score shown: the own score
-    pulled towards the mean own score of the contacts."""
+class _Shown:
+    """The score shown for own scores: the own score itself or, where contacts count, the own
+    score pulled towards the mean own score of one's contacts."""
 
     def __init__(self, rule: ScoreRule) -> None:
-        policy = rule.policy
-        self.low, self.high = policy.minimum, policy.maximum
-        self.own = rule.start.copy()
+        self.low, self.high = rule.policy.minimum, rule.policy.maximum
         self.network = rule.network
-        if self.network is None:
-            self.score = self.own
-            return
-        self.weight = policy.contacts.weight
-        self.degree = self.network.degree
-        self.contact_sum = self.network.sum_over(self.own).astype(np.int64)
-        self.score = self._shown(np.arange(self.own.shape[0]))
+        if self.network is not None:
+            self.weight = rule.policy.contacts.weight
+            self.degree = self.network.degree
 
-    def _shown(self, people: np.ndarray) -> np.ndarray:
-        own, degree = self.own[people], self.degree[people]
-        mean = self.contact_sum[people] / np.maximum(degree, 1)
+    def contact_sums(self, own: np.ndarray) -> np.ndarray:
+        return self.network.sum_over(own).astype(np.int64)
+
+    def __call__(self, people, own, contact_sum) -> np.ndarray:
+        if self.network is None:
+            return own.astype(np.int32)
+        degree = self.degree[people]
+        mean = contact_sum / np.maximum(degree, 1)
         mixed = np.rint((1.0 - self.weight) * own + self.weight * mean)
         return np.clip(np.where(degree > 0, mixed, own), self.low, self.high).astype(np.int32)
 
-    def move(self, people: np.ndarray, new_own: np.ndarray):
-        """Set the own scores of `people` (unique); return whose shown score may have changed,
-        from what, to what (the caller drops those that did not)."""
-        old_own = self.own[people]
-        self.own[people] = new_own
-        if self.network is None:
-            return people, old_own, new_own
-        moved = new_own != old_own
-        people, change = people[moved], (new_own - old_own)[moved]
-        contacts, which = self.network.of(people)
-        # Sorting beats hashing for unique ids here, and one bincount over the touched
-        # citizens beats an unbuffered add per contact.
-        touched = np.sort(np.concatenate([people, contacts]))
-        touched = touched[np.diff(touched, prepend=-1) != 0]
-        slot = np.searchsorted(touched, contacts)
-        pull = np.bincount(slot, weights=change[which], minlength=touched.shape[0])
-        self.contact_sum[touched] += np.rint(pull).astype(np.int64)
-        old = self.score[touched]
-        new = self._shown(touched)
-        self.score[touched] = new
-        changed = new != old
-        return touched[changed], old[changed], new[changed]
+
+@dataclass
+class _Steps:
+    """Changes to citizens' scores, one per (citizen, moment), sorted by citizen then moment. A
+    moment is `day * 2 + phase`: phase 0 for the day's records, 1 for a hack at the day's end."""
+
+    person: np.ndarray  # int64
+    moment: np.ndarray  # int64
+    before: np.ndarray  # int64, the score before the step
+    after: np.ndarray  # int64
+    first: np.ndarray  # bool: the citizen's first step
+
+    def changed(self) -> _Steps:
+        keep = self.after != self.before
+        if keep.all():
+            return self
+        index = np.flatnonzero(keep)
+        person = self.person[index]
+        return _Steps(person, self.moment[index], self.before[index], self.after[index],
+                      _firsts(person))  # fmt: skip
+
+    def last(self) -> np.ndarray:
+        """Each citizen's last step."""
+        ends = np.empty_like(self.first)
+        ends[:-1] = self.first[1:]
+        ends[-1:] = True
+        return np.flatnonzero(ends)
+
+
+class _Keys:
+    """A (citizen, moment) pair as one sortable integer: the citizen above the moment's bits."""
+
+    def __init__(self, days: int) -> None:
+        self.bits = (2 * days).bit_length()
+
+    def __call__(self, person: np.ndarray, moment: np.ndarray) -> np.ndarray:
+        return (person.astype(np.int64) << self.bits) | moment
+
+    def split(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return key >> self.bits, key & ((1 << self.bits) - 1)
 
 
 def run_ledger(
@@ -206,71 +222,77 @@ def run_ledger(
     period_days: int = 7,
     swap: tuple[int, float] | None = None,
 ) -> Ledger:
-    """Replay a day-sorted record stream; histograms are kept only when `cells` is given.
+    """Replay a record stream (in any order); histograms are kept only when `cells` is given.
 
-    `swap` (day, share): at the end of that day a hack swaps the scores of the highest and the
-    lowest `share` of citizens; `Ledger.swapped_down` are those who were at the top.
+    `swap` (day, share): at the end of that day a hack swaps the own scores of the highest and
+    the lowest `share` of citizens; `Ledger.swapped_down` are those who were at the top.
 
-    The day loop only moves scores; grades and histograms follow from the moves afterwards."""
+    There is no day loop. Records are summed per (citizen, day); each citizen's own score is a
+    running sum of those, clipped where it would leave the bounds. Where contacts count, each
+    change of an own score is passed on to the contacts' sums, and the shown scores follow."""
     policy = rule.policy
+    n = rule.start.shape[0]
     delta = rule.delta_by_kind[kind]
     keep = np.flatnonzero(delta != 0)
-    day, subject, delta = day[keep], subject[keep], delta[keep]
+    if keep.shape[0] < delta.shape[0]:
+        day, subject, delta = day[keep], subject[keep], delta[keep]
+    delta = delta.astype(np.int64)
     if policy.restore_after_days is not None:
-        day, subject, delta = _with_restorations(
-            policy.restore_after_days, day, subject, delta, days
-        )
-
-    standing = _Standing(rule)
-    start = standing.score.copy()
-    bounds = np.searchsorted(day, np.arange(days + 1), side="left").tolist()
-    moves: list[tuple[np.ndarray, ...]] = []  # (people, old, new) of each step, in order
-    move_days: list[int] = []
+        lost = np.flatnonzero((delta < 0) & (day + policy.restore_after_days < days))
+        day = np.concatenate([day, day[lost] + policy.restore_after_days])
+        subject = np.concatenate([subject, subject[lost]])
+        delta = np.concatenate([delta, -delta[lost]])
+    keys = _Keys(days)
+    bounds = policy.minimum, policy.maximum
+    key, net = _summed(keys(subject, day.astype(np.int64) * 2), delta)
+    own = _walk(keys, key, net, rule.start, *bounds)
+    shown = _Shown(rule)
+    contact_start = shown.contact_sums(rule.start) if rule.network is not None else None
+    start = shown(np.arange(n), rule.start, contact_start)
     swapped_down = np.zeros(0, dtype=np.int64)
-    low, high = policy.minimum, policy.maximum
-    for today in range(days):
-        lo, hi = bounds[today], bounds[today + 1]
-        if hi > lo:
-            people, slot = np.unique(subject[lo:hi], return_inverse=True)
-            net = np.bincount(slot, weights=delta[lo:hi], minlength=people.shape[0])
-            own = standing.own[people] + net.astype(np.int32)
-            moves.append(standing.move(people, np.minimum(np.maximum(own, low), high)))
-            move_days.append(today)
-        if swap is not None and today == swap[0]:
-            swapped_down, moved = _swap(standing, swap[1])
-            moves.append(moved)
-            move_days.append(today)
-    person, old, new = (
-        np.concatenate([step[i] for step in moves]) if moves else np.zeros(0, dtype=np.int32)
-        for i in range(3)
-    )
-    moved_on = np.repeat(np.array(move_days, dtype=np.int32), [m[0].shape[0] for m in moves])
-    moved = np.flatnonzero(old != new)
-    person, old, new, moved_on = person[moved], old[moved], new[moved], moved_on[moved]
+    if swap is not None:
+        at = swap[0] * 2 + 1
+        swapped_down, people, change = _swap(shown, own, rule.start, swap[1], at)
+        if people.size:
+            # The swap is one more step, to the partner's score; the steps after it are clipped
+            # afresh from there.
+            key, net = _summed(
+                np.concatenate([key, keys(people, np.int64(at))]), np.concatenate([net, change])
+            )
+            own = _walk(keys, key, net, rule.start, *bounds)
+    moves = own
+    if rule.network is not None:
+        moves = _passed_on(shown, keys, moves, rule.start, contact_start, start)
 
     grade = _Grader(policy)
     # Fixed parts (income, age) and contacts may start a citizen outside the nominal start
     # grade: a change on day 0, so that spells and triggers see it.
     initial = grade(start)
     started = np.flatnonzero(initial != policy.start_grade()).astype(np.int32)
-    before, after = grade(old), grade(new)
+    before, after = grade(moves.before), grade(moves.after)
     regraded = np.flatnonzero(before != after)
+    # In day order; within a day, the records' changes before a hack's, each by citizen.
+    regraded = regraded[np.argsort(moves.moment[regraded] * n + moves.person[regraded])]
     changes = GradeChanges(
-        np.concatenate([np.zeros(started.shape[0], np.int32), moved_on[regraded]]),
-        np.concatenate([started, person[regraded].astype(np.int32)]),
+        np.concatenate([np.zeros(started.shape[0], np.int64), moves.moment[regraded] >> 1]).astype(
+            np.int32
+        ),
+        np.concatenate([started, moves.person[regraded].astype(np.int32)]),
         np.concatenate(
             [np.full(started.shape[0], policy.start_grade(), np.int8), before[regraded]]
         ),
         np.concatenate([initial[started], after[regraded]]),
     )
+    score = start.copy()
+    if moves.person.size:
+        last = moves.last()
+        score[moves.person[last]] = moves.after[last]
     histograms = None
     if cells is not None:
-        histograms = _snapshots(
-            policy, start, cells, cell_count, days, period_days, moved_on, person, old, new
-        )
+        histograms = _snapshots(policy, start, cells, cell_count, days, period_days, moves)
     return Ledger(
-        score=standing.score,
-        grade=grade(standing.score),
+        score=score,
+        grade=grade(score),
         changes=changes,
         histograms=histograms,
         swapped_down=swapped_down,
@@ -278,37 +300,158 @@ def run_ledger(
     )
 
 
-def _snapshots(policy, start, cells, cell_count, days, period_days, day, person, old, new):
-    """Score histograms (periods, cells, score range) at the end of each period of
-    `period_days` (the last may be shorter), from the start and the day-sorted moves."""
-    histogram = start_histogram(policy, start, cells, cell_count)
-    flat = histogram.reshape(-1)
-    periods = (days + period_days - 1) // period_days
-    ends = np.searchsorted(day, np.arange(1, periods + 1) * period_days, side="left")
-    row = cells[person].astype(np.int64) * histogram.shape[1] - policy.minimum
-    snapshots = np.empty((periods, *histogram.shape), dtype=np.int32)
-    lo = 0
-    for period, hi in enumerate(ends.tolist()):
-        flat += np.bincount(row[lo:hi] + new[lo:hi], minlength=flat.shape[0])
-        flat -= np.bincount(row[lo:hi] + old[lo:hi], minlength=flat.shape[0])
-        snapshots[period] = histogram
-        lo = hi
-    return snapshots
+def _summed(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct keys, sorted, and the sum of `value` over each."""
+    key, value = _sorted_by_key(key, value)
+    if key.size == 0:
+        return key, value
+    first = _firsts(key)
+    if first.all():
+        return key, value
+    at = np.flatnonzero(first)
+    return key[at], np.add.reduceat(value, at)
 
 
-def _swap(standing: _Standing, share: float) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """Swap the own scores of the top and the bottom `share` of citizens; return the former
-    top, and the move."""
-    score = standing.score
-    count = min(int(round(share * score.shape[0])), score.shape[0] // 2)
+def _sorted_by_key(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both sorted by key (equal keys in any order). Where they fit, key and value are packed
+    into one 64-bit integer and sorted as one: a plain sort is several times faster than an
+    argsort."""
+    if key.size == 0:
+        return key, value
+    low = int(value.min())
+    width = (int(value.max()) - low).bit_length()
+    if int(key.max()).bit_length() + width <= 62:
+        packed = (key << width) | (value - low)
+        packed.sort()
+        return packed >> width, (packed & ((1 << width) - 1)) + low
+    order = np.argsort(key)
+    return key[order], value[order]
+
+
+def _firsts(person: np.ndarray) -> np.ndarray:
+    """Whether each item of a sorted array differs from the one before it."""
+    first = np.empty(person.shape[0], dtype=bool)
+    first[:1] = True
+    np.not_equal(person[1:], person[:-1], out=first[1:])
+    return first
+
+
+def _running(at: np.ndarray, change: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Running sums of `change` that restart, from `start`, at the first item of each run
+    (`at`, ascending, beginning with 0)."""
+    total = np.cumsum(change)
+    # A jump at each run's first item takes the sum from where the previous run left it.
+    level = start - (total[at] - change[at])
+    jumped = change.copy()
+    jumped[at] += np.diff(level, prepend=0)
+    return np.cumsum(jumped, out=total)
+
+
+def _walk(keys: _Keys, key, net, start, low: int, high: int) -> _Steps:
+    """Own scores step by step: x = clip(x + net, low, high) from each citizen's start. Steps
+    that change nothing (records that cancel out on a day) are kept: they move no grade and no
+    histogram."""
+    person, moment = keys.split(key)
+    first = _firsts(person)
+    at = np.flatnonzero(first)
+    origin = start[person[at]].astype(np.int64)
+    after = _running(at, net, origin)
+    outside = (after < low) | (after > high)
+    if outside.any():
+        _clip_runs(first, after, outside, low, high)
+    before = np.empty_like(after)
+    before[1:] = after[:-1]
+    before[at] = origin
+    return _Steps(person, moment, before, after, first)
+
+
+def _clip_runs(first, after, outside, low: int, high: int) -> None:
+    """Clip running sums in place: each round clips the first item outside the bounds in every
+    run that has one, and shifts the rest of that run by as much. A round costs the items of
+    the runs still outside, so only the few citizens who reach a bound pay for it."""
+    runs = np.cumsum(first) - 1
+    bad = np.zeros(int(runs[-1]) + 1, dtype=bool)
+    bad[runs[outside]] = True
+    index = np.flatnonzero(bad[runs])
+    while index.size:
+        value, run = after[index], runs[index]
+        out = np.flatnonzero((value < low) | (value > high))
+        if out.size == 0:
+            break
+        first_out = out[_firsts(run[out])]
+        shift = np.zeros(index.shape[0], dtype=np.int64)
+        shift[first_out] = np.clip(value[first_out], low, high) - value[first_out]
+        starts = np.flatnonzero(_firsts(run))
+        value += _running(starts, shift, np.zeros(starts.shape[0], dtype=np.int64))
+        after[index] = value
+        still = np.zeros(bad.shape[0], dtype=bool)
+        still[run[(value < low) | (value > high)]] = True
+        index = index[still[run]]
+
+
+def _swap(shown: _Shown, own: _Steps, start_own, share: float, at: int):
+    """The score swap at moment `at`: who was at the top, who is swapped, and the change of
+    own score of each (the top take the bottom's own scores, and the other way round)."""
+    n = start_own.shape[0]
+    own_now = start_own.astype(np.int64)
+    earlier = np.flatnonzero(own.moment < at)
+    if earlier.size:
+        ends = np.flatnonzero(_firsts(own.person[earlier][::-1])[::-1])
+        own_now[own.person[earlier[ends]]] = own.after[earlier[ends]]
+    if shown.network is None:
+        score = own_now.astype(np.int32)
+    else:
+        score = shown(np.arange(n), own_now, shown.contact_sums(own_now))
+    count = min(int(round(share * n)), n // 2)
     if count == 0:
-        empty = np.zeros(0, dtype=np.int32)
-        return np.zeros(0, dtype=np.int64), (empty, empty, empty)
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
     order = np.argsort(score, kind="stable")
     bottom, top = order[:count], order[-count:]
-    people = np.concatenate([bottom, top])
-    new_own = np.concatenate([standing.own[top], standing.own[bottom]])
-    return top.astype(np.int64), standing.move(people, new_own)
+    people = np.concatenate([bottom, top]).astype(np.int64)
+    change = np.concatenate([own_now[top], own_now[bottom]]) - own_now[people]
+    return top.astype(np.int64), people, change
+
+
+def _passed_on(shown: _Shown, keys: _Keys, moves: _Steps, start_own, contact_start, start):
+    """The shown scores' steps, where contacts count: every change of an own score moves the
+    contact sums of the citizen's contacts at the same moment."""
+    change = moves.after - moves.before
+    contacts, which = shown.network.of(moves.person)
+    key = np.concatenate([keys(moves.person, moves.moment), keys(contacts, moves.moment[which])])
+    # The lowest bit says whose change it is: the citizen's own (1), or a contact's (0).
+    value = np.concatenate([change * 2 + 1, change[which] * 2])
+    key, value = _sorted_by_key(key, value)
+    at = np.flatnonzero(_firsts(key))
+    mine = (value & 1).astype(bool)
+    amount = value >> 1
+    own_net = np.add.reduceat(np.where(mine, amount, 0), at)
+    contact_net = np.add.reduceat(np.where(mine, 0, amount), at)
+    person, moment = keys.split(key[at])
+    first = _firsts(person)
+    runs = np.flatnonzero(first)
+    citizens = person[runs]
+    own = _running(runs, own_net, start_own[citizens].astype(np.int64))
+    contact_sum = _running(runs, contact_net, contact_start[citizens])
+    after = shown(person, own, contact_sum).astype(np.int64)
+    before = np.empty_like(after)
+    before[1:] = after[:-1]
+    before[runs] = start[citizens]
+    return _Steps(person, moment, before, after, first).changed()
+
+
+def _snapshots(policy, start, cells, cell_count, days, period_days, moves: _Steps):
+    """Score histograms (periods, cells, score range) at the end of each period of
+    `period_days` (the last may be shorter), from the start and the moves."""
+    histogram = start_histogram(policy, start, cells, cell_count)
+    periods = (days + period_days - 1) // period_days
+    size = histogram.size
+    slot = (moves.moment // (2 * period_days)) * size
+    slot += cells[moves.person].astype(np.int64) * histogram.shape[1] - policy.minimum
+    change = np.bincount(slot + moves.after, minlength=periods * size)
+    change -= np.bincount(slot + moves.before, minlength=periods * size)
+    change = np.cumsum(change.reshape(periods, *histogram.shape), axis=0)
+    return (change + histogram).astype(np.int32)
 
 
 def grade_changes_for_sanctions(
@@ -331,8 +474,7 @@ def grade_changes_for_sanctions(
     if not floors and not ceilings:
         return stack_changes([])
     if rule.network is not None:  # a contact's records move one's score too: replay everyone
-        order = day_order(day)
-        return run_ledger(rule, day[order], subject[order], kind[order], days).changes
+        return run_ledger(rule, day, subject, kind, days).changes
     delta = rule.delta_by_kind[kind]
     citizens = rule.start.shape[0]
     # A score stays between the start plus all deductions and the start plus all gains,
@@ -351,21 +493,10 @@ def grade_changes_for_sanctions(
     replayed = np.flatnonzero(reaches)
     number = np.cumsum(reaches, dtype=np.int32) - 1
     keep = np.flatnonzero(reaches[subject])
-    order = keep[day_order(day[keep])]
-    local = number[subject[order]]
     few = dataclasses.replace(rule, start=rule.start[replayed])
-    changes = run_ledger(few, day[order], local, kind[order], days).changes
+    changes = run_ledger(few, day[keep], number[subject[keep]], kind[keep], days).changes
     changes.person = replayed[changes.person].astype(np.int32)
     return changes
-
-
-def _with_restorations(after_days, day, subject, delta, days):
-    lost = np.flatnonzero((delta < 0) & (day + after_days < days))
-    day = np.concatenate([day, day[lost] + after_days])
-    subject = np.concatenate([subject, subject[lost]])
-    delta = np.concatenate([delta, -delta[lost]])
-    order = np.argsort(day, kind="stable")
-    return day[order], subject[order], delta[order]
 
 
 def start_histogram(
