@@ -22,7 +22,7 @@ def insider_kind(scenario: Scenario) -> int:
 def inject(
     scenario: Scenario, pop: Population, records: Records, days: int, seed: int, shard: int
 ) -> Records:
-    """The record stream with the attacks' fabricated records added, sorted by day."""
+    """The record stream with the attacks' fabricated records added."""
     attacks = scenario.attacks
     parts = [records]
     insider = attacks.insider
@@ -49,7 +49,7 @@ def inject(
             )
     if len(parts) == 1:
         return records
-    return Records.concat(parts).sorted_by_day()
+    return Records.concat(parts)
 
 
 def leaked(scenario: Scenario, records: Records, seed: int, shard: int) -> tuple[int, int]:

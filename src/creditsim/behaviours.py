@@ -11,7 +11,6 @@ from types import ModuleType
 
 import numpy as np
 
-from creditsim.engine.arrays import day_order
 from creditsim.engine.backend import namespace, to_host
 from creditsim.engine.streams import stream
 from creditsim.population import Population
@@ -50,9 +49,6 @@ class Events:
 
     def to_host(self) -> Events:
         return Events(to_host(self.day), to_host(self.person), to_host(self.behaviour))
-
-    def sorted_by_day(self) -> Events:
-        return self.take(day_order(self.day))
 
 
 def draw_events(

@@ -34,8 +34,9 @@ def observe(
     shard: int,
     purpose: str = "channel",
 ) -> Records:
-    """Every record that reaches the national system, sorted by day. A second batch of events
-    (those of citizens who gave up) is observed on streams of another `purpose`."""
+    """Every record that reaches the national system, in no particular order (what reads the
+    records sums them, or sorts them as it needs). A second batch of events (those of citizens
+    who gave up) is observed on streams of another `purpose`."""
     xp = namespace(events.day)
     table = seen_by(scenario)
     parts = []
@@ -58,5 +59,4 @@ def observe(
         else:
             parts.append(offices.observe(name, settings, subset, rng, days, boost))
     records = Records.concat(parts) if parts else Records.empty(xp)
-    pooled = pooling.pool(scenario, pop, records, stream(seed, shard, f"{purpose}:pooling", xp))
-    return pooled.sorted_by_day()
+    return pooling.pool(scenario, pop, records, stream(seed, shard, f"{purpose}:pooling", xp))

@@ -7,7 +7,6 @@ from types import ModuleType
 
 import numpy as np
 
-from creditsim.engine.arrays import day_order
 from creditsim.engine.backend import namespace, to_host
 
 NO_ACTOR = -1
@@ -85,9 +84,6 @@ class Records:
 
     def to_host(self) -> Records:
         return Records(*(to_host(getattr(self, f.name)) for f in fields(self)))
-
-    def sorted_by_day(self) -> Records:
-        return self.take(day_order(self.day))
 
 
 def _column(xp: ModuleType, value, n: int, dtype) -> np.ndarray:

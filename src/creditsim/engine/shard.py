@@ -664,7 +664,7 @@ def _give_up(scenario, pop, records, deterred, exempt, rules, days, seed, shard)
         parts.append(extra)
     if len(parts) == 1:
         return back, records
-    return back, Records.concat(parts).sorted_by_day()
+    return back, Records.concat(parts)
 
 
 def _by_behaviour_and_group(events: Events, pop: Population, scenario: Scenario) -> np.ndarray:
