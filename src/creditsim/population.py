@@ -6,12 +6,12 @@ children and the seniors, so household links are offsets rather than pointers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from types import ModuleType
 
 import numpy as np
 
-from creditsim.engine.backend import categorical, to_host
+from creditsim.engine.backend import categorical, namespace, to_host
 from creditsim.scenario.schema import AGE_BANDS, INCOME_BANDS, Scenario
 
 CHILD, YOUNG, ADULT, SENIOR = range(len(AGE_BANDS))
@@ -30,19 +30,23 @@ class Population:
     propensity: np.ndarray  # float32 (categories, citizens), gamma with mean 1
     categories: list[str]  # the categories with a propensity (those some behaviour weighs by)
     households: int
+    # Tables derived from the citizens that several stages use, built once (by those stages).
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size(self) -> int:
         return int(self.household.shape[0])
 
     def to_host(self) -> Population:
-        """The same citizens as NumPy arrays (a no-op on the NumPy backend)."""
+        """The same citizens as NumPy arrays (itself on the NumPy backend)."""
+        if namespace(self.household) is np:
+            return self
         arrays = {
             f.name: to_host(getattr(self, f.name))
             for f in fields(self)
-            if f.name not in ("categories", "households")
+            if f.name not in ("categories", "households", "derived")
         }
-        return replace(self, **arrays)
+        return replace(self, **arrays, derived={})
 
     def region_group(self, groups: int) -> np.ndarray:
         """One index per (region, group) cell, for aggregates by both."""

@@ -94,8 +94,10 @@ def respond_mask(
         return None
     xp = namespace(events.day)
     days = int(events.day.max()) + 1
-    table = detection_table(scenario, days) * scenario.perceived_share()
-    table = xp.asarray(table)
+    perceived = detection_table(scenario, days) * scenario.perceived_share()
+    # Each behaviour's table flattened over (region, group, day), indexed by one number.
+    perceived = xp.asarray(perceived.reshape(perceived.shape[0], -1))
+    cell = pop.region_group(len(scenario.groups))
     bounds = to_host(xp.searchsorted(events.behaviour, xp.arange(len(scenario.behaviours) + 1)))
     keep = xp.ones(events.size, dtype=bool)
     for b, behaviour in enumerate(scenario.behaviours):
@@ -106,9 +108,8 @@ def respond_mask(
         # One uniform per event of the behaviour, from the behaviour's own stream: the same
         # events meet the same draws whatever the elasticities or the other behaviours are.
         draw = stream(seed, shard, f"response:{behaviour.name}", xp).random(hi - lo)
-        person = events.person[lo:hi]
-        perceived = table[b, pop.region[person], pop.group[person], events.day[lo:hi]]
-        keep[lo:hi] = draw < 1.0 - elasticity * perceived
+        at = cell[events.person[lo:hi]] * days + events.day[lo:hi]
+        keep[lo:hi] = draw < 1.0 - elasticity * perceived[b][at]
     return keep
 
 

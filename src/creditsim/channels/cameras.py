@@ -12,9 +12,9 @@ import numpy as np
 
 from creditsim.behaviours import Events
 from creditsim.channels.records import CORRECT, FACE, Records
-from creditsim.channels.sampling import MemberPicker
+from creditsim.channels.sampling import adults_sharing
 from creditsim.engine.backend import namespace
-from creditsim.population import CHILD, Population
+from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario, fpir
 
 CHANNEL = CHANNELS.index("camera")
@@ -62,7 +62,7 @@ def observe(
     subject = matched.person.copy()
     misidentified = wrong[right | wrong]
     if misidentified.any():
-        picker = MemberPicker(pop.group, eligible=pop.age_band != CHILD)
+        picker = adults_sharing(pop, "group")
         victims = xp.flatnonzero(misidentified)
         subject[victims] = picker.pick(pop.group[subject[victims]], subject[victims], rng)
     cause = xp.where(subject != matched.person, FACE, CORRECT)

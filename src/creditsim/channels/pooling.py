@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from creditsim.channels.records import CORRECT, MERGE, Records
-from creditsim.channels.sampling import MemberPicker
+from creditsim.channels.sampling import adults_sharing
 from creditsim.channels.targeting import group_multiplier
 from creditsim.engine.backend import namespace
-from creditsim.population import CHILD, Population
+from creditsim.population import Population
 from creditsim.scenario.schema import Scenario
 
 
@@ -31,7 +31,7 @@ def pool(
         return kept
     merged = xp.flatnonzero(rng.random(kept.size) < merges.rate)
     if merged.size:
-        picker = MemberPicker(pop.region, eligible=pop.age_band != CHILD)
+        picker = adults_sharing(pop, "region")
         subject = kept.subject[merged]
         new_subject = picker.pick(pop.region[subject], subject, rng)
         kept.subject[merged] = new_subject

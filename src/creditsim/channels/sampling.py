@@ -5,6 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from creditsim.engine.backend import namespace
+from creditsim.population import CHILD, Population
+
+
+def adults_sharing(pop: Population, key: str) -> MemberPicker:
+    """A picker of adults who share `key` ("group" or "region") with someone; built once per
+    population, as the main observation and each giving-up step use it."""
+    name = f"adults by {key}"
+    if name not in pop.derived:
+        pop.derived[name] = MemberPicker(getattr(pop, key), eligible=pop.age_band != CHILD)
+    return pop.derived[name]
 
 
 class MemberPicker:

@@ -646,9 +646,17 @@ def _give_up(scenario, pop, records, deterred, exempt, rules, days, seed, shard)
     # Only the citizens whose records could take them to the floor are replayed.
     at_floor = _at_or_below(policy, floor)
     parts = [records]
+    reads = [rule.records(records.day, records.subject, records.kind, records.channel)]
+    changed = None  # who got new records in the last step (None at first)
     for step in range(GIVING_UP_MAX_STEPS):
-        stream_now = Records.concat(parts) if len(parts) > 1 else records
-        read = rule.records(stream_now.day, stream_now.subject, stream_now.kind, stream_now.channel)
+        picked = reads
+        if changed is not None and rule.network is None:
+            # Only they can sink further: the others' spells are those of the step before.
+            # (Where contacts count, their contacts can too: everyone is replayed.)
+            picked = [tuple(c[np.flatnonzero(changed[r[1]])] for c in r) for r in reads]
+        read = picked[0]
+        if len(picked) > 1:
+            read = tuple(np.concatenate(columns) for columns in zip(*picked, strict=True))
         changes = grade_changes_for_sanctions(rule, [at_floor], *read, days)
         spells = grade_spells(changes, lambda g: g >= floor, days, 0)
         new = given_up(deterred, spells) & ~back
@@ -662,6 +670,9 @@ def _give_up(scenario, pop, records, deterred, exempt, rules, days, seed, shard)
         if scenario.exemptions.records_dropped and exempt.any():
             extra = extra.take(np.flatnonzero(~exempt[extra.subject]))
         parts.append(extra)
+        reads.append(rule.records(extra.day, extra.subject, extra.kind, extra.channel))
+        changed = np.zeros(pop.size, dtype=bool)
+        changed[extra.subject] = True
     if len(parts) == 1:
         return back, records
     return back, Records.concat(parts)
