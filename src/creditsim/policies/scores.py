@@ -491,8 +491,9 @@ def grade_changes_for_sanctions(
     # Only they are replayed, numbered in order among themselves: their grade changes are
     # those of a replay of everyone.
     replayed = np.flatnonzero(reaches)
+    number = np.cumsum(reaches, dtype=np.int32) - 1
     keep = np.flatnonzero(reaches[subject])
-    local = np.searchsorted(replayed, subject[keep])
+    local = number[subject[keep]]
     few = dataclasses.replace(rule, start=rule.start[replayed])
     changes = run_ledger(few, day[keep], local, kind[keep], days).changes
     changes.person = replayed[changes.person].astype(np.int32)
