@@ -80,10 +80,9 @@ def build_population(
     position = xp.arange(citizens, dtype=np.int32) - starts[household]
     is_adult = position < adults[household]
     is_child = ~is_adult & (position < (adults + kids)[household])
-    age_band = xp.full(citizens, SENIOR, dtype=np.int8)
-    age_band[is_child] = CHILD
     young = rng.random(citizens) < hh.young_adult_share
-    age_band[is_adult] = xp.where(young[is_adult], YOUNG, ADULT).astype(np.int8)
+    adult_band = xp.where(young, np.int8(YOUNG), np.int8(ADULT))
+    age_band = xp.where(is_adult, adult_band, xp.where(is_child, np.int8(CHILD), np.int8(SENIOR)))
 
     # Counted from the citizens present: the last household may be cut at the population size.
     children_present = xp.bincount(household[is_child], minlength=households)
