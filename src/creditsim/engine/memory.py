@@ -1,15 +1,22 @@
-"""Keep freed memory for reuse instead of handing it back to the system after every shard.
+"""Memory management for runs: keep freed memory for reuse, and pause the cycle collector.
 
 A shard allocates and frees the same large arrays again and again. glibc's defaults (and Dask's,
 which trims aggressively) return them to the kernel each time, and the next shard pays for fresh
 zeroed pages: on this workload that doubled the run time. Memory stays bounded by the shard size
 either way, because the same space is reused.
+
+Python's cycle collector runs after so many container allocations, and each full pass walks every
+object the process holds (the imported libraries' included): a run creates few cycles, and its
+arrays are freed by reference counting, so the collector is paused while it runs.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # glibc mallopt parameters
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
@@ -43,3 +50,16 @@ def keep_freed_memory() -> bool:
             (M_TOP_PAD, TOP_PAD),
         )
     )
+
+
+@contextmanager
+def paused_collector() -> Iterator[None]:
+    """Pause the cycle collector for the block (or the decorated function), then restore it; a
+    nested use leaves it to the outer one. Cycles made meanwhile are collected afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -19,7 +19,7 @@ from creditsim import __version__
 from creditsim.audit.disparity import build_audit
 from creditsim.engine.backend import array_module
 from creditsim.engine.combine import Totals, shard_sizes, timeseries_columns
-from creditsim.engine.memory import WORKER_ENVIRONMENT, keep_freed_memory
+from creditsim.engine.memory import WORKER_ENVIRONMENT, keep_freed_memory, paused_collector
 from creditsim.engine.shard import horizon_days
 from creditsim.engine.tasks import (
     ShardPlan,
@@ -137,6 +137,7 @@ class RunResult:
         return plot(self, kind)
 
 
+@paused_collector()
 def run(
     scenario: str | Path | Scenario = "national-2018",
     *,

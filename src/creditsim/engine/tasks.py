@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from creditsim.engine.combine import timeseries_columns
+from creditsim.engine.memory import paused_collector
 from creditsim.engine.shard import Progress, run_shard
 from creditsim.engine.streams import stream
 from creditsim.outputs import shard_file, to_table, write_parquet
@@ -53,6 +54,7 @@ class ShardSummary:
     blacklist: pa.Table | None = None  # in memory only; written runs keep it in blacklist/
 
 
+@paused_collector()
 def run_shard_task(plan: ShardPlan, progress: Progress | None = None) -> ShardSummary:
     scenario = plan.scenario
     result = run_shard(
