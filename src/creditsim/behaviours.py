@@ -33,10 +33,16 @@ class Events:
         """A subset; `index` must be increasing to keep the grouping by behaviour."""
         return Events(self.day[index], self.person[index], self.behaviour[index])
 
+    def bounds(self, kinds: int) -> list[int]:
+        """Where each behaviour's events begin, and where the last one's end."""
+        xp = namespace(self.behaviour)
+        at = xp.arange(kinds + 1, dtype=self.behaviour.dtype)  # of the same type: no conversion
+        return to_host(xp.searchsorted(self.behaviour, at)).tolist()
+
     def of_behaviours(self, chosen: np.ndarray) -> Events:
         """The events of the behaviours where `chosen` (a host array) is true, by slicing."""
         xp = namespace(self.behaviour)
-        bounds = to_host(xp.searchsorted(self.behaviour, xp.arange(chosen.shape[0] + 1)))
+        bounds = self.bounds(chosen.shape[0])
         slices = [slice(int(bounds[b]), int(bounds[b + 1])) for b in np.flatnonzero(chosen)]
         if len(slices) == 1:
             return Events(self.day[slices[0]], self.person[slices[0]], self.behaviour[slices[0]])

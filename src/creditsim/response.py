@@ -16,7 +16,7 @@ from creditsim.behaviours import Events
 from creditsim.channels import seen_by
 from creditsim.channels.cameras import coverage_table
 from creditsim.channels.informants import informing_boost
-from creditsim.engine.backend import namespace, to_host
+from creditsim.engine.backend import namespace
 from creditsim.engine.streams import stream
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
@@ -98,7 +98,7 @@ def respond_mask(
     # Each behaviour's table flattened over (region, group, day), indexed by one number.
     perceived = xp.asarray(perceived.reshape(perceived.shape[0], -1))
     cell = pop.region_group(len(scenario.groups))
-    bounds = to_host(xp.searchsorted(events.behaviour, xp.arange(len(scenario.behaviours) + 1)))
+    bounds = events.bounds(len(scenario.behaviours))
     keep = xp.ones(events.size, dtype=bool)
     for b, behaviour in enumerate(scenario.behaviours):
         elasticity = deterrence.elasticity_by_category.get(behaviour.category, 0.0)

@@ -284,7 +284,7 @@ class _Tables:
         self.changes = {name: ledger.changes for name, ledger in ledgers.items()}
         wrongful = records.actor != records.subject
         # Events are grouped by behaviour: each behaviour's events are one slice.
-        bounds = _behaviour_bounds(events, len(scenario.behaviours))
+        bounds = events.bounds(len(scenario.behaviours))
 
         def persons(chosen: np.ndarray) -> np.ndarray:
             """The actors of the events of the behaviours where `chosen` holds."""
@@ -417,10 +417,9 @@ class _Tables:
         wrongful = np.setdiff1d(punished, ever_low(own_changes), assume_unique=True)
         self.punished[name] = punished
         self._tally_outcome(f"policy:{name}", punished, wrongful, ever_low(perfect_changes))
-        read = np.flatnonzero(
-            rule.channel_read[records.channel] & (rule.delta_by_kind[records.kind] < 0)
-        )
-        about = read[np.isin(records.subject[read], punished)]
+        about = _mask(punished, self.pop.size)[records.subject]
+        about &= rule.channel_read[records.channel] & (rule.delta_by_kind[records.kind] < 0)
+        about = np.flatnonzero(about)
         self.tallies[f"policy:{name}:records_by_category"] = np.bincount(
             self.category_of[records.kind[about]], minlength=self.category_count
         )
@@ -682,19 +681,12 @@ def _by_behaviour_and_group(events: Events, pop: Population, scenario: Scenario)
     """Event counts per (behaviour, group), flattened."""
     xp = namespace(events.behaviour)
     groups = len(scenario.groups)
-    bounds = _behaviour_bounds(events, len(scenario.behaviours))
+    bounds = events.bounds(len(scenario.behaviours))
     group = pop.group[events.person]
     counts = [
         xp.count_nonzero(group[lo:hi] == g) for lo, hi in pairwise(bounds) for g in range(groups)
     ]
     return to_host(xp.stack(counts))
-
-
-def _behaviour_bounds(events: Events, kinds: int) -> list[int]:
-    """Where each behaviour's events begin, and where the last one's end."""
-    xp = namespace(events.behaviour)
-    at = xp.arange(kinds + 1, dtype=events.behaviour.dtype)  # of the same type: no conversion
-    return to_host(xp.searchsorted(events.behaviour, at)).tolist()
 
 
 def _swap(scenario: Scenario, days: int) -> tuple[int, float] | None:

@@ -77,19 +77,21 @@ class ScoreRule:
 
     def records(self, day, subject, kind, channel):
         """The records this policy reads, as (day, subject, kind)."""
-        return _where(self.channel_read[channel], day, subject, kind)
+        if self.channel_read.all():
+            return day, subject, kind
+        index = np.flatnonzero(self.channel_read[channel])
+        return day[index], subject[index], kind[index]
 
     def events(self, day, person, behaviour):
-        return _where(self.behaviour_read[behaviour], day, person, behaviour)
-
-
-def _where(read: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The items of the columns where `read` holds (the columns themselves where it always
-    does)."""
-    if read.all():
-        return columns
-    index = np.flatnonzero(read)
-    return tuple(column[index] for column in columns)
+        """The true events it would see with perfect records, as (day, person, behaviour).
+        Events come grouped by behaviour, so those it reads are slices."""
+        kinds = self.behaviour_read.shape[0] - 2  # behaviours; then "informed" and "insider"
+        read = np.flatnonzero(self.behaviour_read[:kinds])
+        if read.shape[0] == kinds:
+            return day, person, behaviour
+        bounds = np.searchsorted(behaviour, np.arange(kinds + 1, dtype=behaviour.dtype)).tolist()
+        parts = [slice(bounds[b], bounds[b + 1]) for b in read.tolist()]
+        return tuple(np.concatenate([c[p] for p in parts]) for c in (day, person, behaviour))
 
 
 def deltas(scenario: Scenario, policy: ScorePolicy) -> np.ndarray:
