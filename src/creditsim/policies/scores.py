@@ -478,51 +478,28 @@ def grade_changes_for_sanctions(
     if rule.network is not None:  # a contact's records move one's score too: replay everyone
         return run_ledger(rule, day, subject, kind, days).changes
     delta = rule.delta_by_kind[kind]
-    start = rule.start
-    citizens = start.shape[0]
+    citizens = rule.start.shape[0]
     # A score stays between the start plus all deductions and the start plus all gains,
     # whatever their order, the bounds or the restorations.
-    crossing = []
+    reaches = np.zeros(citizens, dtype=bool)
     if floors:
-        floor = max(floors)
-        crossing.append(_reaching(subject, delta, delta < 0, start, lambda s: s < floor))
+        down = np.flatnonzero(delta < 0)
+        lowest = np.bincount(subject[down], weights=delta[down], minlength=citizens)
+        reaches |= rule.start + lowest < max(floors)
     if ceilings:
-        ceiling = min(ceilings)
-        crossing.append(_reaching(subject, delta, delta > 0, start, lambda s: s >= ceiling))
+        up = np.flatnonzero(delta > 0)
+        highest = np.bincount(subject[up], weights=delta[up], minlength=citizens)
+        reaches |= rule.start + highest >= min(ceilings)
     # Only they are replayed, numbered in order among themselves: their grade changes are
     # those of a replay of everyone.
-    replayed = np.unique(np.concatenate(crossing))
-    member = np.zeros(citizens, dtype=bool)
-    member[replayed] = True
-    keep = np.flatnonzero(member[subject])
-    number = np.empty(citizens, dtype=np.int32)
-    number[replayed] = np.arange(replayed.shape[0], dtype=np.int32)
+    replayed = np.flatnonzero(reaches)
+    number = np.cumsum(reaches, dtype=np.int32) - 1
+    keep = np.flatnonzero(reaches[subject])
     local = number[subject[keep]]
     few = dataclasses.replace(rule, start=rule.start[replayed])
     changes = run_ledger(few, day[keep], local, kind[keep], days).changes
     changes.person = replayed[changes.person].astype(np.int32)
     return changes
-
-
-def _reaching(subject, delta, chosen, start, crosses) -> np.ndarray:
-    """The citizens whose start plus the sum of their `chosen` deltas `crosses` the threshold:
-    some with such records, and any who start across it."""
-    index = np.flatnonzero(chosen)
-    who, total = _sum_by_citizen(subject[index], delta[index], start.shape[0])
-    reach = who[crosses(start[who] + total)]
-    if crosses(start.min()) or crosses(start.max()):
-        reach = np.concatenate([reach, np.flatnonzero(crosses(start))])
-    return reach
-
-
-def _sum_by_citizen(subject, value, citizens: int) -> tuple[np.ndarray, np.ndarray]:
-    """The citizens with an item, sorted, and the sum of their (nonzero, same-signed) values:
-    a few items are sorted, many are counted into an array over all citizens."""
-    if subject.shape[0] * 8 < citizens:
-        return _summed(subject.astype(np.int64), value.astype(np.int64))
-    total = np.bincount(subject, weights=value, minlength=citizens)
-    who = np.flatnonzero(total)
-    return who, total[who]
 
 
 def start_histogram(
