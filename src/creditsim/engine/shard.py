@@ -291,17 +291,33 @@ class _Tables:
             slices = [events.person[bounds[b] : bounds[b + 1]] for b in np.flatnonzero(chosen)]
             return np.concatenate(slices) if slices else events.person[:0]
 
+        kinds = len(scenario.behaviours)
+        behaviour_category, offences_of = category_of[:kinds], offence[:kinds]
         if keep_rows:  # columns only the citizen rows need
-            behaviour_category = category_of[:-1]
+            # Events are counted once per (category, offence or not): the categories' counts
+            # and the offences' are sums of these.
+            offending = []
+            for c, name in enumerate(categories):
+                parts = []
+                for flag in (False, True):
+                    chosen = (behaviour_category == c) & (offences_of == flag)
+                    if chosen.any():
+                        parts.append(_count_all(persons(chosen), n))
+                        if flag:
+                            offending.append(parts[-1])
+                col[f"true_{name}"] = parts[0] if len(parts) == 1 else parts[0] + parts[1]
+            true_offences = _sum_counts(offending, n)
             record_category = category_of[records.kind]
-            for c, name in enumerate(categories):
-                col[f"true_{name}"] = _count_all(persons(behaviour_category == c), n)
-            for c, name in enumerate(categories):
-                col[f"recorded_{name}"] = _count(records.subject, record_category == c, n)
-            kinds = len(scenario.behaviours)
-            col["records"] = _count(records.subject, records.kind < kinds, n)
+            recorded = [
+                _count(records.subject, record_category == c, n) for c in range(len(categories))
+            ]
+            for name, counts in zip(categories, recorded, strict=True):
+                col[f"recorded_{name}"] = counts
+            col["records"] = _sum_counts(recorded, n)  # every behaviour has a category
             col["wrongful_records"] = _count(records.subject, wrongful, n)
             col["reports_made"] = _count(records.subject, records.kind == kinds, n)
+        else:
+            true_offences = _count_all(persons(offences_of), n)
         # Who got a wrongful record of each cause (face, plate, ...): (citizens, causes).
         self.wronged = np.zeros((n, len(CAUSES)), dtype=bool)
         wrong = np.flatnonzero(records.cause != CORRECT)
@@ -309,7 +325,7 @@ class _Tables:
         primary = ledgers.get(scenario.policy.name)
         if primary is not None:
             self.wronged[primary.swapped_down, SCORE_SWAP] = True
-        col["true_offences"] = _count_all(persons(offence[:-1]), n)
+        col["true_offences"] = true_offences
         self.histograms: dict[str, np.ndarray] = {}
         for rule in rules:
             name, ledger = rule.policy.name, ledgers.get(rule.policy.name)
@@ -725,6 +741,15 @@ def _cell_count(cells: np.ndarray, mask: np.ndarray, cell_count: int) -> np.ndar
 
 def _count(person: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
     return _count_all(person[mask], n)
+
+
+def _sum_counts(counts: list[np.ndarray], n: int) -> np.ndarray:
+    if not counts:
+        return np.zeros(n, dtype=np.int32)
+    total = counts[0].copy()
+    for more in counts[1:]:
+        total += more
+    return total
 
 
 def _count_all(person: np.ndarray, n: int) -> np.ndarray:
