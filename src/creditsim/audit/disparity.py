@@ -168,7 +168,9 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
             "the disparity band",
             "sanction_rate_per_true_offence": "citizens sanctioned / true offences committed",
             "confidence intervals": "percentile bootstrap: citizens resampled within each group "
-            "(multinomial over the four confusion cells), the reference group independently",
+            "(multinomial over the four confusion cells), the reference group independently; "
+            "outcomes with the same counts in a group (sanctions with the same trigger and term) "
+            "share the resamples, and so their intervals",
             "intersections": "group x region x income band; disparities against the reference "
             "group within the same region and income band",
             "flagged_significant": "the whole confidence interval of the disparate-impact ratio "
@@ -466,22 +468,28 @@ class _Bootstrap:
         self.tails = [50 * (1 - confidence), 100 - 50 * (1 - confidence)]
         self.rng = stream(seed, 0, "audit:bootstrap")
 
-    def resample(self, cells: np.ndarray) -> np.ndarray:
-        """Resamples of confusion cells (sets, 4), none empty: (replicates, sets, 4). The sets
-        are drawn one after another, as many calls, one per set, would draw them."""
-        n = cells.sum(axis=1)
+    def resample(self, cells: np.ndarray, citizens: np.ndarray) -> np.ndarray:
+        """Resamples of confusion cells (sets, 4), none empty: (replicates, sets, 4). Sets of
+        the same `citizens` (an id per set) with the same cells, such as two sanctions with the
+        same trigger and term, share their resamples: they get the same intervals."""
+        unique, inverse = _distinct(cells, citizens)
+        n = unique.sum(axis=1)
         draws = self.rng.multinomial(
-            n[:, None], (cells / n[:, None])[:, None, :], size=(cells.shape[0], self.replicates)
+            n[:, None], (unique / n[:, None])[:, None, :], size=(unique.shape[0], self.replicates)
         )
-        return draws.transpose(1, 0, 2)
+        return draws.transpose(1, 0, 2)[:, inverse]
 
-    def resample_sanctioned(self, cells: np.ndarray) -> np.ndarray:
-        """Resamples of the number sanctioned only, as cells (sanctioned, 0, 0, the rest)."""
-        n = cells.sum(axis=1)
-        p = (cells[:, 0] + cells[:, 1]) / n
-        sanctioned = self.rng.binomial(n[:, None], p[:, None], size=(n.shape[0], self.replicates)).T
+    def resample_sanctioned(self, cells: np.ndarray, citizens: np.ndarray) -> np.ndarray:
+        """Resamples of the number sanctioned only, as cells (sanctioned, 0, 0, the rest);
+        shared as `resample` shares them."""
+        total = cells.sum(axis=1)
+        pairs = np.stack([total, cells[:, 0] + cells[:, 1]], axis=1)
+        unique, inverse = _distinct(pairs, citizens)
+        n, p = unique[:, 0], unique[:, 1] / unique[:, 0]
+        drawn = self.rng.binomial(n[:, None], p[:, None], size=(n.shape[0], self.replicates)).T
+        sanctioned = drawn[:, inverse]
         zeros = np.zeros_like(sanctioned)
-        return np.stack([sanctioned, zeros, zeros, n - sanctioned], axis=-1)
+        return np.stack([sanctioned, zeros, zeros, total - sanctioned], axis=-1)
 
     def intervals(self, values: np.ndarray) -> list[list[float | None] | None]:
         """An interval per column of (replicates, columns); None for a column whose value is
@@ -509,6 +517,13 @@ class _Bootstrap:
             [float(bounds[0][k]), _finite(bounds[1][k])] if enough[k] else None
             for k in range(values.shape[1])
         ]
+
+
+def _distinct(rows: np.ndarray, citizens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (citizens, row) pairs' rows, and where each row's pair is among them."""
+    keyed = np.column_stack([citizens, rows])
+    unique, inverse = np.unique(keyed, axis=0, return_inverse=True)
+    return unique[:, 1:], inverse.reshape(-1)
 
 
 def _finite(value: float) -> float | None:
@@ -555,7 +570,12 @@ def _intersections(tallies, shape, outcomes, regions, groups, reference, thresho
         for b in range(len(INCOME_BANDS))
         for outcome in outcomes
     ]
-    compared = iter(_compare(comparisons, reference, threshold, bootstrap, detail=False))
+    # The comparisons of one (region, income band) are of the same citizens.
+    places = [r * len(INCOME_BANDS) + b for r in range(len(regions))
+              for b in range(len(INCOME_BANDS)) for _ in outcomes]  # fmt: skip
+    compared = iter(
+        _compare(comparisons, reference, threshold, bootstrap, detail=False, places=places)
+    )
     for r, region in enumerate(regions):
         for b, band in enumerate(INCOME_BANDS):
             per_outcome = {outcome: next(compared) for outcome in outcomes}
@@ -589,9 +609,11 @@ def _compare(
     threshold: float,
     bootstrap,
     detail: bool = True,
+    places: list[int] | None = None,
 ) -> list[list[dict[str, Any]]]:
     """Metrics of each set of citizens (a group, a region...) of each comparison, with
-    intervals, and disparities against the comparison's set `reference`.
+    intervals, and disparities against the comparison's set `reference`. Comparisons of the
+    same `places` (all, by default) compare the same sets of citizens (for other outcomes).
 
     Without `detail` (the many intersections), only the disparate impact gets an interval.
     Resamples are drawn comparison by comparison, set by set; the intervals of all are then
@@ -606,13 +628,15 @@ def _compare(
     drawn = np.flatnonzero(cells.sum(axis=1) > 0) if bootstrap.replicates else np.zeros(0, int)
     column = np.full(len(counts), -1)
     column[drawn] = np.arange(drawn.shape[0])
+    place = np.zeros(len(comparisons), dtype=np.int64) if places is None else np.array(places)
+    citizens = np.repeat(place, width) * width + np.tile(np.arange(width), len(comparisons))
     sampled = None  # (replicates, sets drawn, rates)
     if drawn.size and detail:
-        sampled = rates(bootstrap.resample(cells[drawn]))
+        sampled = rates(bootstrap.resample(cells[drawn], citizens[drawn]))
         for i, bounds in zip(drawn, _per_set(bootstrap, sampled), strict=True):
             metrics[i]["intervals"] = dict(zip(RATES, bounds, strict=True))
     elif drawn.size:  # the sanction rate only
-        sampled = rates(bootstrap.resample_sanctioned(cells[drawn]), 1)
+        sampled = rates(bootstrap.resample_sanctioned(cells[drawn], citizens[drawn]), 1)
     out = [metrics[k : k + width] for k in range(0, len(metrics), width)]
     if reference is None:
         return out
