@@ -11,7 +11,7 @@ from types import ModuleType
 
 import numpy as np
 
-from creditsim.engine.backend import categorical, namespace, to_host
+from creditsim.engine.backend import categorical, namespace, passed, to_host
 from creditsim.scenario.schema import AGE_BANDS, INCOME_BANDS, Scenario
 
 CHILD, YOUNG, ADULT, SENIOR = range(len(AGE_BANDS))
@@ -127,15 +127,13 @@ def _groups_by_region(scenario: Scenario, hh_region, rng, xp: ModuleType):
     cumulative[:, -1] = 1.0
     # The group is the first column whose cumulative share exceeds the draw, region by region.
     draw = rng.random(hh_region.shape[0])
-    rows = xp.asarray(cumulative)[hh_region]
-    return (draw[:, None] >= rows).sum(axis=1).astype(np.int8)
+    columns = [xp.asarray(cumulative[:, k])[hh_region] for k in range(cumulative.shape[1])]
+    return passed(xp.stack(columns, axis=-1), draw, xp).astype(np.int8)
 
 
 def _income(scenario: Scenario, hh_urban, rng, xp: ModuleType):
     urban = xp.asarray(np.cumsum(scenario.income.urban_shares))
     rural = xp.asarray(np.cumsum(scenario.income.rural_shares))
     draw = rng.random(hh_urban.shape[0])
-    band_urban = xp.searchsorted(urban, draw, side="right")
-    band_rural = xp.searchsorted(rural, draw, side="right")
-    band = xp.where(hh_urban, band_urban, band_rural)
+    band = xp.where(hh_urban, passed(urban, draw, xp), passed(rural, draw, xp))
     return xp.minimum(band, len(INCOME_BANDS) - 1).astype(np.int8)

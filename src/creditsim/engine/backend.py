@@ -57,5 +57,14 @@ def categorical(rng: Any, probabilities: np.ndarray, size: int, xp: ModuleType) 
     """Draws of category indices with the given probabilities (works on either backend)."""
     cumulative = np.cumsum(probabilities)
     cumulative[-1] = 1.0
-    draw = rng.random(size)
-    return xp.searchsorted(xp.asarray(cumulative), draw, side="right")
+    return passed(cumulative, rng.random(size), xp)
+
+
+def passed(thresholds: Any, draw: Any, xp: ModuleType) -> Any:
+    """How many of the ascending `thresholds` each draw is at or above: `searchsorted(...,
+    side="right")` for a short list of thresholds (one per column of a 2-D array, for a row
+    per draw). A comparison per threshold beats a binary search on random draws tenfold."""
+    count = xp.zeros(draw.shape, dtype=np.int16)
+    for k in range(thresholds.shape[-1]):
+        count += draw >= thresholds[..., k]
+    return count
