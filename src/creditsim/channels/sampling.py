@@ -23,17 +23,16 @@ class MemberPicker:
     def __init__(self, keys: np.ndarray, eligible: np.ndarray | None = None) -> None:
         xp = namespace(keys)
         self.xp = xp
-        keys = keys.astype(np.int64)
         top = int(keys.max()) + 1 if keys.size else 0
-        if eligible is not None:
-            keys = xp.where(eligible, keys, -1)
-        # Small keys (groups, regions) sort by radix in one pass.
-        small = keys.astype(np.int16) if keys.min() >= -1 and top < 32768 else keys
-        order = xp.argsort(small, kind="stable")
-        self._members = order.astype(np.int32)
-        sorted_keys = keys[order]
-        self._start = xp.searchsorted(sorted_keys, xp.arange(top), side="left")
-        self._count = xp.searchsorted(sorted_keys, xp.arange(top), side="right") - self._start
+        # Small keys (groups, regions) sort by radix in one pass; the ineligible sort first.
+        keys = keys.astype(np.int16 if top < 32768 else np.int64)
+        if eligible is None:
+            eligible = xp.ones(keys.shape[0], dtype=bool)
+        keys = xp.where(eligible, keys, keys.dtype.type(-1))
+        self._members = xp.argsort(keys, kind="stable").astype(np.int32)
+        self._count = xp.bincount(keys[eligible], minlength=top)
+        skipped = keys.shape[0] - int(self._count.sum())
+        self._start = skipped + xp.cumsum(self._count) - self._count
 
     def pick(self, key: np.ndarray, exclude: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """A member of each `key`'s set other than `exclude` (`exclude` itself if there is none)."""
