@@ -115,15 +115,32 @@ def summary_file(out: Path, shard: int) -> Path:
 
 
 def save_summary(summary: ShardSummary, path: Path) -> None:
-    arrays = {f"ts:{k}": v for k, v in summary.timeseries.items()}
-    arrays.update({f"tally:{k}": v for k, v in summary.tallies.items()})
-    arrays.update({f"hist:{k}": v for k, v in summary.histograms.items()})
+    """The summary as one .npz of a few arrays: each kind of aggregate (time series, tallies,
+    histograms) packed into one flat array per element type, with an index in the metadata
+    (hundreds of small arrays, one zip member each, took longer to write than to compute)."""
+    index: dict[str, list] = {}
+    packs: dict[str, list[np.ndarray]] = {}
+    sizes: dict[str, int] = {}
+    for kind, arrays in (
+        ("ts", summary.timeseries),
+        ("tally", summary.tallies),
+        ("hist", summary.histograms),
+    ):
+        for key, value in arrays.items():
+            value = np.asarray(value)
+            pack = f"{kind}:{value.dtype.str}"
+            offset = sizes.get(pack, 0)
+            index[f"{kind}:{key}"] = [pack, offset, list(value.shape)]
+            packs.setdefault(pack, []).append(value.reshape(-1))
+            sizes[pack] = offset + value.size
     meta = {
         "shard": summary.shard,
         "histogram_floor": summary.histogram_floor,
         "rows": summary.rows,
         "timings": summary.timings,
+        "index": index,
     }
+    arrays = {name: np.concatenate(parts) for name, parts in packs.items()}
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
@@ -139,15 +156,21 @@ def save_summary(summary: ShardSummary, path: Path) -> None:
 def load_summary(path: Path) -> ShardSummary:
     with np.load(path) as data:
         meta = json.loads(data["meta"].tobytes().decode())
-        return ShardSummary(
-            shard=meta["shard"],
-            timeseries={k[3:]: data[k] for k in data.files if k.startswith("ts:")},
-            histograms={k[5:]: data[k] for k in data.files if k.startswith("hist:")},
-            histogram_floor=meta["histogram_floor"],
-            tallies={k[6:]: data[k] for k in data.files if k.startswith("tally:")},
-            rows=meta["rows"],
-            timings=meta["timings"],
-        )
+        packs = {name: data[name] for name in data.files if name != "meta"}
+    parts: dict[str, dict[str, np.ndarray]] = {"ts": {}, "tally": {}, "hist": {}}
+    for name, (pack, offset, shape) in meta["index"].items():
+        kind, key = name.split(":", 1)
+        size = int(np.prod(shape, dtype=np.int64))
+        parts[kind][key] = packs[pack][offset : offset + size].reshape(shape)
+    return ShardSummary(
+        shard=meta["shard"],
+        timeseries=parts["ts"],
+        histograms=parts["hist"],
+        histogram_floor=meta["histogram_floor"],
+        tallies=parts["tally"],
+        rows=meta["rows"],
+        timings=meta["timings"],
+    )
 
 
 def _trim(histograms: np.ndarray, minimum: int) -> tuple[int, np.ndarray]:
