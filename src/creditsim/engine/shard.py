@@ -433,9 +433,9 @@ class _Tables:
         wrongful = np.setdiff1d(punished, ever_low(own_changes), assume_unique=True)
         self.punished[name] = punished
         self._tally_outcome(f"policy:{name}", punished, wrongful, ever_low(perfect_changes))
-        about = _mask(punished, self.pop.size)[records.subject]
-        about &= rule.channel_read[records.channel] & (rule.delta_by_kind[records.kind] < 0)
-        about = np.flatnonzero(about)
+        about = np.flatnonzero(_mask(punished, self.pop.size)[records.subject])
+        kind = records.kind[about]
+        about = about[rule.channel_read[records.channel[about]] & (rule.delta_by_kind[kind] < 0)]
         self.tallies[f"policy:{name}:records_by_category"] = np.bincount(
             self.category_of[records.kind[about]], minlength=self.category_count
         )
