@@ -103,8 +103,11 @@ def _reasons(entry, person, records, changes, behaviours, days) -> np.ndarray:
     citizen fell to it."""
     citizens = np.unique(person)
     flags = np.zeros((citizens.shape[0], len(behaviours) + 1), dtype=bool)
-    about = np.flatnonzero(np.isin(records.kind, entry.kinds))
-    about = about[np.isin(records.subject[about], citizens)]
+    subject = records.subject
+    listed = np.zeros(max(int(subject.max(initial=-1)), int(citizens.max(initial=-1))) + 1, bool)
+    listed[citizens] = True
+    about = np.flatnonzero(listed[subject])
+    about = about[np.isin(records.kind[about], entry.kinds)]
     where = np.searchsorted(citizens, records.subject[about])
     flags[where, records.kind[about]] = True
     names = [*behaviours, ""]
