@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from creditsim.policies import scores
 from creditsim.policies.contacts import Network
 from creditsim.policies.scores import ScoreRule, run_ledger
 from creditsim.scenario.schema import CHANNELS, GradeBand, PointsPolicy, SesamePolicy
@@ -142,3 +143,10 @@ def test_the_ledger_equals_a_day_by_day_replay(case):
     # The case is a real test: scores are clipped at the bounds, and grades change often.
     assert clipped > 10
     assert len(changes) > 20
+
+
+def test_contact_steps_taken_a_stretch_at_a_time_change_nothing(monkeypatch):
+    """The contact steps are taken a stretch of moments at a time to bound their memory: with
+    stretches of a few dozen steps (many of them), the ledger still equals the plain replay."""
+    monkeypatch.setattr(scores, "CONTACT_STEPS_AT_ONCE", 40)
+    test_the_ledger_equals_a_day_by_day_replay("contacts")

@@ -174,14 +174,15 @@ class _Shown:
 
 @dataclass
 class _Steps:
-    """Changes to citizens' scores, one per (citizen, moment), sorted by citizen then moment. A
-    moment is `day * 2 + phase`: phase 0 for the day's records, 1 for a hack at the day's end."""
+    """Changes to citizens' scores, one per (citizen, moment), sorted by citizen then moment
+    (where `first` is given). A moment is `day * 2 + phase`: phase 0 for the day's records, 1
+    for a hack at the day's end."""
 
     person: np.ndarray  # int64
     moment: np.ndarray  # int64
     before: np.ndarray  # int64, the score before the step
     after: np.ndarray  # int64
-    first: np.ndarray  # bool: the citizen's first step
+    first: np.ndarray | None  # bool: the citizen's first step; None where not sorted so
 
     def changed(self) -> _Steps:
         keep = self.after != self.before
@@ -204,7 +205,8 @@ class _Keys:
     """A (citizen, moment) pair as one sortable integer: the citizen above the moment's bits."""
 
     def __init__(self, days: int) -> None:
-        self.bits = (2 * days).bit_length()
+        self.moments = 2 * days
+        self.bits = self.moments.bit_length()
 
     def __call__(self, person: np.ndarray, moment: np.ndarray) -> np.ndarray:
         return (person.astype(np.int64) << self.bits) | moment
@@ -262,9 +264,9 @@ def run_ledger(
                 np.concatenate([key, keys(people, np.int64(at))]), np.concatenate([net, change])
             )
             own = _walk(keys, key, net, rule.start, *bounds)
-    moves = own
+    moves, score = own, None
     if rule.network is not None:
-        moves = _passed_on(shown, keys, moves, rule.start, contact_start, start)
+        moves, score = _passed_on(shown, keys, own, rule.start, contact_start, start)
 
     grade = _Grader(policy)
     # Fixed parts (income, age) and contacts may start a citizen outside the nominal start
@@ -285,10 +287,11 @@ def run_ledger(
         ),
         np.concatenate([initial[started], after[regraded]]),
     )
-    score = start.copy()
-    if moves.person.size:
-        last = moves.last()
-        score[moves.person[last]] = moves.after[last]
+    if score is None:
+        score = start.copy()
+        if moves.person.size:
+            last = moves.last()
+            score[moves.person[last]] = moves.after[last]
     histograms = None
     if cells is not None:
         histograms = _snapshots(policy, start, cells, cell_count, days, period_days, moves)
@@ -415,31 +418,63 @@ def _swap(shown: _Shown, own: _Steps, start_own, share: float, at: int):
     return top.astype(np.int64), people, change
 
 
+CONTACT_STEPS_AT_ONCE = 2_000_000  # contact steps handled together: bounds their memory
+
+
 def _passed_on(shown: _Shown, keys: _Keys, moves: _Steps, start_own, contact_start, start):
-    """The shown scores' steps, where contacts count: every change of an own score moves the
-    contact sums of the citizen's contacts at the same moment."""
+    """The shown scores' steps where contacts count, and the final shown scores: every change
+    of an own score moves the contact sums of the citizen's contacts at the same moment.
+
+    With a dozen contacts each, the contact steps outnumber the records tenfold: they are taken
+    a stretch of moments at a time, each citizen's own score, contact sum and shown score
+    carried from one stretch to the next. The steps come stretch by stretch."""
+    network = shown.network
+    own_now = start_own.astype(np.int64)
+    contact_now = contact_start.copy()
+    shown_now = start.astype(np.int64)
     change = moves.after - moves.before
-    contacts, which = shown.network.of(moves.person)
-    key = np.concatenate([keys(moves.person, moves.moment), keys(contacts, moves.moment[which])])
-    # The lowest bit says whose change it is: the citizen's own (1), or a contact's (0).
-    value = np.concatenate([change * 2 + 1, change[which] * 2])
-    key, value = _sorted_by_key(key, value)
-    at = np.flatnonzero(_firsts(key))
-    mine = (value & 1).astype(bool)
-    amount = value >> 1
-    own_net = np.add.reduceat(np.where(mine, amount, 0), at)
-    contact_net = np.add.reduceat(np.where(mine, 0, amount), at)
-    person, moment = keys.split(key[at])
-    first = _firsts(person)
-    runs = np.flatnonzero(first)
-    citizens = person[runs]
-    own = _running(runs, own_net, start_own[citizens].astype(np.int64))
-    contact_sum = _running(runs, contact_net, contact_start[citizens])
-    after = shown(person, own, contact_sum).astype(np.int64)
-    before = np.empty_like(after)
-    before[1:] = after[:-1]
-    before[runs] = start[citizens]
-    return _Steps(person, moment, before, after, first).changed()
+    # Cut the moments into stretches of about CONTACT_STEPS_AT_ONCE contact steps each.
+    per_moment = np.bincount(
+        moves.moment, weights=network.degree[moves.person] + 1, minlength=keys.moments
+    )
+    stretch = ((np.cumsum(per_moment) - per_moment) // CONTACT_STEPS_AT_ONCE).astype(np.int64)
+    stretch_of_move = stretch[moves.moment]
+    parts = []
+    for number in np.unique(stretch_of_move).tolist():
+        index = np.flatnonzero(stretch_of_move == number)
+        person, moment, amount = moves.person[index], moves.moment[index], change[index]
+        contacts, which = network.of(person)
+        key = np.concatenate([keys(person, moment), keys(contacts, moment[which])])
+        # The lowest bit says whose change it is: the citizen's own (1), or a contact's (0).
+        value = np.concatenate([amount * 2 + 1, amount[which] * 2])
+        del contacts, which
+        key, value = _sorted_by_key(key, value)
+        at = np.flatnonzero(_firsts(key))
+        mine = (value & 1).astype(bool)
+        value >>= 1
+        own_net = np.add.reduceat(np.where(mine, value, 0), at)
+        contact_net = np.add.reduceat(np.where(mine, 0, value), at)
+        del value, mine
+        person, moment = keys.split(key[at])
+        del key
+        runs = np.flatnonzero(_firsts(person))
+        citizens = person[runs]
+        own = _running(runs, own_net, own_now[citizens])
+        contact_sum = _running(runs, contact_net, contact_now[citizens])
+        after = shown(person, own, contact_sum).astype(np.int64)
+        before = np.empty_like(after)
+        before[1:] = after[:-1]
+        before[runs] = shown_now[citizens]
+        ends = np.append(runs[1:], person.shape[0]) - 1
+        own_now[citizens], contact_now[citizens] = own[ends], contact_sum[ends]
+        shown_now[citizens] = after[ends]
+        moved = np.flatnonzero(after != before)
+        parts.append((person[moved], moment[moved], before[moved], after[moved]))
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        parts.append((empty, empty, empty, empty))
+    columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
+    return _Steps(*columns, first=None), shown_now.astype(np.int32)
 
 
 def _snapshots(policy, start, cells, cell_count, days, period_days, moves: _Steps):
