@@ -184,15 +184,6 @@ class _Steps:
     after: np.ndarray  # int64
     first: np.ndarray | None  # bool: the citizen's first step; None where not sorted so
 
-    def changed(self) -> _Steps:
-        keep = self.after != self.before
-        if keep.all():
-            return self
-        index = np.flatnonzero(keep)
-        person = self.person[index]
-        return _Steps(person, self.moment[index], self.before[index], self.after[index],
-                      _firsts(person))  # fmt: skip
-
     def last(self) -> np.ndarray:
         """Each citizen's last step."""
         ends = np.empty_like(self.first)
@@ -277,10 +268,9 @@ def run_ledger(
     regraded = np.flatnonzero(before != after)
     # In day order; within a day, the records' changes before a hack's, each by citizen.
     regraded = regraded[np.argsort(moves.moment[regraded] * n + moves.person[regraded])]
+    on_day = (moves.moment[regraded] >> 1).astype(np.int32)
     changes = GradeChanges(
-        np.concatenate([np.zeros(started.shape[0], np.int64), moves.moment[regraded] >> 1]).astype(
-            np.int32
-        ),
+        np.concatenate([np.zeros(started.shape[0], np.int32), on_day]),
         np.concatenate([started, moves.person[regraded].astype(np.int32)]),
         np.concatenate(
             [np.full(started.shape[0], policy.start_grade(), np.int8), before[regraded]]
