@@ -150,7 +150,7 @@ def run_shard(
                 rule, triggers, *rule.records(own.day, own.subject, own.kind, own.channel), days
             )
             perfect_changes[rule.policy.name] = grade_changes_for_sanctions(
-                rule, triggers, *rule.events(events.day, events.person, events.behaviour), days
+                rule, triggers, *rule.events(events), days
             )
         listed = {
             r.policy.name: r.entries(records.day, records.subject, records.kind) for r in lists

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from creditsim.behaviours import Events
 from creditsim.engine.streams import stream
 from creditsim.policies.contacts import Network, contact_network
 from creditsim.population import Population
@@ -82,16 +83,12 @@ class ScoreRule:
         index = np.flatnonzero(self.channel_read[channel])
         return day[index], subject[index], kind[index]
 
-    def events(self, day, person, behaviour):
-        """The true events it would see with perfect records, as (day, person, behaviour).
-        Events come grouped by behaviour, so those it reads are slices."""
+    def events(self, events: Events) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The true events it would see with perfect records, as (day, person, behaviour)."""
         kinds = self.behaviour_read.shape[0] - 2  # behaviours; then "informed" and "insider"
-        read = np.flatnonzero(self.behaviour_read[:kinds])
-        if read.shape[0] == kinds:
-            return day, person, behaviour
-        bounds = np.searchsorted(behaviour, np.arange(kinds + 1, dtype=behaviour.dtype)).tolist()
-        parts = [slice(bounds[b], bounds[b + 1]) for b in read.tolist()]
-        return tuple(np.concatenate([c[p] for p in parts]) for c in (day, person, behaviour))
+        if not self.behaviour_read[:kinds].all():
+            events = events.of_behaviours(self.behaviour_read[:kinds])
+        return events.day, events.person, events.behaviour
 
 
 def deltas(scenario: Scenario, policy: ScorePolicy) -> np.ndarray:
@@ -174,22 +171,13 @@ class _Shown:
 
 @dataclass
 class _Steps:
-    """Changes to citizens' scores, one per (citizen, moment), sorted by citizen then moment
-    (where `first` is given). A moment is `day * 2 + phase`: phase 0 for the day's records, 1
-    for a hack at the day's end."""
+    """Changes to citizens' scores, one per (citizen, moment). A moment is `day * 2 + phase`:
+    phase 0 for the day's records, 1 for a hack at the day's end."""
 
     person: np.ndarray  # int64
     moment: np.ndarray  # int64
     before: np.ndarray  # int64, the score before the step
     after: np.ndarray  # int64
-    first: np.ndarray | None  # bool: the citizen's first step; None where not sorted so
-
-    def last(self) -> np.ndarray:
-        """Each citizen's last step."""
-        ends = np.empty_like(self.first)
-        ends[:-1] = self.first[1:]
-        ends[-1:] = True
-        return np.flatnonzero(ends)
 
 
 class _Keys:
@@ -279,9 +267,8 @@ def run_ledger(
     )
     if score is None:
         score = start.copy()
-        if moves.person.size:
-            last = moves.last()
-            score[moves.person[last]] = moves.after[last]
+        last = _lasts(moves.person)  # the own steps are sorted by citizen, then moment
+        score[moves.person[last]] = moves.after[last]
     histograms = None
     if cells is not None:
         histograms = _snapshots(policy, start, cells, cell_count, days, period_days, moves)
@@ -331,6 +318,13 @@ def _firsts(person: np.ndarray) -> np.ndarray:
     return first
 
 
+def _lasts(person: np.ndarray) -> np.ndarray:
+    """Where each run of equal items of a sorted array ends."""
+    if person.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.append(person[1:] != person[:-1], True))
+
+
 def _running(at: np.ndarray, change: np.ndarray, start: np.ndarray) -> np.ndarray:
     """Running sums of `change` that restart, from `start`, at the first item of each run
     (`at`, ascending, beginning with 0)."""
@@ -357,7 +351,7 @@ def _walk(keys: _Keys, key, net, start, low: int, high: int) -> _Steps:
     before = np.empty_like(after)
     before[1:] = after[:-1]
     before[at] = origin
-    return _Steps(person, moment, before, after, first)
+    return _Steps(person, moment, before, after)
 
 
 def _clip_runs(first, after, outside, low: int, high: int) -> None:
@@ -391,8 +385,8 @@ def _swap(shown: _Shown, own: _Steps, start_own, share: float, at: int):
     own_now = start_own.astype(np.int64)
     earlier = np.flatnonzero(own.moment < at)
     if earlier.size:
-        ends = np.flatnonzero(_firsts(own.person[earlier][::-1])[::-1])
-        own_now[own.person[earlier[ends]]] = own.after[earlier[ends]]
+        ends = earlier[_lasts(own.person[earlier])]
+        own_now[own.person[ends]] = own.after[ends]
     if shown.network is None:
         score = own_now.astype(np.int32)
     else:
@@ -464,7 +458,7 @@ def _passed_on(shown: _Shown, keys: _Keys, moves: _Steps, start_own, contact_sta
         empty = np.zeros(0, dtype=np.int64)
         parts.append((empty, empty, empty, empty))
     columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
-    return _Steps(*columns, first=None), shown_now.astype(np.int32)
+    return _Steps(*columns), shown_now.astype(np.int32)
 
 
 def _snapshots(policy, start, cells, cell_count, days, period_days, moves: _Steps):
