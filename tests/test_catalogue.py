@@ -204,8 +204,22 @@ def test_a_query_reads_no_file_but_the_runs(written, tmp_path):
     secret.write_text("a\n1\n")
     with pytest.raises(CatalogueError, match="Permission"):
         catalogue.query(f"SELECT * FROM read_csv('{secret}')")
-    own = catalogue.query(f"SELECT count(*) AS n FROM read_parquet('{written.path}/citizens/*')")
+    part = f"{written.path}/citizens/part-00000.parquet"
+    own = catalogue.query(f"SELECT count(*) AS n FROM read_parquet('{part}')")
     assert own.to_pylist() == [{"n": POPULATION}]
+    # Not even a file in a run's own directory that the run did not write, nor a listing of it.
+    planted = written.path / "secret.csv"
+    planted.write_text("a\n1\n")
+    try:
+        for sql in (
+            f"SELECT * FROM read_csv('{planted}')",
+            f"SELECT * FROM glob('{written.path}/*')",
+            f"SELECT count(*) FROM read_parquet('{written.path}/citizens/*')",
+        ):
+            with pytest.raises(CatalogueError, match="Permission"):
+                catalogue.query(sql)
+    finally:
+        planted.unlink()
 
 
 def test_mistakes_in_sql_are_errors_not_refusals(written):

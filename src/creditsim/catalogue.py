@@ -445,8 +445,8 @@ def _on_disk(row: dict[str, Any]) -> str:
 
 
 def _prepare_session(con: duckdb.DuckDBPyConnection) -> None:
-    """The views over the runs' Parquet files; then no file but those can be read, and the
-    settings are locked."""
+    """The views over the runs' Parquet files; then no file but those can be read (not even
+    another file in a run's directory), and the settings are locked."""
     rows = _rows(
         con.execute(
             "SELECT id, kind, path, files, scenario_hash, seed, population, wall_seconds "
@@ -456,7 +456,7 @@ def _prepare_session(con: duckdb.DuckDBPyConnection) -> None:
     )
     citizens: list[tuple[int, list[str]]] = []
     timeseries: list[tuple[int, list[str]]] = []
-    directories: list[str] = []
+    readable: list[str] = []
     seen: set[str] = set()
     for row in rows:
         if row["path"] in seen:  # an older run in a directory that a newer one overwrote
@@ -465,17 +465,18 @@ def _prepare_session(con: duckdb.DuckDBPyConnection) -> None:
         if _on_disk(row) != "present":
             continue
         base = Path(row["path"])
-        directories.append(str(base) + os.sep)
         parts = [str(base / name) for name in row["files"].get("citizens", [])]
         parts = [part for part in parts if Path(part).is_file()]
         if parts:
             citizens.append((row["id"], parts))
+            readable += parts
         series = base / row["files"].get("timeseries", "timeseries.parquet")
         if series.is_file():
             timeseries.append((row["id"], [str(series)]))
+            readable.append(str(series))
     con.execute(f"CREATE TEMP VIEW citizens AS {_union(citizens)}")
     con.execute(f"CREATE TEMP VIEW timeseries AS {_union(timeseries)}")
-    con.execute(f"SET allowed_directories = [{', '.join(_literal(d) for d in directories)}]")
+    con.execute(f"SET allowed_paths = [{', '.join(_literal(f) for f in readable)}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
 

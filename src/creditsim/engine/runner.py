@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,15 @@ from creditsim.audit.disparity import build_audit
 from creditsim.engine.backend import array_module
 from creditsim.engine.combine import Totals, shard_sizes, timeseries_columns
 from creditsim.engine.memory import WORKER_ENVIRONMENT, keep_freed_memory, paused_collector
+from creditsim.engine.rundir import (
+    PLAN,
+    describe,
+    in_the_way,
+    planned_files,
+    previous_files,
+    remove_files,
+    remove_partial_writes,
+)
 from creditsim.engine.shard import horizon_days
 from creditsim.engine.tasks import (
     ShardPlan,
@@ -32,9 +40,6 @@ from creditsim.outputs import to_table, write_json, write_parquet
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 
 STAGES = ("population", "behaviours", "channels", "policies", "sanctions", "outputs")
-PLAN = "plan.json"
-RUN_FILES = (PLAN, "manifest.json", "audit.json", "timeseries.parquet", "citizens", "timeseries",
-             "shards", "blacklist")  # fmt: skip
 BLACKLIST_COLUMNS = ("citizen", "entry", "start_day", "end_day", "reasons", "wrongful",
                      "sanctions", "wrongful_causes", "region", "group", "age_band", "income_band",
                      "household")  # fmt: skip
@@ -329,17 +334,17 @@ def _prepare_output(
         "backend": backend,
     }
     occupied = out.is_dir() and any(out.iterdir())
+    planned = planned_files(len(sizes))
     if resume:
         if not (out / PLAN).is_file():
             raise OutputError(f"--out {out}: no run to resume here ({PLAN} is missing)")
-        for leftover in out.rglob(".*.tmp-*"):  # partial writes of the run that was cut off
-            leftover.unlink()
         before = json.loads((out / PLAN).read_text())
         if before != plan:
             raise OutputError(
                 f"--out {out}: --resume needs the same scenario, seed, years, population, "
                 "shard size, citizen rows and backend as the run it finishes"
             )
+        remove_partial_writes(out, planned)  # partial writes of the run that was cut off
         finished = {}
         for shard in range(len(sizes)):
             path = summary_file(out, shard)
@@ -351,12 +356,15 @@ def _prepare_output(
             f"--out {out}: directory is not empty; choose a new one, pass --overwrite, "
             "or --resume to finish a run that was cut off"
         )
-    for name in RUN_FILES:
-        path = out / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
+    own = previous_files(out) if occupied else set()
+    blocked = in_the_way(out, planned, own)
+    if blocked:
+        raise OutputError(
+            f"--out {out}: {describe(blocked)} would be replaced, and no run of creditsim wrote "
+            "them; --overwrite replaces only a previous run's own files: move them, or choose "
+            "another directory"
+        )
+    remove_files(out, own)
     write_json(plan, out / PLAN)
     return {}
 

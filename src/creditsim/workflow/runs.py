@@ -8,7 +8,6 @@ catalogue here, in the calling process, never by the workers: one writer for the
 
 from __future__ import annotations
 
-import shutil
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -20,10 +19,14 @@ import numpy as np
 
 from creditsim import catalogue
 from creditsim.engine.memory import WORKER_ENVIRONMENT
+from creditsim.engine.rundir import describe, previous_files, remove_files
 from creditsim.engine.runner import OutputError, RunResult, run
 from creditsim.scenario import Scenario
 
 Progress = Callable[[int, int, str], None]
+
+
+RUNS = "runs"  # the folder that holds the run directories of a compare or sweep
 
 
 class WorkflowError(ValueError):
@@ -103,21 +106,37 @@ def _finished(
 
 
 def prepare_directory(out: Path, overwrite: bool, own: tuple[str, ...]) -> None:
-    """Refuse a non-empty directory unless `overwrite`; then remove what a previous compare or
-    sweep wrote there (`own`: its files and its runs/ folder), and nothing else."""
+    """Refuse a non-empty directory unless `overwrite`; then remove what a previous compare,
+    sweep or calibration wrote there (`own`: its files, and the runs under its runs/ folder,
+    each by its own plan), and nothing else."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise OutputError(
-                f"--out {out}: directory is not empty; choose a new one, or pass --overwrite"
-            )
-        for name in own:
-            path = out / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
+    if not (out.is_dir() and any(out.iterdir())):
+        return
+    if not overwrite:
+        raise OutputError(
+            f"--out {out}: directory is not empty; choose a new one, or pass --overwrite"
+        )
+    files = [name for name in own if name != RUNS]
+    blocked = [name for name in files if (out / name).exists() and not (out / name).is_file()]
+    runs = out / RUNS
+    if runs.exists() and not runs.is_dir():
+        blocked.append(RUNS)
+    if blocked:
+        raise OutputError(
+            f"--out {out}: {describe(blocked)} would be replaced, and creditsim did not write "
+            "them; --overwrite replaces only a previous run's own files: move them, or choose "
+            "another directory"
+        )
+    for name in files:
+        (out / name).unlink(missing_ok=True)
+    if runs.is_dir() and not runs.is_symlink():
+        for folder in sorted(runs.iterdir()):
+            written = previous_files(folder) if folder.is_dir() else set()
+            if written and not folder.is_symlink():
+                remove_files(folder, written)
+                if not any(folder.iterdir()):
+                    folder.rmdir()
 
 
 def check_count(option: str, value: int) -> None:
