@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from creditsim import __version__
+from creditsim.errors import CreditsimError
 
 if TYPE_CHECKING:
     from creditsim.engine.runner import RunResult
@@ -35,6 +36,7 @@ ENV = "CREDITSIM_CATALOGUE"
 OFF = ("off", "false", "no", "0")
 DEFAULT_PATH = Path("~/.local/share/creditsim/catalogue.duckdb")
 KINDS = ("run", "compare", "sweep", "calibrate")
+MAX_LIMIT = 10**9  # rows a listing may ask for (DuckDB takes a LIMIT below 2**63)
 LOCK_WAIT_SECONDS = 10.0
 
 # The `runs` table. Columns added here later are added to existing catalogues when they are next
@@ -83,7 +85,7 @@ EXPLAIN = re.compile(
 )
 
 
-class CatalogueError(ValueError):
+class CatalogueError(CreditsimError):
     """The catalogue cannot do what was asked (it is missing or locked, an id is unknown, ...)."""
 
 
@@ -226,6 +228,12 @@ def try_record_run(result: RunResult, **keywords: Any) -> int | None:
 
 def list_runs(limit: int | None = 20, kind: str | None = None) -> list[dict[str, Any]]:
     """The newest entries first (all with `limit` None), JSON columns decoded."""
+    if kind is not None and kind not in KINDS:
+        raise CatalogueError(f"--kind {_shown(kind)}: allowed are {', '.join(KINDS)}")
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+        raise CatalogueError(
+            f"--limit {_shown(limit)}: allowed is a whole number, 1 to {MAX_LIMIT:,}"
+        )
     location = _existing()
     sql = "SELECT * FROM runs"
     params: list[Any] = []
@@ -490,6 +498,12 @@ def _union(runs: list[tuple[int, list[str]]]) -> str:
         for run_id, files in runs
     ]
     return " UNION ALL BY NAME ".join(parts)
+
+
+def _shown(value: object, keep: int = 80) -> str:
+    """A value the user gave, as shown in a message: cut short if long."""
+    text = str(value)
+    return text if len(text) <= keep else text[: keep - 3] + "..."
 
 
 def _literal(text: str) -> str:

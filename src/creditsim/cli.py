@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
+import functools
 import json
+import math
 import sys
 from collections.abc import Callable
 from decimal import Decimal
@@ -27,6 +30,7 @@ from creditsim import catalogue
 from creditsim.catalogue import CatalogueError
 from creditsim.engine.backend import BackendError
 from creditsim.engine.runner import OutputError, run
+from creditsim.errors import CreditsimError
 from creditsim.scenario import ScenarioError, load_scenario, preset_names, to_toml
 from creditsim.workflow import CompareResult, SweepResult, WorkflowError, compare, sweep
 from creditsim.workflow.calibrate import calibrate, parse_fit
@@ -49,8 +53,19 @@ app.add_typer(runs_app, name="runs")
 
 
 # Options that several commands take, defined once.
+MAX_YEARS = 50.0
+MAX_SEED = 2**63 - 1  # the catalogue keeps seeds as 64-bit integers
+
+
+def _years(value: float | None) -> float | None:
+    """Years as a finite number in range (NaN would pass a plain range check's wording)."""
+    if value is not None and not (math.isfinite(value) and 0.01 <= value <= MAX_YEARS):
+        raise typer.BadParameter(f"{value}: allowed is a number of years from 0.01 to 50")
+    return value
+
+
 Years = Annotated[
-    float | None, typer.Option("--years", "-y", min=0.01, max=50.0, help="Years to simulate.")
+    float | None, typer.Option("--years", "-y", callback=_years, help="Years to simulate.")
 ]
 Overwrite = Annotated[
     bool, typer.Option("--overwrite", help="Allow writing into a non-empty directory.")
@@ -77,14 +92,47 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _reported(command: Callable[..., None]) -> Callable[..., None]:
+    """The command, with every error its user can mend said in one message and exit status 2:
+    creditsim's own, and a place that cannot be written (a full disk, no permission)."""
+
+    @functools.wraps(command)
+    def reporting(*args: object, **kwargs: object) -> None:
+        try:
+            command(*args, **kwargs)
+        except CreditsimError as error:
+            _fail(str(error))
+        except OSError as error:
+            _fail(_os_message(error))
+        except MemoryError:
+            _fail("out of memory: lower --shard-size (memory grows with it), or the population")
+
+    return reporting
+
+
+def _os_message(error: OSError) -> str:
+    """What the system refused, where, and what to do; never a traceback."""
+    where = f"{error.filename}: " if error.filename else ""
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENOSPC:
+        return (
+            f"{where}{reason}: free some space; a run cut off this way is finished with "
+            "--resume and the same options"
+        )
+    return f"{where}{reason}"
+
+
 @app.command("run")
+@_reported
 def run_command(
     scenario: Annotated[str, typer.Argument(help="A preset name or a path to a .toml file.")],
     population: Annotated[
         int | None, typer.Option("--population", "-n", min=1, help="Citizens to simulate.")
     ] = None,
     years: Years = None,
-    seed: Annotated[int | None, typer.Option("--seed", "-s", min=0, help="Random seed.")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", "-s", min=0, max=MAX_SEED, help="Random seed.")
+    ] = None,
     shard_size: Annotated[
         int | None,
         typer.Option(
@@ -179,6 +227,7 @@ def _citizen_rows(value: str | None) -> str | float | None:
 
 
 @scenarios_app.command("list")
+@_reported
 def scenarios_list() -> None:
     """List the presets shipped with creditsim."""
     table = Table(show_header=True)
@@ -190,6 +239,7 @@ def scenarios_list() -> None:
 
 
 @scenarios_app.command("show")
+@_reported
 def scenarios_show(
     name: Annotated[str, typer.Argument(help="A preset name or a path to a .toml file.")],
 ) -> None:
@@ -203,6 +253,7 @@ def scenarios_show(
 
 
 @app.command("compare")
+@_reported
 def compare_command(
     a: Annotated[str, typer.Argument(help="Scenario A: a preset name or a .toml path.")],
     b: Annotated[str, typer.Argument(help="Scenario B (no-system: the system's own effect).")],
@@ -212,7 +263,8 @@ def compare_command(
     years: Years = None,
     seeds: Annotated[int, typer.Option("--seeds", "-k", help="Replicate seeds.")] = 5,
     seed: Annotated[
-        int | None, typer.Option("--seed", "-s", help="First seed (default: A's).")
+        int | None,
+        typer.Option("--seed", "-s", min=0, max=MAX_SEED, help="First seed (default: A's)."),
     ] = None,
     confidence: Annotated[
         float, typer.Option("--confidence", help="Of the intervals on the differences.")
@@ -301,6 +353,7 @@ def _print_comparison(result: CompareResult, every_metric: bool) -> None:
 
 
 @app.command("sweep")
+@_reported
 def sweep_command(
     scenario: Annotated[str, typer.Argument(help="A preset name or a path to a .toml file.")],
     settings: Annotated[
@@ -319,7 +372,11 @@ def sweep_command(
     seed: Annotated[
         int | None,
         typer.Option(
-            "--seed", "-s", help="First seed, and the hypercube's (default: the scenario's)."
+            "--seed",
+            "-s",
+            min=0,
+            max=MAX_SEED,
+            help="First seed, and the hypercube's (default: the scenario's).",
         ),
     ] = None,
     population: Annotated[
@@ -388,6 +445,7 @@ def _print_sweep(result: SweepResult) -> None:
 
 
 @app.command("calibrate")
+@_reported
 def calibrate_command(
     scenario: Annotated[str, typer.Argument(help="A preset name or a path to a .toml file.")],
     targets: Annotated[
@@ -410,7 +468,8 @@ def calibrate_command(
     ] = None,
     years: Years = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", "-s", help="The seed of every evaluation.")
+        int | None,
+        typer.Option("--seed", "-s", min=0, max=MAX_SEED, help="The seed of every evaluation."),
     ] = None,
     max_evaluations: Annotated[
         int, typer.Option("--max-evaluations", help="Runs the optimiser may make.")
@@ -523,6 +582,7 @@ class QueryFormat(StrEnum):
 
 
 @app.command("report")
+@_reported
 def report_command(
     source: Annotated[
         str,
@@ -553,6 +613,7 @@ def report_command(
 
 
 @app.command("serve")
+@_reported
 def serve_command(
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (loopback by default).")
@@ -624,6 +685,7 @@ def serve_command(
 
 
 @runs_app.command("list")
+@_reported
 def runs_list(
     limit: Annotated[
         int, typer.Option("--limit", "-l", min=1, help="How many, newest first.")
@@ -677,6 +739,7 @@ def runs_list(
 
 
 @runs_app.command("show")
+@_reported
 def runs_show(run_id: Annotated[str, typer.Argument(help="A run's id (see `runs list`).")]) -> None:
     """Show everything the catalogue holds on one run."""
     try:
@@ -713,6 +776,7 @@ def runs_show(run_id: Annotated[str, typer.Argument(help="A run's id (see `runs 
 
 
 @runs_app.command("query")
+@_reported
 def runs_query(
     sql: Annotated[
         str,

@@ -12,10 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from creditsim.errors import CreditsimError
+
 BACKENDS = ("numpy", "cupy")
 
 
-class BackendError(ValueError):
+class BackendError(CreditsimError):
     """A backend that cannot be used here; the message says why and what is allowed."""
 
 

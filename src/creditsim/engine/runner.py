@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import errno
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,14 +18,16 @@ import pyarrow.parquet as pq
 from creditsim import __version__
 from creditsim.audit.disparity import build_audit
 from creditsim.engine.backend import array_module
+from creditsim.engine.cluster import dask_client, map_unordered
 from creditsim.engine.combine import Totals, shard_sizes, timeseries_columns
-from creditsim.engine.memory import WORKER_ENVIRONMENT, keep_freed_memory, paused_collector
+from creditsim.engine.memory import keep_freed_memory, paused_collector
 from creditsim.engine.rundir import (
     PLAN,
     describe,
     in_the_way,
     planned_files,
     previous_files,
+    read_plan,
     remove_files,
     remove_partial_writes,
 )
@@ -36,6 +39,7 @@ from creditsim.engine.tasks import (
     run_shard_task,
     summary_file,
 )
+from creditsim.errors import CreditsimError
 from creditsim.outputs import to_table, write_json, write_parquet
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 
@@ -45,7 +49,7 @@ BLACKLIST_COLUMNS = ("citizen", "entry", "start_day", "end_day", "reasons", "wro
                      "household")  # fmt: skip
 
 
-class OutputError(ValueError):
+class OutputError(CreditsimError):
     """The output directory cannot be used; nothing has been written."""
 
 
@@ -205,52 +209,22 @@ def run(
         )  # fmt: skip
         for shard, (size, first) in enumerate(zip(sizes, starts, strict=True))
     ]
-    done: dict[int, ShardSummary] = {}
-    if target is not None:
-        done = _prepare_output(target, resolved, days, sizes, backend, overwrite, resume)
-
-    started = time.perf_counter()
-    totals = Totals(resolved)
-    timings: dict[str, float] = {}
-    kept: dict[int, pa.Table] = {}
-    listed: dict[int, pa.Table] = {}
-
-    def take(summary: ShardSummary) -> None:
-        """Add a shard in and let it go: memory does not grow with the number of shards."""
-        totals.add(summary)
-        for stage, seconds in summary.timings.items():
-            timings[stage] = timings.get(stage, 0.0) + seconds
-        if summary.citizens is not None:
-            kept[summary.shard] = summary.citizens
-        if summary.blacklist is not None:
-            listed[summary.shard] = summary.blacklist
-
-    finished = set(done)
-    for summary in done.values():
-        take(summary)
-    done.clear()
-    pending = [plan for plan in plans if plan.shard not in finished]
-    for summary in _execute(pending, len(plans), len(finished), workers, scheduler, progress):
-        take(summary)
-
-    audit = build_audit(resolved, totals.tallies, config.seed)
-    merged = to_table(timeseries_columns(resolved, totals.timeseries, totals.histograms), resolved)
-    manifest = _manifest(resolved, days, sizes, totals.rows, timings, time.perf_counter() - started)
-    manifest["backend"] = backend
-    rows = [kept[shard] for shard in sorted(kept)]
-    citizens_table = pa.concat_tables(rows) if rows else None
-    if citizens_table is None and target is None:
-        citizens_table = to_table({}, resolved)
-    result = RunResult(resolved, manifest, citizens_table, merged, audit, target, timings)
-    if listed:
-        result.blacklist_table = pa.concat_tables([listed[s] for s in sorted(listed)])
-    if target is not None:
-        parts = sorted((target / "blacklist").glob("part-*.parquet"))
-        manifest["files"]["blacklist"] = [f"blacklist/{p.name}" for p in parts]
-    if target is not None:
-        write_parquet(merged, target / "timeseries.parquet")
-        write_json(audit, target / "audit.json", indent=None)
-        write_json(manifest, target / "manifest.json")
+    inspected = None if target is None else _inspect_output(target, plans, overwrite, resume)
+    try:
+        with dask_client(workers, scheduler) as client:  # reached before anything is written
+            done = {} if target is None else _claim_output(target, plans, inspected)
+            gathered = _Gathered(Totals(resolved), started=time.perf_counter())
+            for summary in done.values():
+                gathered.take(summary)
+            done.clear()
+            pending = [plan for plan in plans if plan.shard not in gathered.shards]
+            for summary in _execute(pending, len(plans), len(gathered.shards), client, progress):
+                gathered.take(summary)
+        result = _finish(resolved, plans, gathered, target, backend)
+    except OSError as error:
+        if target is None:
+            raise
+        raise OutputError(_cut_off(target, error)) from None
     if catalogue:  # a failure to record warns; it never fails the run
         from creditsim.catalogue import try_record_run
 
@@ -258,17 +232,85 @@ def run(
     return result
 
 
+def _finish(
+    scenario: Scenario,
+    plans: list[ShardPlan],
+    gathered: _Gathered,
+    target: Path | None,
+    backend: str,
+) -> RunResult:
+    """The audit and the merged time series from the shards' totals; with `target`, the run
+    directory's last files, the manifest last of all."""
+    totals, timings = gathered.totals, gathered.timings
+    sizes = [plan.size for plan in plans]
+    audit = build_audit(scenario, totals.tallies, scenario.run.seed)
+    merged = to_table(timeseries_columns(scenario, totals.timeseries, totals.histograms), scenario)
+    seconds = time.perf_counter() - gathered.started
+    manifest = _manifest(scenario, plans[0].days, sizes, totals.rows, timings, seconds)
+    manifest["backend"] = backend
+    kept = gathered.citizens
+    rows = [kept[shard] for shard in sorted(kept)]
+    citizens_table = pa.concat_tables(rows) if rows else None
+    if citizens_table is None and target is None:
+        citizens_table = to_table({}, scenario)
+    result = RunResult(scenario, manifest, citizens_table, merged, audit, target, timings)
+    listed = gathered.blacklists
+    if listed:
+        result.blacklist_table = pa.concat_tables([listed[s] for s in sorted(listed)])
+    if target is not None:
+        parts = sorted((target / "blacklist").glob("part-*.parquet"))
+        manifest["files"]["blacklist"] = [f"blacklist/{p.name}" for p in parts]
+        write_parquet(merged, target / "timeseries.parquet")
+        write_json(audit, target / "audit.json", indent=None)
+        write_json(manifest, target / "manifest.json")
+    return result
+
+
+def _cut_off(target: Path, error: OSError) -> str:
+    """A run stopped by a place that could not be written: where, why, and how to finish it."""
+    where = error.filename or target
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENOSPC or "errno 28" in reason:
+        reason = "no space left on the device; free some space"
+    return (
+        f"--out {target}: could not write {where}: {reason}; then run again with --resume and "
+        "the same options to finish the run (the shards already written are kept)"
+    )
+
+
+@dataclass
+class _Gathered:
+    """The shards' summaries added up as they come; each is let go once taken, so memory does
+    not grow with the number of shards."""
+
+    totals: Totals
+    started: float
+    timings: dict[str, float] = field(default_factory=dict)
+    citizens: dict[int, pa.Table] = field(default_factory=dict)
+    blacklists: dict[int, pa.Table] = field(default_factory=dict)
+    shards: set[int] = field(default_factory=set)
+
+    def take(self, summary: ShardSummary) -> None:
+        self.totals.add(summary)
+        self.shards.add(summary.shard)
+        for stage, seconds in summary.timings.items():
+            self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+        if summary.citizens is not None:
+            self.citizens[summary.shard] = summary.citizens
+        if summary.blacklist is not None:
+            self.blacklists[summary.shard] = summary.blacklist
+
+
 def _execute(
     plans: list[ShardPlan],
     total: int,
     finished: int,
-    workers: int | None,
-    scheduler: str | None,
+    client: Any,
     progress: Callable[[int, int, str], None] | None,
 ) -> Iterator[ShardSummary]:
-    """Run the shards here, one after another, or on a Dask cluster, yielding each summary."""
+    """Run the shards here, one after another, or on the Dask `client`, yielding each summary."""
     steps = len(STAGES)
-    if workers is None and scheduler is None:
+    if client is None:
         keep_freed_memory()
         for plan in plans:
             step = finished * steps
@@ -283,74 +325,49 @@ def _execute(
             yield run_shard_task(plan, stage_done)
             finished += 1
         return
-    import dask
-    from distributed import Client, LocalCluster, as_completed
-
-    if scheduler is not None:
-        client = Client(scheduler)
-        cluster = None
-    else:
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENVIRONMENT}):
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-        client = Client(cluster)
-    try:
-        # No list of futures is kept: each is dropped once its summary is taken, so neither the
-        # workers nor this process hold finished shards' results.
-        keys = [f"shard-{plan.shard}" for plan in plans]
-        for future in as_completed(client.map(run_shard_task, plans, key=keys)):
-            summary = future.result()
-            future.release()
-            del future
-            finished += 1
-            if progress is not None:
-                progress(finished * steps, total * steps, f"{finished}/{total} shards")
-            yield summary
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    for _, summary in map_unordered(client, run_shard_task, plans, "shard"):
+        finished += 1
+        if progress is not None:
+            progress(finished * steps, total * steps, f"{finished}/{total} shards")
+        yield summary
 
 
-def _prepare_output(
-    out: Path,
-    scenario: Scenario,
-    days: int,
-    sizes: list[int],
-    backend: str,
-    overwrite: bool,
-    resume: bool,
-) -> dict[int, ShardSummary]:
-    """Check the run directory and write its plan; on resume, the summaries of finished shards."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {out}: exists and is not a directory")
-    plan = {
-        "scenario_hash": scenario_hash(scenario),
-        "seed": scenario.run.seed,
-        "days": days,
-        "shard_sizes": sizes,
-        "citizen_rows": scenario.run.citizen_rows,
-        "backend": backend,
+@dataclass(frozen=True)
+class _Inspected:
+    """What the run directory holds: a resumed run's plan, or the previous run's own files."""
+
+    plan: dict[str, Any]
+    resume: bool
+    previous: set[str]
+
+
+def _run_plan(plans: list[ShardPlan]) -> dict[str, Any]:
+    first = plans[0]
+    return {
+        "scenario_hash": scenario_hash(first.scenario),
+        "seed": first.seed,
+        "days": first.days,
+        "shard_sizes": [plan.size for plan in plans],
+        "citizen_rows": first.citizen_rows,
+        "backend": first.backend,
     }
+
+
+def _inspect_output(out: Path, plans: list[ShardPlan], overwrite: bool, resume: bool) -> _Inspected:
+    """Check that the run directory can be used, changing nothing; refuse with what is wrong."""
+    _check_writable(out)
+    plan = _run_plan(plans)
+    planned = planned_files(len(plans))
     occupied = out.is_dir() and any(out.iterdir())
-    planned = planned_files(len(sizes))
     if resume:
         if not (out / PLAN).is_file():
             raise OutputError(f"--out {out}: no run to resume here ({PLAN} is missing)")
-        before = json.loads((out / PLAN).read_text())
-        if before != plan:
+        if read_plan(out) != plan:
             raise OutputError(
                 f"--out {out}: --resume needs the same scenario, seed, years, population, "
                 "shard size, citizen rows and backend as the run it finishes"
             )
-        remove_partial_writes(out, planned)  # partial writes of the run that was cut off
-        finished = {}
-        for shard in range(len(sizes)):
-            path = summary_file(out, shard)
-            if path.is_file():
-                finished[shard] = load_summary(path)
-        return finished
+        return _Inspected(plan, True, set())
     if occupied and not overwrite:
         raise OutputError(
             f"--out {out}: directory is not empty; choose a new one, pass --overwrite, "
@@ -364,8 +381,38 @@ def _prepare_output(
             "them; --overwrite replaces only a previous run's own files: move them, or choose "
             "another directory"
         )
-    remove_files(out, own)
-    write_json(plan, out / PLAN)
+    return _Inspected(plan, False, own)
+
+
+def _check_writable(out: Path) -> None:
+    """The directory, or the nearest folder above it that exists, must be a folder we can
+    write in."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out}: exists and is not a directory")
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"--out {out}: {existing} is a file, so no directory can be made in it")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"--out {out}: {existing} cannot be written in (permission denied)")
+
+
+def _claim_output(out: Path, plans: list[ShardPlan], inspected: _Inspected | None):
+    """Remove the previous run's own files and write the plan; on resume, load the summaries of
+    the shards that finished and remove the run's own partial writes."""
+    assert inspected is not None
+    planned = planned_files(len(plans))
+    if inspected.resume:
+        remove_partial_writes(out, planned)  # partial writes of the run that was cut off
+        finished = {}
+        for plan in plans:
+            path = summary_file(out, plan.shard)
+            if path.is_file():
+                finished[plan.shard] = load_summary(path)
+        return finished
+    remove_files(out, inspected.previous)
+    write_json(inspected.plan, out / PLAN)
     return {}
 
 

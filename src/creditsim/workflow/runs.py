@@ -8,7 +8,6 @@ catalogue here, in the calling process, never by the workers: one writer for the
 
 from __future__ import annotations
 
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from creditsim import catalogue
-from creditsim.engine.memory import WORKER_ENVIRONMENT
+from creditsim.engine.cluster import dask_client, map_unordered
 from creditsim.engine.rundir import describe, previous_files, remove_files
 from creditsim.engine.runner import OutputError, RunResult, run
+from creditsim.errors import CreditsimError
 from creditsim.scenario import Scenario
 
 Progress = Callable[[int, int, str], None]
@@ -29,7 +29,7 @@ Progress = Callable[[int, int, str], None]
 RUNS = "runs"  # the folder that holds the run directories of a compare or sweep
 
 
-class WorkflowError(ValueError):
+class WorkflowError(CreditsimError):
     """Arguments of a compare or sweep that cannot be used; nothing has run."""
 
 
@@ -79,30 +79,8 @@ def _finished(
         for index, spec in enumerate(specs):
             yield index, run_spec(spec)
         return
-    import dask
-    from distributed import Client, LocalCluster, as_completed
-
-    if scheduler is not None:
-        cluster = None
-        client = Client(scheduler)
-    else:
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENVIRONMENT}):
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-        client = Client(cluster)
-    try:
-        # Keys of their own: a shared scheduler must not hand back another client's results.
-        token = uuid.uuid4().hex
-        keys = [f"creditsim-run-{token}-{index}" for index in range(len(specs))]
-        futures = client.map(run_spec, specs, key=keys)
-        index_of = {future.key: index for index, future in enumerate(futures)}
-        for future in as_completed(futures):
-            yield index_of[future.key], future.result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    with dask_client(workers, scheduler) as client:
+        yield from map_unordered(client, run_spec, specs, "run")
 
 
 def prepare_directory(out: Path, overwrite: bool, own: tuple[str, ...]) -> None:

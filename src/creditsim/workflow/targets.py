@@ -16,11 +16,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from creditsim.audit.disparity import POPULATION
+from creditsim.errors import CreditsimError
 
 TARGETS_FOLDER = "target_files"  # beside this module, shipped with the package
 
 
-class TargetError(ValueError):
+class TargetError(CreditsimError):
     """A targets file that cannot be used; the message names the file and the field."""
 
 
