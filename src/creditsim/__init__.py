@@ -1,26 +1,74 @@
-"""creditsim: a simulator and audit lab for social credit systems, on synthetic citizens only."""
+"""creditsim: a simulator and audit lab for social credit systems, on synthetic citizens only.
+
+The public API is loaded on first use (PEP 562), so `import creditsim` and `creditsim --help`
+cost almost nothing; `creditsim.run` then brings in the simulator and `creditsim.compare` the
+workflow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from creditsim import report  # noqa: E402  (callable: creditsim.report(result, "r.html"))
-from creditsim.engine.runner import RunResult, run  # noqa: E402
-from creditsim.scenario import Scenario, ScenarioError, load_scenario, preset_names  # noqa: E402
-from creditsim.workflow import (  # noqa: E402
-    CompareResult,
-    SweepResult,
-    WorkflowError,
-    compare,
-    sweep,
-)
+# Each public name, and the module that defines it.
+_PUBLIC = {
+    "CompareResult": "creditsim.workflow.compare",
+    "CreditsimError": "creditsim.errors",
+    "OutputError": "creditsim.engine.runner",
+    "RunResult": "creditsim.engine.runner",
+    "Scenario": "creditsim.scenario.schema",
+    "ScenarioError": "creditsim.scenario.loading",
+    "SweepResult": "creditsim.workflow.sweep",
+    "WorkflowError": "creditsim.workflow.runs",
+    "calibrate": "creditsim.workflow.calibrate",
+    "CalibrationResult": "creditsim.workflow.calibrate",
+    "compare": "creditsim.workflow.compare",
+    "load_scenario": "creditsim.scenario.loading",
+    "preset_names": "creditsim.scenario.loading",
+    "run": "creditsim.engine.runner",
+    "sweep": "creditsim.workflow.sweep",
+}
+
+if TYPE_CHECKING:
+    from creditsim import report
+    from creditsim.engine.runner import OutputError, RunResult, run
+    from creditsim.errors import CreditsimError
+    from creditsim.scenario import Scenario, ScenarioError, load_scenario, preset_names
+    from creditsim.workflow.calibrate import CalibrationResult, calibrate
+    from creditsim.workflow.compare import CompareResult, compare
+    from creditsim.workflow.runs import WorkflowError
+    from creditsim.workflow.sweep import SweepResult, sweep
+
+
+def __getattr__(name: str) -> Any:
+    if name == "report":  # the report module, itself callable: creditsim.report(result, path)
+        return importlib.import_module("creditsim.report")
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'creditsim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC, "report"])
+
 
 __all__ = [
+    "CalibrationResult",
     "CompareResult",
+    "CreditsimError",
+    "OutputError",
     "RunResult",
     "Scenario",
     "ScenarioError",
     "SweepResult",
     "WorkflowError",
     "__version__",
+    "calibrate",
     "compare",
     "load_scenario",
     "preset_names",
