@@ -7,10 +7,17 @@ when the citizen's own correctly attributed records would not have triggered it.
 
 Per group the audit gives what Aequitas gives (the confusion-matrix rates and their disparities
 against a reference group, flagged outside the band [threshold, 1 / threshold]), with the ground
-truth Aequitas never has, and a bootstrap confidence interval on every rate and ratio, so that a
-small group's noise is not read as bias. Sanctions are adverse outcomes, so the disparate-impact
-ratio is the reference group's sanction rate over the group's: below the four-fifths threshold
-(0.8) the group is sanctioned more than 1.25 times as often, and is flagged.
+truth Aequitas never has, and an interval on every rate and ratio, so that a small group's noise
+is not read as bias. Every disparity is the group's rate over the reference group's, as Aequitas
+states it, the disparate impact (of the sanction rate) included: 1.4 means the group is
+sanctioned 1.4 times as often as the reference group; outside 0.8 to 1.25 (the four-fifths rule
+and its inverse) it is flagged.
+
+The intervals are Jeffreys intervals: each rate's posterior under the Jeffreys prior is
+Beta(x + 1/2, n - x + 1/2), in closed form for a rate; a ratio's interval is that of the ratio
+of draws from the two groups' posteriors. Unlike a bootstrap, they neither collapse when a group
+has no false positive nor lose their coverage with a few sanctioned citizens
+(bench/bench_coverage.py measures it).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import special
 
 from creditsim.channels.records import CAUSES
 from creditsim.engine.shard import RECOVERY_BIN_DAYS
@@ -120,11 +128,11 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
     reference = _reference_group(
         settings.reference_group, groups, by_group_citizens, sanctioned_any
     )
-    bootstrap = _Bootstrap(settings.bootstrap_replicates, settings.confidence, seed)
+    posterior = _Posterior(settings.bootstrap_replicates, settings.confidence, seed)
 
     def breakdown(names: list[str], axes: tuple[int, ...], reference_index: int | None):
         return _breakdown(
-            tallies, shape, outcomes, names, axes, reference_index, threshold, bootstrap,
+            tallies, shape, outcomes, names, axes, reference_index, threshold, posterior,
             scenario.policy.name,
         )  # fmt: skip
 
@@ -132,7 +140,7 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
     by_region = breakdown(regions, (1, 2), None)
     by_income = breakdown(list(INCOME_BANDS), (0, 1), None)
     intersections = _intersections(
-        tallies, shape, outcomes, regions, groups, groups.index(reference), threshold, bootstrap
+        tallies, shape, outcomes, regions, groups, groups.index(reference), threshold, posterior
     )
     flagged, significant = set(), set()
     for group, metrics in by_group.items():
@@ -149,7 +157,8 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
         "four_fifths_threshold": threshold,
         "disparity_band": [threshold, 1.0 / threshold],
         "confidence": settings.confidence,
-        "bootstrap_replicates": settings.bootstrap_replicates,
+        "interval_method": "jeffreys",
+        "posterior_draws": settings.bootstrap_replicates,
         "overall": overall,
         "by_group": by_group,
         "by_region": by_region,
@@ -162,19 +171,26 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
             "not have triggered the sanction",
             "deserved": "the policy would have imposed the sanction had every true event been "
             "recorded against its true actor (the ground truth of the confusion matrix)",
-            "disparate_impact": "reference group's sanction rate / this group's sanction rate; "
-            "below the threshold the group is flagged",
-            "disparities": "this group's rate / the reference group's rate, flagged outside "
-            "the disparity band",
+            "disparate_impact": "this group's sanction rate / the reference group's sanction "
+            "rate (the sanction rate's disparity): 1.4 means sanctioned 1.4 times as often as "
+            "the reference group; flagged outside the disparity band (0.8 to 1.25 at the "
+            "four-fifths threshold); said in words in `in_words`",
+            "disparities": "this group's rate / the reference group's rate, for every rate, "
+            "flagged outside the disparity band [threshold, 1 / threshold]",
             "sanction_rate_per_true_offence": "citizens sanctioned / true offences committed",
-            "confidence intervals": "percentile bootstrap: citizens resampled within each group "
-            "(multinomial over the four confusion cells), the reference group independently; "
-            "outcomes with the same counts in a group (sanctions with the same trigger and term) "
-            "share the resamples, and so their intervals",
+            "confidence intervals": "Jeffreys: each group's rate x / n has the posterior "
+            "Beta(x + 1/2, n - x + 1/2) (the Jeffreys prior); a rate's interval is its "
+            "equal-tailed interval in closed form, from 0 when x = 0 and up to 1 when x = n; a "
+            "ratio's (every disparity, the disparate impact) is the equal-tailed interval of the "
+            "ratio of `posterior_draws` independent draws from the group's and the reference "
+            "group's posteriors (gamma draws from the run's keyed stream), from 0 when the group "
+            "has no citizen in the rate's numerator, unbounded above (null) when the reference "
+            "has none; outcomes with the same counts in a group (sanctions with the same trigger "
+            "and term) share their draws, and so their intervals",
             "intersections": "group x region x income band; disparities against the reference "
             "group within the same region and income band",
-            "flagged_significant": "the whole confidence interval of the disparate-impact ratio "
-            "lies below the threshold",
+            "flagged_significant": "the whole confidence interval of the disparate impact lies "
+            "outside the disparity band",
         },
     }
 
@@ -460,63 +476,117 @@ def rates(cells: np.ndarray, count: int = len(RATES)) -> np.ndarray:
     return np.moveaxis(planes, 0, -1)
 
 
-class _Bootstrap:
-    """Percentile intervals from multinomial resamples of confusion cells."""
+# The RATES as fractions of sums of the eight counts a set's posterior is drawn from: the
+# confusion cells (0 to 3: tp, fp, fn, tn), then the sanctioned and the others (4, 5), the
+# deserving and the others (6, 7), so that every rate's posterior is its own Jeffreys Beta.
+DRAWN_FRACTIONS = (((4,), (4, 5)), ((6,), (6, 7)), *FRACTIONS[2:])
+# Gamma draws of a shape at least this large are taken by the Wilson-Hilferty transform of a
+# normal draw (its quantiles within a few parts in a million of the exact ones there), the
+# others exactly: the large counts (the unsanctioned, the true negatives) cost a normal draw.
+WILSON_HILFERTY_SHAPE = 100.0
 
-    def __init__(self, replicates: int, confidence: float, seed: int) -> None:
-        self.replicates = replicates
-        self.tails = [50 * (1 - confidence), 100 - 50 * (1 - confidence)]
-        self.rng = stream(seed, 0, "audit:bootstrap")
 
-    def resample(self, cells: np.ndarray, citizens: np.ndarray) -> np.ndarray:
-        """Resamples of confusion cells (sets, 4), none empty: (replicates, sets, 4). Sets of
-        the same `citizens` (an id per set) with the same cells, such as two sanctions with the
-        same trigger and term, share their resamples: they get the same intervals."""
-        unique, inverse = _distinct(cells, citizens)
-        n = unique.sum(axis=1)
-        draws = self.rng.multinomial(
-            n[:, None], (unique / n[:, None])[:, None, :], size=(unique.shape[0], self.replicates)
-        )
-        return draws.transpose(1, 0, 2)[:, inverse]
+def _eight(cells: np.ndarray) -> np.ndarray:
+    """The counts of DRAWN_FRACTIONS from confusion cells (sets, 4): (sets, 8)."""
+    tp, fp, fn, tn = (cells[:, i] for i in range(4))
+    return np.stack([tp, fp, fn, tn, tp + fp, fn + tn, tp + fn, fp + tn], axis=1)
 
-    def resample_sanctioned(self, cells: np.ndarray, citizens: np.ndarray) -> np.ndarray:
-        """Resamples of the number sanctioned only, as cells (sanctioned, 0, 0, the rest);
-        shared as `resample` shares them."""
-        total = cells.sum(axis=1)
-        pairs = np.stack([total, cells[:, 0] + cells[:, 1]], axis=1)
-        unique, inverse = _distinct(pairs, citizens)
-        n, p = unique[:, 0], unique[:, 1] / unique[:, 0]
-        drawn = self.rng.binomial(n[:, None], p[:, None], size=(n.shape[0], self.replicates)).T
-        sanctioned = drawn[:, inverse]
-        zeros = np.zeros_like(sanctioned)
-        return np.stack([sanctioned, zeros, zeros, total - sanctioned], axis=-1)
 
-    def intervals(self, values: np.ndarray) -> list[list[float | None] | None]:
-        """An interval per column of (replicates, columns); None for a column whose value is
-        undefined (0/0) in most replicates. An infinite ratio (a group with no sanction in a
-        resample: no disparity against it, however large) is a value, not a gap: dropping it
-        would pull the interval down and read a small group's noise as bias. An unbounded end
-        is given as None; a ratio infinite in most resamples has no interval (None)."""
-        defined = ~np.isnan(values)
-        count = defined.sum(axis=0)
-        ordered = np.sort(values, axis=0)  # NaN last, infinities just before them
-        bounds = []
+def _fractions(counts: np.ndarray, fractions=DRAWN_FRACTIONS) -> tuple[np.ndarray, np.ndarray]:
+    """Numerators and denominators of the rates from (..., 8) counts or draws: (..., rates)."""
+
+    def total(which: tuple[int, ...]) -> np.ndarray:
+        return sum((counts[..., i] for i in which[1:]), counts[..., which[0]])
+
+    top = np.stack([total(t) for t, _ in fractions], axis=-1)
+    bottom = np.stack([total(b) for _, b in fractions], axis=-1)
+    return top, bottom
+
+
+class _Posterior:
+    """Intervals from Jeffreys posteriors of each set's rates.
+
+    A rate x / n (x citizens of n) has the posterior Beta(x + 1/2, n - x + 1/2): its interval is
+    the equal-tailed Jeffreys interval, in closed form, lower end 0 when x = 0 and upper end 1
+    when x = n (Brown, Cai and DasGupta's rule at the boundary). A ratio of two sets' rates has
+    the interval of the ratio of independent draws from the two posteriors (each a ratio of gamma
+    draws, one per count, from the keyed stream), with the same rule: no citizen in the
+    numerator, the lower end is 0; none in the reference, the upper end is unbounded."""
+
+    def __init__(self, draws: int, confidence: float, seed: int) -> None:
+        self.draws = draws
+        self.confidence = confidence
+        self.tails = ((1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0)
+        self.seed = seed
+
+    def rate_intervals(self, x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Jeffreys intervals of rates x / n (arrays of one shape): NaN where n = 0."""
+        x, n = np.asarray(x, np.float64), np.asarray(n, np.float64)
+        a, b = x + 0.5, np.maximum(n - x, 0.0) + 0.5
+        low = np.where(x > 0, special.betaincinv(a, b, self.tails[0]), 0.0)
+        high = np.where(x < n, special.betaincinv(a, b, self.tails[1]), 1.0)
+        undefined = n <= 0
+        return np.where(undefined, np.nan, low), np.where(undefined, np.nan, high)
+
+    def sample(self, counts: np.ndarray, ids: np.ndarray, purpose: str) -> np.ndarray:
+        """Gamma draws (draws, sets, columns) of shape counts + 1/2: a set's rates drawn from
+        its posterior are ratios of sums of them. Sets of the same `ids` with the same counts
+        (sanctions with the same trigger and term) share their draws, and so their intervals."""
+        unique, inverse = _distinct(counts, ids)
+        rng = stream(self.seed, 0, f"audit:posterior:{purpose}")
+        return _gamma(rng, unique + 0.5, self.draws)[:, inverse]
+
+    def quantiles(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The two tails' quantiles of each column of (draws, columns), linearly interpolated
+        between order statistics."""
+        ordered = np.sort(values, axis=0)
+        out = []
         for tail in self.tails:
-            # Linear interpolation between order statistics, over the defined values only.
-            position = tail / 100 * np.maximum(count - 1, 0)
-            below = np.floor(position).astype(np.int64)
-            above = np.minimum(below + 1, np.maximum(count - 1, 0))
-            low = np.take_along_axis(ordered, below[None, :], axis=0)[0]
-            high = np.take_along_axis(ordered, above[None, :], axis=0)[0]
+            position = tail * (values.shape[0] - 1)
+            below = int(np.floor(position))
+            above = min(below + 1, values.shape[0] - 1)
+            low, high = ordered[below], ordered[above]
             with np.errstate(invalid="ignore"):
-                between = low + (position - below) * (high - low)
-            bounds.append(np.where(high == low, low, between))
-        enough = count >= max(10, self.replicates // 2)
-        enough &= np.isfinite(bounds[0])
-        return [
-            [float(bounds[0][k]), _finite(bounds[1][k])] if enough[k] else None
-            for k in range(values.shape[1])
-        ]
+                out.append(np.where(high == low, low, low + (position - below) * (high - low)))
+        return out[0], out[1]
+
+    def ratio_intervals(self, own, ref, x_own, n_own, x_ref, n_ref) -> tuple[np.ndarray, ...]:
+        """Intervals of the ratios own / ref of two sets' rates, from posterior draws of each
+        (draws, columns) and their counts (columns): NaN where a rate is undefined (n = 0),
+        infinite where unbounded above. Each contains its point estimate."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            low, high = self.quantiles(own / ref)
+            point = (x_own / n_own) / (x_ref / n_ref)
+        low = np.where(x_own == 0, 0.0, low)
+        high = np.where(x_ref == 0, np.inf, high)
+        # A rate of 1 may be 1: the ratio's bound where it is.
+        full = (x_own == n_own) & (x_ref > 0)
+        if full.any():
+            high[full] = np.maximum(high[full], 1.0 / self.quantiles(ref[:, full])[0])
+        full = (x_ref == n_ref) & (x_own > 0)
+        if full.any():
+            low[full] = np.minimum(low[full], self.quantiles(own[:, full])[0])
+        finite = np.isfinite(point)
+        low = np.where(finite, np.minimum(low, point), low)
+        high = np.where(finite, np.maximum(high, point), high)
+        undefined = (n_own <= 0) | (n_ref <= 0)
+        return np.where(undefined, np.nan, low), np.where(undefined, np.nan, high)
+
+
+def _gamma(rng: np.random.Generator, shape: np.ndarray, draws: int) -> np.ndarray:
+    """`draws` standard gamma draws of each of `shape` (sets, columns): (draws, sets, columns).
+    Large shapes by the Wilson-Hilferty cube of a normal draw, the others exactly."""
+    flat = shape.ravel()
+    out = np.empty((draws, flat.shape[0]))
+    large = flat >= WILSON_HILFERTY_SHAPE
+    if (~large).any():
+        out[:, ~large] = rng.standard_gamma(flat[~large], size=(draws, int((~large).sum())))
+    if large.any():
+        a = flat[large]
+        c = 1.0 / (9.0 * a)
+        z = rng.standard_normal((draws, a.shape[0]))
+        out[:, large] = a * np.maximum(1.0 - c + z * np.sqrt(c), 0.0) ** 3
+    return out.reshape(draws, *shape.shape)
 
 
 def _distinct(rows: np.ndarray, citizens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -526,11 +596,14 @@ def _distinct(rows: np.ndarray, citizens: np.ndarray) -> tuple[np.ndarray, np.nd
     return unique[:, 1:], inverse.reshape(-1)
 
 
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
+def _bounds(low: float, high: float) -> list[float | None] | None:
+    """An interval as written: None where undefined, an unbounded upper end as None."""
+    if np.isnan(low):
+        return None
+    return [float(low), float(high) if np.isfinite(high) else None]
 
 
-def _breakdown(tallies, shape, outcomes, names, axes, reference, threshold, bootstrap, primary):
+def _breakdown(tallies, shape, outcomes, names, axes, reference, threshold, posterior, primary):
     def along(key: str) -> np.ndarray:
         return tallies[key].reshape(shape).sum(axis=axes)
 
@@ -551,14 +624,20 @@ def _breakdown(tallies, shape, outcomes, names, axes, reference, threshold, boot
     for outcome in outcomes:
         sums = [along(key) for key in _keys(outcome)]
         comparisons.append([_Counts(*(column[i] for column in sums)) for i in range(len(names))])
-    compared = _compare(comparisons, reference, threshold, bootstrap)
+    compared = _compare(comparisons, reference, threshold, posterior, purpose="groups")
     for outcome, metrics in zip(outcomes, compared, strict=True):
-        for name, m in zip(names, metrics, strict=True):
+        for i, (name, m) in enumerate(zip(names, metrics, strict=True)):
+            if reference is not None and i != reference:
+                m["in_words"] = _in_words(
+                    outcome, m, metrics[reference], names[reference], posterior.confidence
+                )
+            elif reference is not None:
+                m["in_words"] = "the reference group"
             out[name]["sanctions"][outcome] = m
     return out
 
 
-def _intersections(tallies, shape, outcomes, regions, groups, reference, threshold, bootstrap):
+def _intersections(tallies, shape, outcomes, regions, groups, reference, threshold, posterior):
     """Every (group, region, income band) stratum, compared with the reference group in the
     same region and income band."""
     rows: list[dict[str, Any]] = []
@@ -574,7 +653,7 @@ def _intersections(tallies, shape, outcomes, regions, groups, reference, thresho
     places = [r * len(INCOME_BANDS) + b for r in range(len(regions))
               for b in range(len(INCOME_BANDS)) for _ in outcomes]  # fmt: skip
     compared = iter(
-        _compare(comparisons, reference, threshold, bootstrap, detail=False, places=places)
+        _compare(comparisons, reference, threshold, posterior, "intersections", False, places)
     )
     for r, region in enumerate(regions):
         for b, band in enumerate(INCOME_BANDS):
@@ -607,71 +686,76 @@ def _compare(
     comparisons: list[list[_Counts]],
     reference: int | None,
     threshold: float,
-    bootstrap,
+    posterior: _Posterior,
+    purpose: str = "groups",
     detail: bool = True,
     places: list[int] | None = None,
 ) -> list[list[dict[str, Any]]]:
     """Metrics of each set of citizens (a group, a region...) of each comparison, with
-    intervals, and disparities against the comparison's set `reference`. Comparisons of the
+    intervals, and disparities (set / the comparison's set `reference`). Comparisons of the
     same `places` (all, by default) compare the same sets of citizens (for other outcomes).
 
     Without `detail` (the many intersections), only the disparate impact gets an interval.
-    Resamples are drawn comparison by comparison, set by set; the intervals of all are then
-    taken at once."""
+    The posterior draws of all the sets compared are taken at once (from the stream of
+    `purpose`), and the intervals of all the ratios from them."""
     if not comparisons:
         return []
     width = len(comparisons[0])
     counts = [c for sets in comparisons for c in sets]
     cells = np.stack([c.cells() for c in counts])
     metrics = [c.metrics(point) for c, point in zip(counts, rates(cells), strict=True)]
-    # Sets without citizens are not resampled: `column` is each set's place among the drawn.
-    drawn = np.flatnonzero(cells.sum(axis=1) > 0) if bootstrap.replicates else np.zeros(0, int)
-    column = np.full(len(counts), -1)
-    column[drawn] = np.arange(drawn.shape[0])
-    place = np.zeros(len(comparisons), dtype=np.int64) if places is None else np.array(places)
-    citizens = np.repeat(place, width) * width + np.tile(np.arange(width), len(comparisons))
-    sampled = None  # (replicates, sets drawn, rates)
-    if drawn.size and detail:
-        sampled = rates(bootstrap.resample(cells[drawn], citizens[drawn]))
-        for i, bounds in zip(drawn, _per_set(bootstrap, sampled), strict=True):
+    eight = _eight(cells)
+    x, n = _fractions(eight)
+    # Sets without citizens have no intervals; with no draws asked for, none has.
+    populated = (cells.sum(axis=1) > 0) & (posterior.draws > 0)
+    if detail and populated.any():
+        low, high = posterior.rate_intervals(x[populated], n[populated])
+        for i, lows, highs in zip(np.flatnonzero(populated), low, high, strict=True):
+            bounds = [_bounds(lo, hi) for lo, hi in zip(lows, highs, strict=True)]
             metrics[i]["intervals"] = dict(zip(RATES, bounds, strict=True))
-    elif drawn.size:  # the sanction rate only
-        sampled = rates(bootstrap.resample_sanctioned(cells[drawn], citizens[drawn]), 1)
     out = [metrics[k : k + width] for k in range(0, len(metrics), width)]
     if reference is None:
         return out
+    own_index = np.arange(len(counts))
     theirs = np.repeat(np.arange(len(comparisons)) * width + reference, width)
     refs = [dict(metrics[i]) for i in theirs[::width]]
-    ratio_intervals: list = [None] * len(counts)
-    impact_intervals: list = [None] * len(counts)
-    paired = np.flatnonzero((column >= 0) & (column[theirs] >= 0))
-    if sampled is not None and paired.size:
-        own, ref = column[paired], column[theirs[paired]]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if detail:
-                ratios = _per_set(bootstrap, sampled[:, own] / sampled[:, ref])
-                for i, bounds in zip(paired, ratios, strict=True):
-                    ratio_intervals[i] = bounds
-            sanction_rate = sampled[:, :, 0]
-            impact = bootstrap.intervals(sanction_rate[:, ref] / sanction_rate[:, own])
-        for i, bounds in zip(paired, impact, strict=True):
-            impact_intervals[i] = bounds
+    intervals: list = [None] * len(counts)
+    pairs = np.flatnonzero(populated & populated[theirs] & (theirs != own_index))
+    if pairs.size:
+        rated = len(RATES) if detail else 1
+        columns = np.arange(8) if detail else np.array([4, 5])
+        fractions = DRAWN_FRACTIONS if detail else (((0,), (0, 1)),)
+        involved = np.union1d(pairs, theirs[pairs])
+        place = np.zeros(len(comparisons), dtype=np.int64) if places is None else np.array(places)
+        ids = np.repeat(place, width) * width + np.tile(np.arange(width), len(comparisons))
+        drawn = posterior.sample(eight[involved][:, columns], ids[involved], purpose)
+        top, bottom = _fractions(drawn, fractions)
+        draws = top / bottom  # (draws, involved, rated)
+        at = np.searchsorted(involved, pairs), np.searchsorted(involved, theirs[pairs])
+        low, high = posterior.ratio_intervals(
+            draws[:, at[0]].reshape(posterior.draws, -1),
+            draws[:, at[1]].reshape(posterior.draws, -1),
+            *(
+                v[:, :rated].ravel()
+                for v in (x[pairs], n[pairs], x[theirs[pairs]], n[theirs[pairs]])
+            ),
+        )
+        low, high = low.reshape(-1, rated), high.reshape(-1, rated)
+        for k, i in enumerate(pairs):
+            intervals[i] = [_bounds(lo, hi) for lo, hi in zip(low[k], high[k], strict=True)]
+    for i in np.flatnonzero(populated & (theirs == own_index)):
+        # The reference against itself: exactly 1 wherever its rate is above 0.
+        rated = len(RATES) if detail else 1
+        intervals[i] = [[1.0, 1.0] if metrics[i][r] else None for r in RATES[:rated]]
     for i, m in enumerate(metrics):
-        _disparities(m, refs[i // width], ratio_intervals[i], impact_intervals[i], threshold,
-                     detail)  # fmt: skip
+        _disparities(m, refs[i // width], intervals[i], threshold, detail)
     return out
 
 
-def _per_set(bootstrap, values: np.ndarray) -> list[list]:
-    """Intervals of (replicates, sets, rates) values: per set, a list over the rates."""
-    flat = bootstrap.intervals(values.reshape(values.shape[0], -1))
-    width = values.shape[2]
-    return [flat[k : k + width] for k in range(0, len(flat), width)]
-
-
-def _disparities(m, ref: dict, ratio_intervals, impact_interval, threshold, detail) -> None:
-    """Disparities of metrics `m` against the reference group's metrics `ref`, with the
-    bootstrap intervals of the ratios (None where not resampled)."""
+def _disparities(m, ref: dict, intervals, threshold, detail) -> None:
+    """Disparities of metrics `m` against the reference group's metrics `ref` (m / ref for every
+    rate, flagged outside the band [threshold, 1 / threshold]), with the intervals of the ratios
+    (all of them with `detail`, else the sanction rate's; None where not drawn)."""
     band = (threshold, 1.0 / threshold)
     disparities = {}
     for k, name in enumerate(RATES):
@@ -682,8 +766,8 @@ def _disparities(m, ref: dict, ratio_intervals, impact_interval, threshold, deta
             "ratio": ratio,
             "flag": unbounded or bool(ratio is not None and not band[0] <= ratio <= band[1]),
         }
-        if ratio_intervals is not None and detail:
-            entry["interval"] = ratio_intervals[k]
+        if intervals is not None and detail:
+            entry["interval"] = intervals[k]
         disparities[name] = entry
     m["disparities"] = disparities
     m["relative_rate"] = disparities["sanction_rate"]["ratio"]
@@ -697,15 +781,53 @@ def _disparities(m, ref: dict, ratio_intervals, impact_interval, threshold, deta
         "from_rightful_sanctions": rightful / n - rightful_ref / n_ref,
         "from_wrongful_sanctions": m["wrongful"] / n - ref["wrongful"] / n_ref,
     }
-    impact = _ratio(ref["sanction_rate"], m["sanction_rate"])
-    m["disparate_impact"] = impact
-    m["four_fifths_flag"] = bool(impact is not None and impact < threshold)
-    m["disparate_impact_interval"] = impact_interval
+    # The disparate impact is the sanction rate's disparity: this group's rate / the reference's.
+    impact = disparities["sanction_rate"]
+    interval = intervals[0] if intervals is not None else None
+    m["disparate_impact"] = impact["ratio"]
+    m["four_fifths_flag"] = impact["flag"]
+    m["disparate_impact_interval"] = interval
     m["four_fifths_flag_significant"] = bool(
-        impact_interval is not None
-        and impact_interval[1] is not None
-        and impact_interval[1] < threshold
+        interval is not None
+        and (interval[0] > band[1] or (interval[1] is not None and interval[1] < band[0]))
     )
+
+
+VERBS = {"list": "listed", "policy": "given the low grade"}
+
+
+def _in_words(
+    outcome: str, m: dict[str, Any], ref: dict[str, Any], reference: str, confidence: float
+) -> str | None:
+    """The disparate impact said in words: "sanctioned 1.4 times as often as majority (95%
+    interval: 1.1 to 1.8)"."""
+    verb = VERBS.get(outcome.split(":")[0], "sanctioned") if ":" in outcome else "sanctioned"
+    ratio, own, theirs = m["disparate_impact"], m["sanction_rate"], ref["sanction_rate"]
+    if own is None or theirs is None:
+        return None
+    if theirs == 0:
+        if own == 0:
+            return f"none {verb}, as in {reference}"
+        return f"{verb} ({own:.2%}), while no one in {reference} is"
+    if own == 0:
+        return f"none {verb}, against {theirs:.2%} of {reference}"
+    times = _times(ratio)
+    if times == "1":
+        said = f"{verb} as often as {reference}"
+    else:
+        said = f"{verb} {times} times as often as {reference}"
+    interval = m.get("disparate_impact_interval")
+    if interval is not None:
+        upper = "unbounded" if interval[1] is None else _times(interval[1])
+        said += f" ({confidence:.0%} interval: {_times(interval[0])} to {upper})"
+    return said
+
+
+def _times(ratio: float) -> str:
+    """A ratio as it is said: two significant figures, whole numbers from 10."""
+    if ratio >= 10:
+        return f"{ratio:,.0f}"
+    return f"{float(f'{ratio:.2g}'):g}"
 
 
 def _reference_group(rule: str, groups: list[str], citizens: np.ndarray, sanctioned) -> str:
