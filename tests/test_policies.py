@@ -266,7 +266,7 @@ def test_giving_up_reaches_its_fixed_point():
     """After giving up, one more replay of the final records brings back no further offence."""
     from creditsim.behaviours import draw_events
     from creditsim.channels import observe
-    from creditsim.engine.shard import _give_up
+    from creditsim.engine.stages.response import give_up as _give_up
     from creditsim.engine.streams import stream
     from creditsim.policies.scores import score_rules
     from creditsim.population import build_population

@@ -21,6 +21,7 @@ from creditsim.engine.backend import array_module
 from creditsim.engine.cluster import dask_client, map_unordered
 from creditsim.engine.combine import Totals, shard_sizes, timeseries_columns
 from creditsim.engine.memory import keep_freed_memory, paused_collector
+from creditsim.engine.pipeline import PIPELINE
 from creditsim.engine.rundir import (
     PLAN,
     describe,
@@ -43,7 +44,7 @@ from creditsim.errors import CreditsimError
 from creditsim.outputs import to_table, write_json, write_parquet
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 
-STAGES = ("population", "behaviours", "channels", "policies", "sanctions", "outputs")
+STAGES = tuple(stage.name for stage in PIPELINE)  # progress steps: one per stage
 BLACKLIST_COLUMNS = ("citizen", "entry", "start_day", "end_day", "reasons", "wrongful",
                      "sanctions", "wrongful_causes", "region", "group", "age_band", "income_band",
                      "household")  # fmt: skip

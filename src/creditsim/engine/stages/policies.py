@@ -1,0 +1,115 @@
+"""Policies read the records: each score policy's ledger of scores and grades, each list's
+entries, in the audit's three worlds (recorded, own correct records, true events)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from creditsim.behaviours import Events
+from creditsim.channels.records import CORRECT, Records
+from creditsim.engine.stage import stage, with_system
+from creditsim.engine.state import ShardState, Worlds
+from creditsim.policies.lists import ListRule
+from creditsim.policies.scores import (
+    GradeChanges,
+    ScoreRule,
+    grade_changes_for_sanctions,
+    run_ledger,
+    score_rules,
+)
+from creditsim.scenario.schema import Scenario, ScorePolicy, Trigger
+
+
+@stage(
+    "rules",
+    reads=("scenario", "pop", "seed", "shard"),
+    writes=("score_rules", "list_rules"),
+    purposes=("policy:{policy}:contacts", "list:{list}:payment"),
+)
+def rules(state: ShardState) -> None:
+    """Each policy made concrete for the shard's citizens: a score policy's starting scores and
+    contacts, a list's time each citizen takes to pay."""
+    scenario, pop, seed, shard = state.scenario, state.pop, state.seed, state.shard
+    state.score_rules = score_rules(scenario, pop, seed, shard)
+    state.list_rules = [
+        ListRule(scenario, policy, pop.income_band, seed, shard)
+        for policy in scenario.list_policies
+    ]
+
+
+@stage(
+    "policies",
+    reads=("scenario", "records", "events", "score_rules", "list_rules", "cells", "days"),
+    writes=("evidence", "ledgers", "grade_changes", "listed"),
+    enabled=with_system,
+)
+def policies(state: ShardState) -> None:
+    """Records -> scores, grades and list entries: each score policy's ledger over the records;
+    its grade changes and each list's entries in the three worlds."""
+    records = state.records
+    own = records.take(np.flatnonzero(records.cause == CORRECT))
+    evidence: Worlds[Records | Events] = Worlds(records, own, state.events)
+    state.evidence = evidence
+    state.ledgers = _ledgers(state)
+    changes: Worlds[dict[str, GradeChanges]] = Worlds({}, {}, {})
+    for rule in state.score_rules:
+        name = rule.policy.name
+        triggers = _grade_triggers(state.scenario, rule)
+        changes.recorded[name] = state.ledgers[name].changes
+        changes.own[name] = grade_changes_for_sanctions(
+            rule, triggers, *rule.records(own.day, own.subject, own.kind, own.channel), state.days
+        )
+        changes.deserved[name] = grade_changes_for_sanctions(
+            rule, triggers, *rule.events(state.events), state.days
+        )
+    state.grade_changes = changes
+    state.listed = Worlds(
+        *(
+            {r.policy.name: r.entries(*trail(world)) for r in state.list_rules}
+            for world in (evidence.recorded, evidence.own, evidence.deserved)
+        )
+    )
+
+
+def trail(world: Records | Events) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(day, person, kind) of records (their subject) or of true events (their actor)."""
+    if isinstance(world, Events):
+        return world.day, world.person, world.behaviour
+    return world.day, world.subject, world.kind
+
+
+def _ledgers(state: ShardState) -> dict:
+    """Each score policy's run over the records; a score swap hits the first policy."""
+    records, days = state.records, state.days
+    swap = _swap(state.scenario, days)
+    return {
+        rule.policy.name: run_ledger(
+            rule, *rule.records(records.day, records.subject, records.kind, records.channel),
+            days, state.cells, state.cell_count, state.period, swap if i == 0 else None,
+        )
+        for i, rule in enumerate(state.score_rules)
+    }  # fmt: skip
+
+
+def _swap(scenario: Scenario, days: int) -> tuple[int, float] | None:
+    swap = scenario.attacks.score_swap
+    return (swap.day, swap.share) if swap.enabled and swap.day < days else None
+
+
+def _grade_triggers(scenario: Scenario, rule: ScoreRule) -> list[Trigger]:
+    """The grade triggers on this policy: its sanctions', and its low grade for the audit."""
+    name = rule.policy.name
+    triggers = [
+        s.trigger
+        for s in scenario.sanctions
+        if scenario.score_policy(s.trigger.policy).name == name
+    ]
+    return [*triggers, at_or_below(rule.policy, rule.policy.low_grade_index())]
+
+
+def at_or_below(policy: ScorePolicy, grade: int) -> Trigger:
+    """A trigger on a grade (an index) of a policy, for replays the audit or giving up need;
+    built without validation, as the grade may be the one a policy starts in."""
+    return Trigger.model_construct(
+        policy=policy.name, grade_at_or_below=policy.grades[grade].grade, grade_at_or_above=None
+    )

@@ -1,0 +1,215 @@
+"""What the system did to the citizens, tallied: records leaked, behaviour changed, who was
+listed and sanctioned (rightly or not, appealed, denied purchases); then the shard's result."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from creditsim.attacks import leaked
+from creditsim.engine.stage import stage
+from creditsim.engine.stages.citizens import by_behaviour_and_group
+from creditsim.engine.state import Appealed, ShardResult, ShardState
+from creditsim.engine.tables.tables import Tables, appeal_counts, count_where, mask
+from creditsim.population import CHILD
+from creditsim.published import blacklist_columns, entries_of
+from creditsim.sanctions import Intervals, people
+
+
+@stage(
+    "leak",
+    reads=("scenario", "records", "seed", "shard", "tables"),
+    writes=("tables",),
+    purposes=("attack:leak",),
+    tallies=("leak",),
+)
+def leak(state: ShardState) -> None:
+    """The records and citizens an open database exposes."""
+    exposed = leaked(state.scenario, state.records, state.seed, state.shard)
+    state.tables.tallies["leak"] = np.array(exposed)
+
+
+@stage(
+    "behaviour-change",
+    reads=("scenario", "pop", "events", "without_system", "tables"),
+    writes=("tables",),
+    tallies=("events_without_system", "events_with_system"),
+)
+def behaviour_change(state: ShardState) -> None:
+    """Events per behaviour and group, without and with the system: the same citizens' paired
+    difference."""
+    tallies = state.tables.tallies
+    tallies["events_without_system"] = state.without_system
+    tallies["events_with_system"] = by_behaviour_and_group(state.events, state.pop, state.scenario)
+
+
+_OUTCOME = ("sanctioned", "wrongful", "deserved", "true_positive", "wrongful_by_cause", "exempt")
+
+
+@stage(
+    "list-outcomes",
+    reads=("scenario", "list_appeals", "listed", "tables", "exempt", "keep_rows", "pop", "days"),
+    writes=("tables",),
+    tallies=(
+        *(f"list:{{list}}:{t}" for t in _OUTCOME), "list:{list}:days", "list:{list}:appeals",
+        "list:{list}:removal",
+    ),
+)  # fmt: skip
+def list_outcomes(state: ShardState) -> None:
+    """Who is on each list, rightly or not, for how long, and how entries end."""
+    for name, appealed in state.list_appeals.items():
+        _add_list(state, state.tables, name, appealed, state.listed.deserved[name])
+
+
+def _add_list(
+    state: ShardState, tables: Tables, name: str, appealed: Appealed, deserved: Intervals
+) -> None:
+    n, days, sc = state.pop.size, state.days, tables.strata_count
+    appeals, wrongful = appealed.outcome, appealed.wrongful
+    entries = appeals.intervals
+    key = f"list:{name}"
+    if state.keep_rows:
+        tables.col[f"days_listed_{name}"] = entries.days_per_person(n, days)
+        tables.col[f"wrongful_listed_{name}"] = mask(wrongful, n)
+    tables.tally_outcome(key, people(entries), wrongful, people(deserved))
+    published = entries_of(state.scenario, key, entries, wrongful)
+    if published is not None:
+        tables.published.append(published)
+    t = tables.tallies
+    t[f"{key}:days"] = np.bincount(
+        tables.strata[entries.person], weights=entries.days_within(days), minlength=sc
+    )
+    t[f"{key}:appeals"] = appeal_counts(appeals, wrongful)
+    ended = entries.end < days
+    t[f"{key}:removal"] = np.array(
+        [entries.size, int((ended & ~appeals.lifted).sum()), int(appeals.lifted.sum()),
+         int((~ended).sum())]
+    )  # fmt: skip
+    tables.ts[f"{key}:entered"] = tables.by_period(entries.start, tables.cells[entries.person])
+    tables.ts[f"{key}:listed"] = tables.active(entries)
+
+
+@stage(
+    "sanction-outcomes",
+    reads=(
+        "scenario", "sanction_appeals", "sanctioned", "denied", "tables", "exempt", "keep_rows",
+        "pop", "days",
+    ),
+    writes=("tables",),
+    tallies=(
+        *(f"{{sanction}}:{t}" for t in _OUTCOME), "{sanction}:denied_purchases",
+        "{sanction}:days", "{sanction}:intervals", "{sanction}:appeals",
+    ),
+)  # fmt: skip
+def sanction_outcomes(state: ShardState) -> None:
+    """Who was under each sanction, rightly or not, for how long, appealed, denied purchases;
+    and who is under any sanction, their children and households."""
+    for sanction in state.scenario.sanctions:
+        appealed = state.sanction_appeals[sanction.name]
+        sanctioned = people(appealed.outcome.intervals)
+        due = people(state.sanctioned.deserved[sanction.name])
+        _reach(state, state.tables, sanction, appealed, sanctioned, due)
+        _add_sanction(state, state.tables, sanction, appealed, sanctioned, due)
+
+
+def _reach(state: ShardState, tables: Tables, sanction, appealed: Appealed, sanctioned, due):
+    """Its columns and published entries; who is under any sanction (not a reward), and the
+    children and households it reaches."""
+    name, recorded, wrongful = sanction.name, appealed.outcome.intervals, appealed.wrongful
+    if state.keep_rows:
+        n = state.pop.size
+        tables.col[f"days_{name}"] = recorded.days_per_person(n, state.days)
+        tables.col[f"wrongful_{name}"] = mask(wrongful, n)
+        if sanction.purchases is not None:
+            denied = np.bincount(state.denied[name][0], minlength=n).astype(np.int32)
+            tables.col[f"denied_{name}"] = denied
+    published = entries_of(state.scenario, name, recorded, wrongful)
+    if published is not None:
+        tables.published.append(published)
+    if sanction.kind != "sanction":  # rewards are not part of "any sanction"
+        return
+    anyone, household = tables.anyone, state.pop.household
+    anyone.under[sanctioned, anyone.penalty_index[name]] = True
+    anyone.sanctioned[sanctioned] = True
+    anyone.wrongful[wrongful] = True
+    anyone.deserved[due] = True
+    anyone.household[household[sanctioned]] = True
+    if sanction.reach in ("children", "household"):
+        anyone.children_affected[sanctioned] = state.pop.children[sanctioned]
+        anyone.reached_households[household[sanctioned]] = True
+
+
+def _add_sanction(state, tables: Tables, sanction, appealed: Appealed, sanctioned, due) -> None:
+    name, days, sc = sanction.name, state.days, tables.strata_count
+    recorded, wrongful = appealed.outcome.intervals, appealed.wrongful
+    denied_person, denied_day = state.denied[name]
+    tables.tally_outcome(name, sanctioned, wrongful, due)
+    t, cells = tables.tallies, tables.cells
+    if sanction.purchases is not None:
+        t[f"{name}:denied_purchases"] = tables.by_stratum(denied_person)
+    t[f"{name}:days"] = np.bincount(
+        tables.strata[recorded.person], weights=recorded.days_within(days), minlength=sc
+    )
+    t[f"{name}:intervals"] = np.array([recorded.size])
+    t[f"{name}:appeals"] = appeal_counts(appealed.outcome, wrongful)
+    tables.ts[f"{name}:started"] = tables.by_period(recorded.start, cells[recorded.person])
+    tables.ts[f"{name}:active"] = tables.active(recorded)
+    if sanction.purchases is not None:
+        tables.ts[f"{name}:denied_purchases"] = tables.by_period(denied_day, cells[denied_person])
+
+
+@stage(
+    "outputs",
+    reads=("scenario", "pop", "tables", "exempt", "records", "ledgers", "first_citizen", "days"),
+    writes=("result",),
+    tallies=(
+        *(f"any:{t}" for t in _OUTCOME), "children_reached",
+        "children_with_sanctioned_household", "households_reached", "households",
+        "overlap:{policy}:{policy}",
+    ),
+)  # fmt: skip
+def outputs(state: ShardState) -> None:
+    """The shard's result: its columns, time series, histograms, tallies (whole numbers) and
+    published blacklist."""
+    tables = state.tables
+    _any_sanction(state, tables)
+    t = tables.tallies
+    for key, value in t.items():
+        t[key] = np.rint(value).astype(np.int64)
+    changes = {name: ledger.changes for name, ledger in state.ledgers.items()}
+    blacklist = blacklist_columns(
+        state.scenario, state.pop, state.first_citizen, tables.published, state.records,
+        changes, tables.anyone.under, tables.wronged, state.days,
+    )  # fmt: skip
+    state.result = ShardResult(
+        citizens={key.replace(":", "_"): value for key, value in tables.col.items()},
+        timeseries={key.replace(":", "_"): value for key, value in tables.ts.items()},
+        histograms=tables.histograms,
+        tallies=t,
+        blacklist=blacklist,
+    )
+
+
+def _any_sanction(state: ShardState, tables: Tables) -> None:
+    """Who is under any sanction, the children and households reached, and the overlaps of the
+    score policies' punished."""
+    anyone, pop, col = tables.anyone, state.pop, tables.col
+    col["any_sanction"] = anyone.sanctioned
+    col["any_wrongful"] = anyone.wrongful
+    col["children_affected"] = anyone.children_affected
+    masks = (anyone.sanctioned, anyone.wrongful, anyone.deserved)
+    tables.tally_outcome("any", *(np.flatnonzero(m) for m in masks))
+    strata, sc = tables.strata, tables.strata_count
+    reached = anyone.reached_households[pop.household]
+    t = tables.tallies
+    child = pop.age_band == CHILD
+    t["children_reached"] = count_where(strata, reached & child, sc)
+    t["children_with_sanctioned_household"] = count_where(
+        strata, anyone.household[pop.household] & child, sc
+    )
+    t["households_reached"] = np.array([int(anyone.household.sum())])
+    t["households"] = np.array([pop.households])
+    names = list(tables.punished)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            both = np.intersect1d(tables.punished[a], tables.punished[b], assume_unique=True)
+            t[f"overlap:{a}:{b}"] = tables.by_stratum(both)
