@@ -95,7 +95,7 @@ def _punished(state: ShardState, tables: Tables, rule: ScoreRule) -> None:
 def _mobility(tables: Tables, rule, initial_grade, final_grade, changes: GradeChanges) -> None:
     """Grade transitions from the start to the end of the run, and spells at the bottom
     grade: who fell to it, who climbed back, and after how long."""
-    grades, days = len(rule.policy.grades), tables.state.days
+    grades, days = len(rule.policy.grades), tables.days
     key = f"policy:{rule.policy.name}"
     t = tables.tallies
     t[f"{key}:grade_transitions"] = np.bincount(

@@ -46,7 +46,14 @@ class Anyone:
 
 @dataclass
 class Tables:
-    state: ShardState
+    """The outputs, and the breakdowns they share. (It holds no reference to the shard's state:
+    the state holds it, and a cycle would keep every array alive after the run, as workers run
+    with the garbage collector paused.)"""
+
+    days: int
+    period: int  # days in a period of the time series
+    cell_count: int
+    exempt: np.ndarray  # bool per citizen
     cells: np.ndarray  # (region, group) cell of each citizen
     # The audit's strata: (region, group, income band), so that every breakdown and every
     # intersection of the three is an exact sum of tallies.
@@ -66,7 +73,10 @@ class Tables:
     def start(state: ShardState) -> Tables:
         cells, n = state.cells, state.pop.size
         return Tables(
-            state,
+            state.days,
+            state.period,
+            state.cell_count,
+            state.exempt,
             cells,
             cells.astype(np.int32) * len(INCOME_BANDS) + state.pop.income_band,
             state.cell_count * len(INCOME_BANDS),
@@ -75,15 +85,11 @@ class Tables:
             Anyone.start(state),
         )
 
-    @property
-    def cell_count(self) -> int:
-        return self.state.cell_count
-
     def by_period(self, day, cell, mask=None) -> np.ndarray:
         """Counts per (period, cell); `mask` selects which items count."""
         if mask is not None:
             day, cell = day[mask], cell[mask]
-        index = (day // self.state.period).astype(np.int64) * self.cell_count + cell
+        index = (day // self.period).astype(np.int64) * self.cell_count + cell
         size = self.periods * self.cell_count
         counts = np.bincount(index, minlength=size)[:size]
         return counts.reshape(self.periods, self.cell_count)
@@ -92,7 +98,7 @@ class Tables:
         """Counts of items within the run, per (flag, period, stratum). (An index into a table of
         that many counts fits in 32 bits.)"""
         shape = (2, self.periods, self.strata_count)
-        slot = flag.astype(np.int32) * self.periods + day // self.state.period
+        slot = flag.astype(np.int32) * self.periods + day // self.period
         index = slot * self.strata_count + stratum
         return np.bincount(index, minlength=np.prod(shape)).reshape(shape)
 
@@ -107,7 +113,7 @@ class Tables:
 
     def active(self, intervals: Intervals) -> np.ndarray:
         """People under the sanction at the end of each period."""
-        days, period = self.state.days, self.state.period
+        days, period = self.days, self.period
         ends = np.minimum((np.arange(self.periods) + 1) * period, days) - 1
         first = np.searchsorted(ends, intervals.start, side="left")
         last = np.searchsorted(ends, intervals.end - 1, side="right") - 1
@@ -127,7 +133,7 @@ class Tables:
         t[f"{name}:deserved"] = self.by_stratum(deserved)
         t[f"{name}:true_positive"] = self.by_stratum(caught)
         t[f"{name}:wrongful_by_cause"] = self.wronged[wrongful].sum(axis=0)
-        exempt = self.state.exempt
+        exempt = self.exempt
         t[f"{name}:exempt"] = np.array(
             [exempt[sanctioned].sum(), exempt[deserved].sum(), exempt[caught].sum()]
         )
