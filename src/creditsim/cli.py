@@ -82,6 +82,14 @@ RunsCitizenRows = Annotated[
     str | None,
     typer.Option("--citizen-rows", help="With --out: all, none or a fraction (default all)."),
 ]
+MemoryLimit = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        help="Refuse, before it starts, work that would need more memory than this (8GiB, "
+        "500MB; none: no limit). Default: what this machine has available.",
+    ),
+]
 
 console = Console()
 errors = Console(stderr=True)
@@ -166,6 +174,7 @@ def run_command(
         str,
         typer.Option("--backend", help="Array backend: numpy, or cupy for a GPU."),
     ] = "numpy",
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Run SCENARIO and print its summary; with --out, write the run directory."""
     try:
@@ -198,6 +207,7 @@ def run_command(
                 scheduler=scheduler,
                 backend=backend,
                 progress=advance,
+                memory_limit=memory_limit,
             )
     except (ScenarioError, OutputError, BackendError) as error:
         _fail(str(error))
@@ -280,6 +290,7 @@ def compare_command(
     every_metric: Annotated[
         bool, typer.Option("--all", help="Show every metric, also those zero in A and B.")
     ] = False,
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Compare A and B on the same citizens and chances: B - A per seed, over --seeds seeds."""
     try:
@@ -298,6 +309,7 @@ def compare_command(
                 out=out,
                 overwrite=overwrite,
                 progress=advance,
+                memory_limit=memory_limit,
             )
     except (ScenarioError, OutputError, BackendError, WorkflowError) as error:
         _fail(str(error))
@@ -391,6 +403,7 @@ def sweep_command(
         typer.Option("--out", "-o", help="Write sweep.parquet, sweep.json and the runs."),
     ] = None,
     overwrite: Overwrite = False,
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Run SCENARIO over a grid (or a Latin hypercube) of settings, each on --seeds seeds."""
     try:
@@ -411,6 +424,7 @@ def sweep_command(
                 out=out,
                 overwrite=overwrite,
                 progress=advance,
+                memory_limit=memory_limit,
             )
     except (ScenarioError, OutputError, BackendError, WorkflowError) as error:
         _fail(str(error))
@@ -479,6 +493,7 @@ def calibrate_command(
         typer.Option("--out", "-o", help="Write calibration.json and fitted.toml here."),
     ] = None,
     overwrite: Overwrite = False,
+    memory_limit: MemoryLimit = None,
 ) -> None:
     """Fit parameters of SCENARIO to published figures, scaled to 1.4 billion citizens."""
     try:
@@ -495,6 +510,7 @@ def calibrate_command(
                 out=out,
                 overwrite=overwrite,
                 progress=advance,
+                memory_limit=memory_limit,
             )
     except (ScenarioError, OutputError, WorkflowError, TargetError) as error:
         _fail(str(error))

@@ -164,6 +164,7 @@ def run(
     backend: str = "numpy",
     progress: Callable[[int, int, str], None] | None = None,
     catalogue: bool = True,
+    memory_limit: int | str | None = None,
 ) -> RunResult:
     """Run a scenario (preset name, TOML path or Scenario) and, with `out`, write its directory.
 
@@ -173,7 +174,9 @@ def run(
     cluster at `scheduler`: the results are the same, byte for byte. `resume` finishes a run
     directory that was cut off, without redoing the shards it holds. `backend` "cupy" runs the
     event stages on a GPU (its random numbers differ from NumPy's: compare runs on one backend).
-    The finished run is recorded in the run catalogue unless `catalogue` is False."""
+    The finished run is recorded in the run catalogue unless `catalogue` is False. A run that
+    would need more memory than `memory_limit` (bytes, or a size such as "8GiB"; by default
+    what this machine has available) is refused before it starts (engine/footprint.py)."""
     settings: dict[str, Any] = {}
     for key, value in (
         ("population", population),
@@ -190,6 +193,10 @@ def run(
     if workers is not None and workers < 1:
         raise OutputError(f"--workers {workers}: must be at least 1")
     array_module(backend)  # fails early, with a clear message, where the backend cannot run
+    from creditsim.engine import footprint  # here: it imports this module
+
+    footprint.check(resolved, workers=workers, scheduler=scheduler, memory_limit=memory_limit,
+                    written=out is not None)  # fmt: skip
 
     config = resolved.run
     days = horizon_days(config.years)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from creditsim.engine.footprint import check_runs
 from creditsim.engine.runner import RunResult
 from creditsim.outputs import write_json, write_parquet
 from creditsim.scenario import Scenario, load_scenario, scenario_hash
@@ -131,6 +132,7 @@ def compare(
     backend: str = "numpy",
     progress: Progress | None = None,
     catalogue: bool = True,
+    memory_limit: int | str | None = None,
 ) -> CompareResult:
     """Run A and B on seeds `seed`, `seed + 1`, ... (`seeds` of them; `seed` defaults to A's) and
     compare every audit metric pairwise, B - A within each seed.
@@ -139,7 +141,8 @@ def compare(
     citizens. Without `out` no citizen rows are kept; with it each run writes its directory under
     `out/runs/` and the comparison writes `compare.parquet` and `compare.json`. With `workers`
     (or `scheduler`) the runs are tasks on Dask. The comparison is recorded in the catalogue
-    (kind "compare") and each run with it as parent, unless `catalogue` is False."""
+    (kind "compare") and each run with it as parent, unless `catalogue` is False. Runs that
+    would need more memory than `memory_limit` (see `creditsim.run`) are refused first."""
     check_count("--seeds", seeds)
     if population is not None:
         check_count("--population", population)
@@ -162,6 +165,8 @@ def compare(
         "b": load_scenario(load_scenario(b), {"run": settings}),
     }
     seed_list = list(range(base_seed, base_seed + seeds))
+    check_runs(list(arms.values()), runs=2 * seeds, workers=workers, scheduler=scheduler,
+               memory_limit=memory_limit, written=target is not None)  # fmt: skip
     if target is not None:
         prepare_directory(target, overwrite, FILES)
     pairs = [(arm, replicate) for replicate in seed_list for arm in ("a", "b")]
@@ -173,6 +178,7 @@ def compare(
             None if target is None else str(target / "runs" / f"{arm}-seed-{replicate}"),
             overwrite,
             backend,
+            memory_limit,
         )
         for arm, replicate in pairs
     ]

@@ -43,6 +43,7 @@ class RunSpec:
     out: str | None = None
     overwrite: bool = False
     backend: str = "numpy"
+    memory_limit: int | str | None = None  # see creditsim.run
 
 
 def run_spec(spec: RunSpec) -> RunResult:
@@ -54,6 +55,7 @@ def run_spec(spec: RunSpec) -> RunResult:
         overwrite=spec.overwrite,
         backend=spec.backend,
         catalogue=False,
+        memory_limit=spec.memory_limit,
     )
 
 
