@@ -265,8 +265,16 @@ def scenarios_show(
 @app.command("compare")
 @_reported
 def compare_command(
-    a: Annotated[str, typer.Argument(help="Scenario A: a preset name or a .toml path.")],
-    b: Annotated[str, typer.Argument(help="Scenario B (no-system: the system's own effect).")],
+    a: Annotated[
+        str,
+        typer.Argument(
+            help="Scenario A, the baseline: no-system (B - A: the system's own effect) or the "
+            "policy in force; a preset name or a .toml path."
+        ),
+    ],
+    b: Annotated[
+        str, typer.Argument(help="Scenario B: the system or the change. Reported: B - A.")
+    ],
     population: Annotated[
         int | None, typer.Option("--population", "-n", help="Citizens (default: A's).")
     ] = None,
@@ -292,7 +300,8 @@ def compare_command(
     ] = False,
     memory_limit: MemoryLimit = None,
 ) -> None:
-    """Compare A and B on the same citizens and chances: B - A per seed, over --seeds seeds."""
+    """Compare B with A, the baseline, on the same citizens and chances: B - A per seed, over
+    --seeds seeds (no-system as A: the system's own effect)."""
     try:
         with _progress("comparing") as advance:
             result = compare(
@@ -321,8 +330,8 @@ def _print_comparison(result: CompareResult, every_metric: bool) -> None:
     seeds = result.seeds
     span = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
     table = Table(
-        title=f"{result.a.name} (A) vs {result.b.name} (B): {result.population:,} citizens, "
-        f"{len(seeds)} paired seeds ({span})",
+        title=f"{result.b.name} (B) against {result.a.name} (A, the baseline): "
+        f"{result.population:,} citizens, {len(seeds)} paired seeds ({span})",
         show_header=True,
     )
     level = f"{result.confidence:.0%}"

@@ -104,6 +104,12 @@ class RunResult:
         change = overall["behaviour_change"]["offending"]["change_share"]
         if change is not None:
             out["change in offending"] = f"{change:+.1%}"
+        # Each group's disparate impact (its rate / the reference group's), said in words.
+        reference = self.audit_data.get("reference_group")
+        for group, entry in self.audit_data.get("by_group", {}).items():
+            words = entry["sanctions"].get("any", {}).get("in_words")
+            if group != reference and words:
+                out[f"{group}, any sanction"] = words
         out["flagged (four-fifths rule)"] = _by_group(self.audit_data["flagged"])
         out["flagged, significant"] = _by_group(self.audit_data["flagged_significant"])
         out["seconds"] = self.manifest["total_seconds"]

@@ -12,8 +12,12 @@ names are dotted paths that say where a number comes from in `audit.json`:
   grade;
 - `behaviour_change.offending.change`, `.change_share`, and `behaviour_change.CATEGORY.change_share`
   (speech: the chilling effect), against the same citizens without the system;
-- `by_group.GROUP.any.sanction_rate` and `.disparate_impact` (reference group's rate over the
-  group's; below the four-fifths threshold means the group is sanctioned more).
+- `by_group.GROUP.any.sanction_rate` and `.disparate_impact` (the group's rate over the
+  reference group's, like every disparity: above 1 the group is sanctioned more, flagged outside
+  0.8 to 1.25).
+
+In a comparison each metric's difference is B - A, with A the baseline (no system, or the policy
+in force).
 
 An undefined value (a ratio over zero) is NaN, so that every metric is a float.
 """
