@@ -154,7 +154,7 @@ def _run_watched(scenario, citizens=6_000) -> dict[str, dict[str, set[str]]]:
 @pytest.mark.parametrize("name", ["everything", "sesame-everything", "no-system"])
 def test_stages_keep_to_what_they_declare(name, monkeypatch):
     """Each stage reads and writes only the fields it declares, and draws only from its own
-    purposes; every stage that runs writes what it declares (or leaves a default)."""
+    purposes."""
     _watch_streams(monkeypatch)
     scenario = dict(scenarios())[name]
     seen = _run_watched(scenario)

@@ -40,6 +40,8 @@ def with_system(scenario: Scenario) -> bool:
 
 @dataclass(frozen=True)
 class Stage:
+    """One stage: its name (in timings and progress), what it runs, and its declarations."""
+
     name: str
     run: Run
     reads: tuple[str, ...]
@@ -50,9 +52,9 @@ class Stage:
 
     @property
     def summary(self) -> str:
-        """The first line of the stage's docstring: what it does."""
-        lines = (self.run.__doc__ or "").strip().splitlines()
-        return lines[0] if lines else ""
+        """The first paragraph of the stage's docstring: what it does."""
+        first = (self.run.__doc__ or "").strip().split("\n\n")[0]
+        return " ".join(line.strip() for line in first.splitlines())
 
 
 def stage(

@@ -41,6 +41,10 @@ class Worlds(Generic[T]):
     own: T  # from the citizens' own, correctly attributed records only
     deserved: T  # from the true events: what perfect information would give
 
+    def each(self) -> tuple[T, T, T]:
+        """The three, in the order recorded, own, deserved."""
+        return self.recorded, self.own, self.deserved
+
 
 @dataclass
 class Appealed:

@@ -66,7 +66,7 @@ def policies(state: ShardState) -> None:
     state.listed = Worlds(
         *(
             {r.policy.name: r.entries(*trail(world)) for r in state.list_rules}
-            for world in (evidence.recorded, evidence.own, evidence.deserved)
+            for world in evidence.each()
         )
     )
 

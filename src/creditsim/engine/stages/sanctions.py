@@ -64,14 +64,13 @@ def lists(state: ShardState) -> None:
 )
 def sanctions(state: ShardState) -> None:
     """Grades, lists and records -> sanctions: each sanction's intervals in the three worlds."""
-    s, worlds = state, ("recorded", "own", "deserved")
+    s = state
     found = [
-        impose(
-            s.scenario, getattr(s.grade_changes, world), getattr(s.listed, world),
-            *trail(getattr(s.evidence, world)), s.days,
+        impose(s.scenario, changes, listed, *trail(evidence), s.days)
+        for changes, listed, evidence in zip(
+            s.grade_changes.each(), s.listed.each(), s.evidence.each(), strict=True
         )
-        for world in worlds
-    ]  # fmt: skip
+    ]
     if _waiving(s):
         found[0] = {name: waive(spans, s.exempt) for name, spans in found[0].items()}
     s.sanctioned = Worlds(*found)
