@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-import math
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -801,8 +800,8 @@ def _regions(audit: dict[str, Any], figures) -> list[str]:
                 fmt.integer(citizens),
                 fmt.integer(anyone.get("sanctioned")),
                 fmt.percent(anyone.get("sanction_rate")),
-                f"{fmt.percent(interval[0])} to {fmt.percent(interval[1])}",
-                f"{fmt.per_thousand(entry.get('wrongful_records', 0), citizens):,.1f}",
+                _percent_interval(interval),
+                fmt.per_thousand_text(entry.get("wrongful_records", 0), citizens),
                 fmt.integer(entry.get("children_reached")),
             ]
         )
@@ -839,7 +838,7 @@ def _children(audit: dict[str, Any], figures) -> list[str]:
             group,
             fmt.integer(entry.get("citizens")),
             fmt.integer(entry.get("children_reached")),
-            f"{fmt.per_thousand(entry.get('children_reached', 0), entry.get('citizens', 0)):,.1f}",
+            fmt.per_thousand_text(entry.get("children_reached", 0), entry.get("citizens", 0)),
         ]
         for group, entry in audit.get("by_group", {}).items()
     ]
@@ -878,7 +877,7 @@ def _mobility(overall: dict[str, Any], figures) -> list[str]:
                 fmt.integer(mobility.get("fell_to_bottom_grade")),
                 fmt.integer(mobility.get("climbed_back")),
                 fmt.percent(mobility.get("never_recovered_share")),
-                "—" if mean is None else f"{mean:,.0f}",
+                fmt.rate(mean, digits=0),
             ]
         )
     if not rows:
@@ -978,11 +977,11 @@ def _side_by_side(overall: dict[str, Any], figures) -> list[str]:
              fmt.percent(pair.get(f"wrongful_share_{b}"))],
         ]  # fmt: skip
         for group, rates in pair.get("by_group", {}).items():
-            rows.append(
+            rows.append(  # a group with nobody in it has no rate: a dash
                 [
                     f"punished per 1,000 in {group}",
-                    f"{1000 * rates[f'punished_rate_{a}']:,.2f}",
-                    f"{1000 * rates[f'punished_rate_{b}']:,.2f}",
+                    fmt.rate(rates.get(f"punished_rate_{a}"), 1000.0, 2),
+                    fmt.rate(rates.get(f"punished_rate_{b}"), 1000.0, 2),
                 ]
             )
         tables.append(
@@ -1053,8 +1052,8 @@ def _published(audit: dict[str, Any], gap: tuple[list, str, str]) -> list[str]:
             Raw(f"{escape(row['unit'] or row['id'])}<br><small>{escape(row['id'])}</small>"),
             fmt.integer(row["published"]),
             fmt.integer(row["model"]),
-            fmt.signed_number(round(row["gap"])),
-            f"{row['ratio']:.2f}×" if math.isfinite(row["ratio"]) else "—",
+            fmt.signed_number(_rounded(row["gap"])),
+            "—" if fmt.finite(row["ratio"]) is None else f"{row['ratio']:.2f}×",
             row["reading"],
         ]
         for row in rows_data
@@ -1078,6 +1077,21 @@ def _published(audit: dict[str, Any], gap: tuple[list, str, str]) -> list[str]:
     if remark:
         body.append(note(remark))
     return body
+
+
+def _rounded(value: Any) -> int | None:
+    number = fmt.finite(value)
+    return None if number is None else round(number)
+
+
+def _percent_interval(interval: Any) -> str:
+    """A rate's interval as percentages; none (nobody in the group or region): em dash."""
+    if not isinstance(interval, list | tuple) or len(interval) != 2:
+        return "—"
+    low, high = (fmt.finite(v) for v in interval)
+    if low is None and high is None:
+        return "—"
+    return f"{fmt.percent(low)} to {fmt.percent(high)}"
 
 
 def _limits(scenario: Scenario) -> list[str]:

@@ -7,17 +7,21 @@ from typing import Any
 
 
 def integer(value: Any) -> str:
-    """12,345; an absent value is an em dash."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """12,345; an absent value (None, NaN, an infinity) is an em dash."""
+    if isinstance(value, int):  # exact, however large (a bool is 1 or 0)
+        return f"{int(value):,}".replace("-", "−")
+    number = finite(value)
+    if number is None:
         return "—"
-    return f"{round(value):,}".replace("-", "−")
+    return f"{round(number):,}".replace("-", "−")
 
 
 def percent(share: Any, signed: bool = False) -> str:
     """A share as a percentage: 12%, 3.4%, 0.05%, under 0.01%; `signed` adds + or −."""
-    if share is None or (isinstance(share, float) and math.isnan(share)):
+    number = finite(share)
+    if number is None:
         return "—"
-    value = float(share) * 100.0
+    value = number * 100.0
     sign = ""
     if signed:
         sign = "+" if value > 0 else "−" if value < 0 else ""
@@ -39,27 +43,28 @@ def percent(share: Any, signed: bool = False) -> str:
 
 def ratio(value: Any) -> str:
     """A ratio such as a disparate-impact ratio: 0.83; absent: em dash."""
-    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
-        return "—"
-    return f"{float(value):.2f}"
+    number = finite(value)
+    return "—" if number is None else f"{number:.2f}"
 
 
 def ratio_interval(interval: Any) -> str:
     """A ratio's confidence interval: "0.41 to 0.77"; unbounded above (a small group with no
     sanction in some resamples): "0.41 or more"; none: em dash."""
-    if not interval or interval[0] is None:
+    if not isinstance(interval, list | tuple) or len(interval) != 2 or finite(interval[0]) is None:
         return "—"
-    if interval[1] is None:
+    if finite(interval[1]) is None:
         return f"{ratio(interval[0])} or more"
     return f"{ratio(interval[0])} to {ratio(interval[1])}"
 
 
 def number(value: Any, digits: int = 3) -> str:
     """Any number, for a table: integers with separators, others to `digits` significant."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if not isinstance(value, int):
+        value = finite(value)
+        if value is None:
+            return "—"
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
         return integer(value)
     magnitude = abs(value)
@@ -70,8 +75,10 @@ def number(value: Any, digits: int = 3) -> str:
 
 
 def signed_number(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
+    if not isinstance(value, int):
+        value = finite(value)
+        if value is None:
+            return "—"
     text = number(abs(value), digits)
     return f"+{text}" if value > 0 else f"−{text}" if value < 0 else text
 
@@ -96,3 +103,31 @@ def label(name: str) -> str:
 
 def per_thousand(count: float, citizens: float) -> float:
     return 1000.0 * count / citizens if citizens else math.nan
+
+
+def finite(value: Any) -> float | None:
+    """A value as a finite float, or None where there is none: None, NaN, an infinity, or
+    anything that is not a number (an audit gives None for a rate of a group with nobody in it)."""
+    if value is None or isinstance(value, bool | str):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def rate(value: Any, scale: float = 1.0, digits: int = 1) -> str:
+    """A rate scaled (per 1,000: `scale` 1000) to `digits` decimals; none: em dash."""
+    number = finite(value)
+    if number is None:
+        return "—"
+    return f"{number * scale:,.{digits}f}".replace("-", "−")
+
+
+def per_thousand_text(count: Any, citizens: Any, digits: int = 1) -> str:
+    """count per 1,000 citizens, to `digits` decimals; no citizens: em dash."""
+    count, citizens = finite(count), finite(citizens)
+    if count is None or not citizens:
+        return "—"
+    return rate(count / citizens, 1000.0, digits)

@@ -235,7 +235,7 @@ def sanctions_over_time(data: _Data) -> Figure:
                 PALETTE[4],
             )
     shown = sorted(
-        (key for key in series if series[key][1].max() > 0),
+        (key for key in series if len(series[key][1]) and series[key][1].max() > 0),
         key=lambda key: (key.startswith("list:"), -series[key][1].max()),
     )
     idle = [series[key][0] for key in series if key not in shown]
@@ -475,38 +475,51 @@ def regions(data: _Data) -> Figure:
         _empty(left, "No region in this run.")
         figure.creditsim_alt = "No region in this run."
         return figure
-    rates, errors, wrong = [], [[], []], []
+    # A region with nobody in it has no rate (the audit gives None): no bar, "no citizens".
+    rates: list[float | None] = []
+    wrong: list[float | None] = []
+    errors: list[list[float]] = [[], []]
     for name in names:
         entry = by_region[name]
         anyone = entry.get("sanctions", {}).get("any", {})
-        rate = 1000.0 * (anyone.get("sanction_rate") or 0.0)
+        citizens = fmt.finite(entry.get("citizens")) or 0.0
+        rate = _per_thousand(anyone.get("sanction_rate")) if citizens else None
         interval = anyone.get("intervals", {}).get("sanction_rate") or [None, None]
+        low_end, high_end = (_per_thousand(v) for v in (list(interval) + [None, None])[:2])
         rates.append(rate)
-        errors[0].append(rate - 1000.0 * interval[0] if interval[0] is not None else 0.0)
-        errors[1].append(1000.0 * interval[1] - rate if interval[1] is not None else 0.0)
-        wrong.append(fmt.per_thousand(entry.get("wrongful_records", 0), entry.get("citizens", 0)))
+        errors[0].append(_span(low_end, rate))
+        errors[1].append(_span(rate, high_end))
+        wrong.append(
+            fmt.finite(fmt.per_thousand(fmt.finite(entry.get("wrongful_records")) or 0, citizens))
+        )
     y = np.arange(len(names))
-    left.barh(y, rates, xerr=errors, color=PALETTE[0], capsize=3, error_kw={"linewidth": 1})
+    left.barh(y, _bars(rates), xerr=errors, color=PALETTE[0], capsize=3, error_kw={"linewidth": 1})
     left.set_yticks(y, names)
     left.set_ylim(len(names) - 0.5, -0.5)
     left.set_title("Citizens under any sanction, per 1,000")
     left.set_xlabel("per 1,000 citizens (bars: confidence intervals)")
     left.grid(axis="y", visible=False)
-    right.barh(y, wrong, color=PALETTE[1])
+    right.barh(y, _bars(wrong), color=PALETTE[1])
     right.set_yticks(y, names)
     right.set_ylim(len(names) - 0.5, -0.5)
     right.set_title("Wrongful records, per 1,000 citizens")
     right.set_xlabel("records against someone who did not do it, per 1,000")
     right.grid(axis="y", visible=False)
-    ends = (np.add(rates, errors[1]), wrong)
+    ends = (list(np.add(_bars(rates), errors[1])), _bars(wrong))
     for ax, values, end in ((left, rates, ends[0]), (right, wrong, ends[1])):
         for index, value in enumerate(values):
-            ax.annotate(f" {value:,.1f}", (end[index], index), va="center", fontsize=8.5)
+            text = " no citizens" if value is None else f" {value:,.1f}"
+            ax.annotate(text, (end[index], index), va="center", fontsize=8.5)
         ax.set_xlim(0, max([v for v in end if math.isfinite(v)] + [0.1]) * 1.2)
-    high = int(np.argmax(rates))
+    known = [index for index, rate in enumerate(rates) if rate is not None]
+    if known:
+        high = max(known, key=lambda index: rates[index] or 0.0)
+        highest = f" (highest in {names[high]}, {rates[high]:,.1f})"
+    else:
+        highest = " (no region has citizens)"
     figure.creditsim_alt = (
-        f"Bar charts by region: citizens under any sanction per 1,000 (highest in {names[high]}, "
-        f"{rates[high]:,.1f}) and wrongful records per 1,000 citizens."
+        f"Bar charts by region: citizens under any sanction per 1,000{highest} and wrongful "
+        "records per 1,000 citizens."
     )
     return figure
 
@@ -521,23 +534,30 @@ def children(data: _Data) -> Figure:
     ):
         table = data.audit.get(key, {})
         names = data.groups() if key == "by_group" else data.regions()
+        # A group or region with nobody in it has no rate: no bar, "no citizens".
         values = [
-            fmt.per_thousand(table[n].get("children_reached", 0), table[n].get("citizens", 0))
+            fmt.finite(
+                fmt.per_thousand(
+                    fmt.finite(table[n].get("children_reached")) or 0,
+                    fmt.finite(table[n].get("citizens")) or 0,
+                )
+            )
             for n in names
         ]
         colours = [data.group_colour(n) for n in names] if key == "by_group" else PALETTE[2]
         y = np.arange(len(names))
-        ax.barh(y, values, color=colours)
+        ax.barh(y, _bars(values), color=colours)
         ax.set_yticks(y, names)
         ax.set_ylim(len(names) - 0.5, -0.5)
         for index, name in enumerate(names):
-            ax.annotate(
-                f" {values[index]:,.1f} ({fmt.integer(table[name].get('children_reached'))})",
-                (values[index], index),
-                va="center",
-                fontsize=8.5,
+            value = values[index]
+            text = (
+                " no citizens"
+                if value is None
+                else f" {value:,.1f} ({fmt.integer(table[name].get('children_reached'))})"
             )
-        ax.set_xlim(0, max([v for v in values if math.isfinite(v)] + [0.1]) * 1.45)
+            ax.annotate(text, (value or 0.0, index), va="center", fontsize=8.5)
+        ax.set_xlim(0, max(_bars(values) + [0.1]) * 1.45)
         ax.set_title(f"Children reached, {title}")
         ax.set_xlabel("children per 1,000 citizens (label: rate, and count)")
         ax.grid(axis="y", visible=False)
@@ -766,9 +786,10 @@ def scores(data: _Data) -> Figure:
         _final_histogram(histogram_ax, data, policy)
         if len(mean):
             alt_parts.append(
-                f"{policy.name}: mean {mean.iloc[0]:,.0f} at the start, {mean.iloc[-1]:,.0f} at "
-                f"the end; at least 8 in 10 citizens end between {low.iloc[-1]:,.0f} and "
-                f"{high.iloc[-1]:,.0f}"
+                f"{policy.name}: mean {fmt.rate(mean.iloc[0], digits=0)} at the start, "
+                f"{fmt.rate(mean.iloc[-1], digits=0)} at the end; at least 8 in 10 citizens end "
+                f"between {fmt.rate(low.iloc[-1], digits=0)} and "
+                f"{fmt.rate(high.iloc[-1], digits=0)}"
             )
     handles, labels = axes[0, 0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5))
@@ -801,6 +822,9 @@ def _weighted_mean(rows: pd.DataFrame, column: str) -> pd.Series:
 def _final_histogram(ax, data: _Data, policy) -> None:
     """The scores at the end of the run (from the citizen rows kept), with the grade bands."""
     values = data.final_scores(policy.name)
+    if values is not None:
+        values = np.asarray(values, dtype=float)
+        values = values[np.isfinite(values)]
     if values is None or len(values) == 0:
         _empty(ax, "No citizen rows were kept\n(run with --citizen-rows),\nso no histogram.")
         return
@@ -920,16 +944,19 @@ def side_by_side(data: _Data) -> Figure:
         left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
         left.spines["left"].set_visible(False)
         left.grid(False)
-        groups = in_order(pair.get("by_group", {}), data.groups())
+        by_group = pair.get("by_group", {})
+        groups = in_order(by_group, data.groups())
         y = np.arange(len(groups))
-        rate_a = [1000 * pair["by_group"][g][f"punished_rate_{a}"] for g in groups]
-        rate_b = [1000 * pair["by_group"][g][f"punished_rate_{b}"] for g in groups]
-        right.barh(y - 0.2, rate_a, height=0.38, color=PALETTE[1], label=a)
-        right.barh(y + 0.2, rate_b, height=0.38, color=PALETTE[0], label=b)
+        # A group with nobody in it has no rate (None): no bar, and a dash for its label.
+        rate_a = [_per_thousand(by_group[g].get(f"punished_rate_{a}")) for g in groups]
+        rate_b = [_per_thousand(by_group[g].get(f"punished_rate_{b}")) for g in groups]
+        right.barh(y - 0.2, _bars(rate_a), height=0.38, color=PALETTE[1], label=a)
+        right.barh(y + 0.2, _bars(rate_b), height=0.38, color=PALETTE[0], label=b)
         for offset, rates in ((-0.2, rate_a), (0.2, rate_b)):
             for index, rate in enumerate(rates):
-                right.annotate(f" {rate:,.2f}", (rate, index + offset), va="center", fontsize=8)
-        right.set_xlim(0, max(rate_a + rate_b + [0.01]) * 1.2)
+                text = " no citizens" if rate is None else f" {rate:,.2f}"
+                right.annotate(text, (rate or 0.0, index + offset), va="center", fontsize=8)
+        right.set_xlim(0, max(_bars(rate_a) + _bars(rate_b) + [0.01]) * 1.2)
         right.set_yticks(y, groups)
         right.set_ylim(len(groups) - 0.5, -0.6)
         right.set_title("Punished per 1,000, by group")
@@ -945,6 +972,22 @@ def side_by_side(data: _Data) -> Figure:
         "rate punished by group: " + "; ".join(alt) + "."
     )
     return figure
+
+
+def _per_thousand(share: Any) -> float | None:
+    """A share of citizens per 1,000; None where the audit has none (a group with nobody)."""
+    value = fmt.finite(share)
+    return None if value is None else 1000.0 * value
+
+
+def _span(low: float | None, high: float | None) -> float:
+    """An error bar's length from `low` to `high`; none where either end is absent."""
+    return 0.0 if low is None or high is None else max(high - low, 0.0)
+
+
+def _bars(values: list[float | None]) -> list[float]:
+    """Bar lengths: an absent value draws no bar."""
+    return [0.0 if value is None else value for value in values]
 
 
 DRAW: dict[str, Callable[[_Data], Figure]] = {
