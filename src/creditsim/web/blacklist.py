@@ -19,6 +19,7 @@ import pandas as pd
 
 from creditsim.report import numbers as fmt
 from creditsim.report.html import CAUSE_WORDS
+from creditsim.web.guard import clip
 
 COLUMNS = {
     "citizen": "int64",
@@ -111,7 +112,7 @@ def page(
         if entry not in entries:
             allowed = ", ".join(entries) if entries else "none (the list is empty)"
             raise ValueError(
-                f"field `entry`: no entries of {entry!r} in this run; allowed: {allowed}"
+                f"field `entry`: no entries of {clip(entry)} in this run; allowed: {allowed}"
             )
         chosen = chosen[chosen["entry"] == entry]
     if wrongful is not None:

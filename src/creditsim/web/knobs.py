@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from creditsim.report import numbers as fmt
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, merge, preset_names
 from creditsim.scenario.schema import fpir
+from creditsim.web.guard import clip
 from creditsim.workflow.sweep import override_for, steps
 
 MAX_POPULATION = 2_000_000  # the dashboard's default cap; `creditsim serve --max-population`
@@ -106,7 +107,9 @@ class KnobError(ValueError):
 def check_preset(name: str, field: str = "preset") -> None:
     names = preset_names()
     if name not in names:
-        raise KnobError(f"field `{field}`: unknown preset {name!r}; allowed: {', '.join(names)}")
+        raise KnobError(
+            f"field `{field}`: unknown preset {clip(name)}; allowed: {', '.join(names)}"
+        )
 
 
 def check_population(population: int, cap: int, field: str = "population") -> None:
@@ -313,7 +316,7 @@ def _known(field: str, given: dict[str, Any], allowed: list[str], what: str) -> 
     unknown = [key for key in given if key not in allowed]
     if unknown:
         raise KnobError(
-            f"field `{field}`: {unknown[0]!r} is not a {what}; allowed: {', '.join(allowed)}"
+            f"field `{field}`: {clip(unknown[0])} is not a {what}; allowed: {', '.join(allowed)}"
         )
 
 

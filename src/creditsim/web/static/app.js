@@ -36,9 +36,10 @@ async function api(path, options) {
   const init = Object.assign({ headers: {} }, options || {});
   if (init.body !== undefined) {
     init.method = init.method || "POST";
-    init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(init.body);
   }
+  // The server takes a request that changes something (POST, DELETE) only as JSON.
+  if (init.method && init.method !== "GET") init.headers["Content-Type"] = "application/json";
   let response;
   try {
     response = await fetch(path, init);
@@ -405,10 +406,22 @@ function plots(view) {
   const show = (plot) => {
     for (const button of tabs.querySelectorAll("button")) button.setAttribute("aria-selected", String(button.dataset.kind === plot.kind));
     const img = figure.querySelector("img");
-    img.src = `/api/runs/${view.id}/plots/${plot.kind}.svg`;
+    const caption = figure.querySelector("figcaption");
+    const source = `/api/runs/${view.id}/plots/${plot.kind}.svg`;
+    let tries = 0;
+    // The server draws a few plots at a time and asks the rest to come back (503): try again.
+    img.onerror = () => {
+      if (!img.src.endsWith(source) && !img.src.includes(`${source}?`)) return;
+      if (tries >= 5) { caption.textContent = `${plot.title}: the plot could not be drawn; reload the page to try again.`; return; }
+      tries += 1;
+      caption.textContent = `${plot.title}: the server is busy drawing plots; trying again…`;
+      setTimeout(() => { img.src = `${source}?try=${tries}`; }, 2000 * tries);
+    };
+    img.onload = () => { caption.textContent = `${plot.title}: ${plot.what}.`; };
+    img.src = source;
     img.alt = `Plot: ${plot.what}`;
     img.removeAttribute("width"); img.removeAttribute("height");
-    figure.querySelector("figcaption").textContent = `${plot.title}: ${plot.what}.`;
+    caption.textContent = `${plot.title}: ${plot.what}.`;
   };
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "plots" },
     view.plots.map((plot) => h("button", { type: "button", role: "tab", "data-kind": plot.kind, onclick: () => show(plot) }, plot.title)));
