@@ -16,8 +16,8 @@ from creditsim.engine.streams import stream
 
 def test_rate_intervals_are_jeffreys_intervals():
     posterior = _Posterior(1000, 0.95, seed=1)
-    x = np.array([1, 3, 10, 57, 999, 4000])
-    n = np.array([2, 40, 11, 10_000, 1000, 1_000_000])
+    x = np.array([2, 3, 10, 57, 998, 4000])
+    n = np.array([4, 40, 12, 10_000, 1000, 1_000_000])
     low, high = posterior.rate_intervals(x, n)
     np.testing.assert_allclose(low, stats.beta.ppf(0.025, x + 0.5, n - x + 0.5), rtol=1e-10)
     np.testing.assert_allclose(high, stats.beta.ppf(0.975, x + 0.5, n - x + 0.5), rtol=1e-10)
@@ -28,16 +28,32 @@ def test_rate_intervals_are_jeffreys_intervals():
     assert (low < low90).all() and (high90 < high).all()
 
 
-def test_rate_intervals_at_zero_and_at_all():
-    """No citizen counted: from 0 to the Jeffreys upper end, never [0, 0]; all counted: from the
-    Jeffreys lower end to 1; nobody to count: undefined."""
+def exact(x: int, n: int, confidence: float = 0.95):
+    return stats.binomtest(x, n).proportion_ci(confidence, method="exact")
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1_500, 36_000])
+def test_rate_intervals_at_zero_one_and_all(n):
+    """No citizen counted: from 0 to Clopper-Pearson's upper end (Jeffreys' falls short of its
+    coverage there), never [0, 0]; one: Clopper-Pearson's lower end; mirrored at n and n - 1."""
     posterior = _Posterior(1000, 0.95, seed=1)
-    low, high = posterior.rate_intervals(np.array([0, 0, 5, 0]), np.array([1, 36_000, 5, 0]))
-    assert low[0] == 0.0 and high[0] == pytest.approx(stats.beta.ppf(0.975, 0.5, 1.5))
-    assert low[1] == 0.0 and high[1] == pytest.approx(stats.beta.ppf(0.975, 0.5, 36_000.5))
-    assert 0 < high[1] < 1e-4  # not degenerate, and still small
-    assert low[2] == pytest.approx(stats.beta.ppf(0.025, 5.5, 0.5)) and high[2] == 1.0
-    assert np.isnan(low[3]) and np.isnan(high[3])
+    x = np.array([0, 1, n - 1, n])
+    low, high = posterior.rate_intervals(x, np.full(4, n))
+    assert low[0] == 0.0 and high[0] == pytest.approx(exact(0, n).high, rel=1e-9)
+    assert low[1] == pytest.approx(exact(1, n).low, rel=1e-9)
+    assert high[2] == pytest.approx(exact(n - 1, n).high, rel=1e-9)
+    assert high[3] == 1.0 and low[3] == pytest.approx(exact(n, n).low, rel=1e-9)
+    if n >= 4:  # the other ends are Jeffreys'
+        assert high[1] == pytest.approx(stats.beta.ppf(0.975, 1.5, n - 0.5), rel=1e-9)
+        assert low[2] == pytest.approx(stats.beta.ppf(0.025, n - 0.5, 1.5), rel=1e-9)
+    assert (low < high).all() and (low <= x / n).all() and (x / n <= high).all()
+    if n == 36_000:
+        assert 0 < high[0] < 1.1e-4  # not degenerate, and still small
+
+
+def test_a_rate_with_nobody_to_count_has_no_interval():
+    low, high = _Posterior(1000, 0.95, seed=1).rate_intervals(np.array([0]), np.array([0]))
+    assert np.isnan(low[0]) and np.isnan(high[0])
 
 
 def ratio_interval(x_own, n_own, x_ref, n_ref, draws=4000, seed=3):
@@ -82,16 +98,21 @@ def test_ratio_intervals_are_ordered_and_hold_the_point(x_own, n_own, x_ref, n_r
     assert low < high
 
 
-def test_ratio_of_rare_rates_is_the_exact_poisson_ratio_interval():
-    """With rates far below 1 the two posteriors are gamma, and the ratio of the rates is a
-    scaled F variate: the drawn interval agrees with its closed form (within the Monte Carlo
-    error of 200,000 draws from a fixed stream)."""
-    x_own, n_own, x_ref, n_ref = 7, 2_000_000, 30, 30_000_000
+@pytest.mark.parametrize("x_own", [7, 0])
+def test_ratio_of_rare_rates_is_the_exact_poisson_ratio_interval(x_own):
+    """With rates far below 1 the two posteriors are gamma (shape x + 1/2, or 1 at 0), and the
+    ratio of the rates is a scaled F variate: the drawn interval agrees with its closed form
+    (within the Monte Carlo error of 200,000 draws from a fixed stream); at 0, from 0."""
+    n_own, x_ref, n_ref = 2_000_000, 30, 30_000_000
     low, high = ratio_interval(x_own, n_own, x_ref, n_ref, draws=200_000)
-    scale = (n_ref / n_own) * (x_own + 0.5) / (x_ref + 0.5)
-    f = stats.f(2 * x_own + 1, 2 * x_ref + 1)
-    assert low == pytest.approx(scale * f.ppf(0.025), rel=0.02)
+    shape = x_own + 0.5 if x_own else 1.0
+    scale = (n_ref / n_own) * shape / (x_ref + 0.5)
+    f = stats.f(2 * shape, 2 * x_ref + 1)
     assert high == pytest.approx(scale * f.ppf(0.975), rel=0.02)
+    if x_own:
+        assert low == pytest.approx(scale * f.ppf(0.025), rel=0.02)
+    else:
+        assert low == 0.0
 
 
 def test_gamma_draws_large_and_small():

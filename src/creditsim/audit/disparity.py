@@ -14,10 +14,10 @@ sanctioned 1.4 times as often as the reference group; outside 0.8 to 1.25 (the f
 and its inverse) it is flagged.
 
 The intervals are Jeffreys intervals: each rate's posterior under the Jeffreys prior is
-Beta(x + 1/2, n - x + 1/2), in closed form for a rate; a ratio's interval is that of the ratio
-of draws from the two groups' posteriors. Unlike a bootstrap, they neither collapse when a group
-has no false positive nor lose their coverage with a few sanctioned citizens
-(bench/bench_coverage.py measures it).
+Beta(x + 1/2, n - x + 1/2), in closed form for a rate (with Clopper-Pearson's ends at counts 0 and
+1, where Jeffreys' fall short); a ratio's interval is that of the ratio of draws from the two
+groups' posteriors. Unlike a bootstrap, they neither collapse when a group has no false positive
+nor lose their coverage with a few sanctioned citizens (bench/bench_coverage.py measures it).
 """
 
 from __future__ import annotations
@@ -180,13 +180,16 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
             "sanction_rate_per_true_offence": "citizens sanctioned / true offences committed",
             "confidence intervals": "Jeffreys: each group's rate x / n has the posterior "
             "Beta(x + 1/2, n - x + 1/2) (the Jeffreys prior); a rate's interval is its "
-            "equal-tailed interval in closed form, from 0 when x = 0 and up to 1 when x = n; a "
-            "ratio's (every disparity, the disparate impact) is the equal-tailed interval of the "
-            "ratio of `posterior_draws` independent draws from the group's and the reference "
-            "group's posteriors (gamma draws from the run's keyed stream), from 0 when the group "
-            "has no citizen in the rate's numerator, unbounded above (null) when the reference "
-            "has none; outcomes with the same counts in a group (sanctions with the same trigger "
-            "and term) share their draws, and so their intervals",
+            "equal-tailed interval in closed form, with Clopper-Pearson's ends where Jeffreys' "
+            "fall short: from 0 and up to the exact upper end when x = 0, from the exact lower "
+            "end when x = 1 (mirrored at n and n - 1); a ratio's (every disparity, the disparate "
+            "impact) is the equal-tailed interval of the ratio of `posterior_draws` independent "
+            "draws from the group's and the reference group's posteriors (gamma draws from the "
+            "run's keyed stream, shape count + 1/2, or 1 for a count of 0), from 0 when the "
+            "group has no citizen in the rate's numerator, unbounded above (null) when the "
+            "reference has none; outcomes with the same counts in a group (sanctions with the "
+            "same trigger and term) share their draws, and so their intervals. Coverage: "
+            "bench/results/coverage.md",
             "intersections": "group x region x income band; disparities against the reference "
             "group within the same region and income band",
             "flagged_significant": "the whole confidence interval of the disparate impact lies "
@@ -507,11 +510,15 @@ class _Posterior:
     """Intervals from Jeffreys posteriors of each set's rates.
 
     A rate x / n (x citizens of n) has the posterior Beta(x + 1/2, n - x + 1/2): its interval is
-    the equal-tailed Jeffreys interval, in closed form, lower end 0 when x = 0 and upper end 1
-    when x = n (Brown, Cai and DasGupta's rule at the boundary). A ratio of two sets' rates has
-    the interval of the ratio of independent draws from the two posteriors (each a ratio of gamma
-    draws, one per count, from the keyed stream), with the same rule: no citizen in the
-    numerator, the lower end is 0; none in the reference, the upper end is unbounded."""
+    the equal-tailed Jeffreys interval, in closed form, with Clopper-Pearson's ends where the
+    Jeffreys interval's are known to fall short of their coverage: from 0 when x = 0, up to the
+    exact upper end (1 - (alpha / 2) ** (1 / n)) rather than Jeffreys' (whose coverage dips to
+    90 % for about 3 expected); the exact lower end when x = 1; mirrored at x = n and n - 1. A
+    ratio of two sets' rates has the interval of the ratio of independent draws from the two
+    posteriors (each a ratio of gamma draws, one per count, from the keyed stream; a count of 0
+    drawn with shape 1, whose upper tail is Clopper-Pearson's), with the rule at zero: no
+    citizen in the numerator, the lower end is 0; none in the reference, the upper end is
+    unbounded."""
 
     def __init__(self, draws: int, confidence: float, seed: int) -> None:
         self.draws = draws
@@ -520,21 +527,30 @@ class _Posterior:
         self.seed = seed
 
     def rate_intervals(self, x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Jeffreys intervals of rates x / n (arrays of one shape): NaN where n = 0."""
+        """Intervals of rates x / n (arrays of one shape), Jeffreys with Clopper-Pearson's ends
+        at 0 and 1 (and n, n - 1): NaN where n = 0."""
         x, n = np.asarray(x, np.float64), np.asarray(n, np.float64)
-        a, b = x + 0.5, np.maximum(n - x, 0.0) + 0.5
-        low = np.where(x > 0, special.betaincinv(a, b, self.tails[0]), 0.0)
-        high = np.where(x < n, special.betaincinv(a, b, self.tails[1]), 1.0)
+        rest = np.maximum(n - x, 0.0)
+        with np.errstate(invalid="ignore"):
+            low = special.betaincinv(x + 0.5, rest + 0.5, self.tails[0])
+            high = special.betaincinv(x + 0.5, rest + 0.5, self.tails[1])
+            # Clopper-Pearson: Beta(x, n - x + 1) below, Beta(x + 1, n - x) above.
+            exact_low = special.betaincinv(np.maximum(x, 1.0), rest + 1.0, self.tails[0])
+            exact_high = special.betaincinv(x + 1.0, np.maximum(rest, 1.0), self.tails[1])
+        low = np.where((x == 1) | (rest == 0), exact_low, low)
+        high = np.where((x == 0) | (rest == 1), exact_high, high)
+        low, high = np.where(x == 0, 0.0, low), np.where(rest == 0, 1.0, high)
         undefined = n <= 0
         return np.where(undefined, np.nan, low), np.where(undefined, np.nan, high)
 
     def sample(self, counts: np.ndarray, ids: np.ndarray, purpose: str) -> np.ndarray:
-        """Gamma draws (draws, sets, columns) of shape counts + 1/2: a set's rates drawn from
-        its posterior are ratios of sums of them. Sets of the same `ids` with the same counts
-        (sanctions with the same trigger and term) share their draws, and so their intervals."""
+        """Gamma draws (draws, sets, columns) of shape counts + 1/2 (1 for a count of 0): a
+        set's rates drawn from its posterior are ratios of sums of them. Sets of the same `ids`
+        with the same counts (sanctions with the same trigger and term) share their draws, and
+        so their intervals."""
         unique, inverse = _distinct(counts, ids)
         rng = stream(self.seed, 0, f"audit:posterior:{purpose}")
-        return _gamma(rng, unique + 0.5, self.draws)[:, inverse]
+        return _gamma(rng, np.where(unique > 0, unique + 0.5, 1.0), self.draws)[:, inverse]
 
     def quantiles(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The two tails' quantiles of each column of (draws, columns), linearly interpolated
