@@ -23,6 +23,7 @@ from creditsim.web.app import validation_message
 from creditsim.web.knobs import KnobError, Knobs, RunRequest, knob_paths, scenario_for
 
 SMALL = 3_000
+JSON = {"content-type": "application/json"}  # what every POST, PUT, PATCH and DELETE must say
 
 
 @pytest.fixture(scope="module")
@@ -345,9 +346,9 @@ def test_malformed_bodies_and_unknown_things(client):
     assert client.get("/api/runs/abc").json()["error"].startswith("field `run_id`")
     assert "no run with id 99999" in client.get("/api/runs/99999").json()["error"]
     assert client.get("/api/jobs/nope").status_code == 404
-    assert client.delete("/api/jobs/nope").status_code == 404
+    assert client.delete("/api/jobs/nope", headers=JSON).status_code == 404
     assert client.get("/api/nothing").status_code == 404
-    assert client.put("/api/runs").status_code == 405
+    assert client.put("/api/runs", headers=JSON).status_code == 405
     assert client.get("/api/runs", params={"limit": 0}).json()["error"].startswith("field `limit`")
     assert client.get("/api/health").json()["ok"]
 
@@ -422,7 +423,7 @@ def test_the_queue_is_bounded_and_a_job_can_be_cancelled(tmp_path):
         assert "the dashboard is busy" in third.json()["error"]
         assert client.get(f"/api/jobs/{second.json()['id']}").json()["position"] == 1
         for job in (second.json(), first.json()):
-            cancelled = client.delete(f"/api/jobs/{job['id']}").json()
+            cancelled = client.delete(f"/api/jobs/{job['id']}", headers=JSON).json()
             assert cancelled["state"] == "cancelled" and "cancelled" in cancelled["error"]
         assert client.get("/api/health").json()["jobs"] == {"queued": 0, "running": 0}
         assert client.post("/api/runs", json={"population": 1_000}).status_code == 202
