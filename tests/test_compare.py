@@ -27,7 +27,8 @@ def with_itself() -> creditsim.CompareResult:
 
 @pytest.fixture(scope="module")
 def against_none() -> creditsim.CompareResult:
-    return creditsim.compare("national-2018", "no-system", population=POPULATION, seeds=3)
+    # A is the baseline (no system), B the system: B - A is what the system does.
+    return creditsim.compare("no-system", "national-2018", population=POPULATION, seeds=3)
 
 
 def test_a_scenario_against_itself_differs_by_exactly_zero(with_itself):
@@ -52,10 +53,10 @@ def test_a_scenario_against_itself_differs_by_exactly_zero(with_itself):
 def test_the_system_against_none(against_none):
     rows = against_none.to_frame().set_index("metric")
     sanctioned = rows.loc["sanctions.any.sanctioned"]
-    assert sanctioned["a_mean"] > 0 and sanctioned["b_mean"] == 0
-    assert sanctioned["difference"] < 0 and sanctioned["ci_high"] < 0
+    assert sanctioned["a_mean"] == 0 and sanctioned["b_mean"] > 0
+    assert sanctioned["difference"] > 0 and sanctioned["ci_low"] > 0
     assert bool(sanctioned["significant"])
-    assert rows.loc["records", "difference"] < 0
+    assert rows.loc["records", "difference"] > 0
     # The same citizens on both sides of every pair: common random numbers.
     assert against_none.seeds == [0, 1, 2]
     for a, b in zip(against_none.runs_a, against_none.runs_b, strict=True):
@@ -93,7 +94,7 @@ def test_paired_table_is_students_t():
 
 
 def test_flatten_audit_is_flat_and_named(against_none):
-    flat = flatten_audit(against_none.runs_a[0].audit())
+    flat = flatten_audit(against_none.runs_b[0].audit())
     assert all(isinstance(value, float) for value in flat.values())
     for name in (
         "true_events",
@@ -108,16 +109,16 @@ def test_flatten_audit_is_flat_and_named(against_none):
         assert name in flat, name
     assert (
         flat["sanctions.any.sanctioned"]
-        == against_none.runs_a[0].audit()["overall"]["sanctions"]["any"]["sanctioned"]
+        == against_none.runs_b[0].audit()["overall"]["sanctions"]["any"]["sanctioned"]
     )
 
 
 def test_compare_is_recorded_with_its_runs(against_none):
     entry = catalogue.show_run(against_none.catalogue_id)
     assert entry["kind"] == "compare" and entry["status"] == "complete"
-    assert entry["scenario"] == "national-2018 vs no-system"
+    assert entry["scenario"] == "no-system vs national-2018"
     assert entry["settings"]["seeds"] == [0, 1, 2]
-    assert entry["metrics"]["sanctions.any.sanctioned: B - A"] < 0
+    assert entry["metrics"]["sanctions.any.sanctioned: B - A"] > 0
     children = catalogue.query(
         f"SELECT scenario, seed FROM runs WHERE parent = {against_none.catalogue_id}"
     ).to_pylist()
@@ -128,18 +129,18 @@ def test_compare_is_recorded_with_its_runs(against_none):
 
 def test_compare_writes_its_files(tmp_path):
     out = tmp_path / "cmp"
-    result = creditsim.compare("national-2018", "no-system", population=2_000, seeds=2, out=out)
+    result = creditsim.compare("no-system", "national-2018", population=2_000, seeds=2, out=out)
     written = pd.read_parquet(out / "compare.parquet")
     assert list(written["metric"]) == list(result.table["metric"])
     assert np.array_equal(written["difference"], result.table["difference"], equal_nan=True)
     saved = json.loads(
         (out / "compare.json").read_text(), parse_constant=lambda c: pytest.fail(c)
     )  # strict JSON: no NaN
-    assert saved["seeds"] == [0, 1] and saved["b"]["scenario"] == "no-system"
-    assert (out / "runs" / "b-seed-1" / "manifest.json").is_file()
-    assert list((out / "runs" / "a-seed-0" / "citizens").glob("*.parquet"))
+    assert saved["seeds"] == [0, 1] and saved["a"]["scenario"] == "no-system"
+    assert (out / "runs" / "a-seed-1" / "manifest.json").is_file()
+    assert list((out / "runs" / "b-seed-0" / "citizens").glob("*.parquet"))
     with pytest.raises(creditsim.engine.runner.OutputError, match="not empty"):
-        creditsim.compare("national-2018", "no-system", population=2_000, seeds=1, out=out)
+        creditsim.compare("no-system", "national-2018", population=2_000, seeds=1, out=out)
 
 
 @pytest.mark.parametrize(
@@ -158,7 +159,8 @@ def test_cli_compare_bad_input_exits_2(tmp_path, arguments, fragment):
 
 
 def test_cli_compare(tmp_path):
-    done = cli("compare", "national-2018", "no-system", "-n", "2000", "-k", "2")
+    done = cli("compare", "no-system", "national-2018", "-n", "2000", "-k", "2")
     assert done.returncode == 0, done.stderr
+    assert "national-2018 (B) against no-system (A, the baseline)" in " ".join(done.stdout.split())
     assert "sanctions.any.sanctioned" in done.stdout
     assert "95% interval" in done.stdout and "significant" in done.stdout

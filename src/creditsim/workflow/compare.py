@@ -3,7 +3,8 @@
 A run's random streams are keyed by seed, shard and purpose, so A and B run with one seed share
 their population and every underlying draw (common random numbers). The difference B - A within
 a seed is therefore the effect of what differs between the scenarios, not the noise of two
-draws; across K seeds its mean gets a t-interval. `no-system` as B gives the system's own effect.
+draws; across K seeds its mean gets a t-interval. A is the baseline (no-system, or the policy in
+force) and B the system or the change: `no-system` as A gives the system's own effect.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ class CompareResult:
             "years": self.years,
             "seeds": self.seeds,
             "confidence": self.confidence,
-            "difference": "B - A, per seed; the interval is Student's t over the seeds",
+            "difference": "B - A, per seed, A the baseline; the interval is Student's t over the "
+            "seeds",
             "note": self.note,
             "metrics": [
                 {key: _plain(value) for key, value in row.items()}
