@@ -1,6 +1,10 @@
 """Typed scenario: every parameter of the model, validated before anything runs.
 
 Every model forbids unknown fields, so a misspelt key is an error rather than a silent default.
+Types are strict: a boolean is not a number, a number or a string is not a flag, a string is not
+a number and a fraction is not a whole number (a whole number is a number). NaN and infinities
+are refused. Every number has bounds that the engine honours: each is named below with the
+reason for it, so that the message for a value out of bounds says what is allowed.
 """
 
 from __future__ import annotations
@@ -15,24 +19,72 @@ CHANNELS = ("camera", "plate", "transport", "court", "tax", "platform", "informa
 REACHES = ("person", "children", "household")
 PURCHASES = ("flight", "train")
 
+# --- bounds, and why ------------------------------------------------------------------------------
+
+# Scores are int32 per citizen; a policy's start plus its income and age points is taken in
+# int32 before it is clipped. A million either side leaves that sum far inside int32.
+MAX_SCORE = 1_000_000
+# A policy's scores span at most this (its histograms hold one bin per score).
+MAX_SCORE_RANGE = 100_000
+# Points per record (int32 per record kind; summed per citizen in int64). No step can move a
+# score further than the widest range, so larger values would mean nothing more.
+MAX_POINTS = MAX_SCORE_RANGE
+# Days are int32; a term, a delay or a day of the run is at most a hundred years (a run is at
+# most 50), so that a day plus a term stays far inside int32.
+MAX_DAYS = 36_500
+MAX_DELAY_DAYS = 3_650
+MAX_YEARS = 50.0
+# Rates per person (or per citizen) and year: a Poisson mean is rate × years × citizens of a
+# shard × a multiplier, which must stay finite and below NumPy's limit (about 9.2e18): with
+# these bounds it is at most 1,000 × 50 × 1e8 × 1,000 = 5e15.
+MAX_RATE_PER_YEAR = 1_000.0
+MAX_MULTIPLIER = 1_000.0
+# Cameras per 1,000 people (a hundred per person); coverage is 1 - exp(-coverage × cameras).
+MAX_CAMERAS_PER_1000 = 100_000.0
+# Face galleries: from one face to a hundred billion (the gallery's growth of the FPIR is a
+# power of their ratio, which stays finite).
+MAX_GALLERY = 1e11
+# Regions, groups and grades are stored as int8 indices (at most 127); behaviours as int16.
+MAX_REGIONS = 100
+MAX_GROUPS = 100
+MAX_GRADES = 100
+MAX_BEHAVIOURS = 10_000
+# Citizens: ids within a shard are int32; a shard is at most 1e8 citizens.
+MAX_POPULATION = 2_000_000_000
+MAX_SHARD_SIZE = 100_000_000
+# Seeds are recorded in the run catalogue as a signed 64-bit integer.
+MAX_SEED = 2**63 - 1
+# The gamma propensity is float32 scaled by 1 / shape: a shape below 0.01 (a variance of 100)
+# only makes nearly everyone's propensity zero.
+MIN_PROPENSITY_SHAPE = 0.01
+MAX_TEXT = 10_000  # a description
+
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Rate = Annotated[float, Field(ge=0.0)]
+Rate = Annotated[float, Field(ge=0.0, le=MAX_RATE_PER_YEAR)]  # events (or tries) per year
+Multiplier = Annotated[float, Field(ge=0.0, le=MAX_MULTIPLIER)]
+Points = Annotated[int, Field(ge=-MAX_POINTS, le=MAX_POINTS)]
+Score = Annotated[int, Field(ge=-MAX_SCORE, le=MAX_SCORE)]
+Day = Annotated[int, Field(ge=0, le=MAX_DAYS)]  # a day of the run, from 0
+Days = Annotated[int, Field(gt=0, le=MAX_DAYS)]  # a term
+Delay = Annotated[int, Field(ge=0, le=MAX_DELAY_DAYS)]
 PositiveInt = Annotated[int, Field(gt=0)]
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=NAME_PATTERN)]
+Grade = Annotated[str, Field(min_length=1, max_length=16)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class RunSettings(Model):
     """Defaults for a run; the CLI and `creditsim.run` may override them."""
 
-    population: Annotated[int, Field(gt=0, le=2_000_000_000)] = 100_000
-    years: Annotated[float, Field(gt=0.0, le=50.0)] = 1.0
-    seed: Annotated[int, Field(ge=0)] = 0
+    population: Annotated[int, Field(gt=0, le=MAX_POPULATION)] = 100_000
+    years: Annotated[float, Field(gt=0.0, le=MAX_YEARS)] = 1.0
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
     timeseries_every_days: Annotated[int, Field(ge=1, le=365)] = 7
-    shard_size: Annotated[int, Field(ge=1000, le=100_000_000)] = 1_000_000
+    shard_size: Annotated[int, Field(ge=1000, le=MAX_SHARD_SIZE)] = 1_000_000
     # Which citizen rows to write: all, none, or a fraction (a random sample; the time series
     # and the audit always cover everyone).
     citizen_rows: Literal["all", "none"] | Annotated[float, Field(gt=0.0, le=1.0)] = "all"
@@ -42,7 +94,7 @@ class Region(Model):
     name: Name
     population_share: Annotated[float, Field(gt=0.0, le=1.0)]
     urban_share: Share
-    cameras_per_1000: Rate
+    cameras_per_1000: Annotated[float, Field(ge=0.0, le=MAX_CAMERAS_PER_1000)]
     camera_growth_per_year: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
     pooling_share: Share = 1.0
     group_shares: dict[Name, Share] | None = None
@@ -81,7 +133,10 @@ class Income(Model):
         for field in ("urban_shares", "rural_shares"):
             values = getattr(self, field)
             if len(values) != len(INCOME_BANDS):
-                raise ValueError(f"{field}: needs {len(INCOME_BANDS)} values, for {INCOME_BANDS}")
+                raise ValueError(
+                    f"{field}: must have {len(INCOME_BANDS)} values, one for each of "
+                    f"{', '.join(INCOME_BANDS)}"
+                )
             if abs(sum(values) - 1.0) > 1e-6:
                 raise ValueError(f"{field}: must sum to 1 (got {sum(values):.6g})")
         return self
@@ -91,20 +146,20 @@ class Propensity(Model):
     """Latent propensity per behaviour category: gamma with mean 1 and this shape."""
 
     distribution: Literal["gamma"] = "gamma"
-    shape: Annotated[float, Field(gt=0.0, le=1000.0)] = 1.0
+    shape: Annotated[float, Field(ge=MIN_PROPENSITY_SHAPE, le=1000.0)] = 1.0
 
 
 class Behaviour(Model):
     name: Name
     category: Name
-    rate_per_year: Annotated[float, Field(ge=0.0, le=1000.0)]
+    rate_per_year: Rate
     offence: bool = True
-    age_multipliers: dict[Literal["child", "young", "adult", "senior"], Rate] = Field(
+    age_multipliers: dict[Literal["child", "young", "adult", "senior"], Multiplier] = Field(
         default_factory=dict
     )
     propensity_weight: bool = True
     channels: list[Literal[CHANNELS]] = Field(default_factory=list)  # type: ignore[valid-type]
-    points: int = 0
+    points: Points = 0
 
 
 class Camera(Model):
@@ -112,10 +167,10 @@ class Camera(Model):
     coverage_per_camera_per_1000: Annotated[float, Field(ge=0.0, le=1.0)] = 0.002
     true_identification_rate: Share = 0.9
     fpir_reference: Share = 0.002
-    reference_gallery: Annotated[float, Field(gt=0.0)] = 1.2e7
-    gallery_size: Annotated[float, Field(gt=0.0)] = 1.3e9
+    reference_gallery: Annotated[float, Field(ge=1.0, le=MAX_GALLERY)] = 1.2e7
+    gallery_size: Annotated[float, Field(ge=1.0, le=MAX_GALLERY)] = 1.3e9
     fpir_gallery_exponent: Annotated[float, Field(ge=0.0, le=2.0)] = 0.3
-    fpir_multiplier_by_group: dict[Name, Rate] = Field(default_factory=dict)
+    fpir_multiplier_by_group: dict[Name, Multiplier] = Field(default_factory=dict)
 
 
 class Plate(Model):
@@ -127,7 +182,7 @@ class Plate(Model):
 class DetectionChannel(Model):
     enabled: bool = True
     detect_rate: Share = 0.5
-    delay_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    delay_days: Delay = 0
 
 
 class Platform(Model):
@@ -140,7 +195,7 @@ class Informant(Model):
     enabled: bool = True
     report_rate: Share = 0.02
     false_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
-    informer_points: int = 0
+    informer_points: Points = 0
 
 
 class Merges(Model):
@@ -161,8 +216,8 @@ class Channels(Model):
 
 
 class GradeBand(Model):
-    grade: Annotated[str, Field(min_length=1, max_length=16)]
-    min_score: int
+    grade: Grade
+    min_score: Score
 
 
 class Contacts(Model):
@@ -184,29 +239,29 @@ class ScorePolicy(Model):
     restoration of deductions and a pull towards the scores of one's contacts."""
 
     name: Name
-    start: int
-    minimum: int
-    maximum: int
-    grades: list[GradeBand] = Field(min_length=1)
+    start: Score
+    minimum: Score
+    maximum: Score
+    grades: list[GradeBand] = Field(min_length=1, max_length=MAX_GRADES)
     # Points per record kind (a behaviour's name, "informed" or "insider"); a points policy
     # falls back to each behaviour's own `points`, the informant's `informer_points` and the
     # insider's `points`; other policies count only the kinds named here.
-    points: dict[Name, int] = Field(default_factory=dict)
+    points: dict[Name, Points] = Field(default_factory=dict)
     reads_channels: list[Literal[CHANNELS]] | None = None  # type: ignore[valid-type]
-    income_points: dict[Literal["low", "middle", "high"], int] = Field(default_factory=dict)
-    age_points: dict[Literal["child", "young", "adult", "senior"], int] = Field(
+    income_points: dict[Literal["low", "middle", "high"], Points] = Field(default_factory=dict)
+    age_points: dict[Literal["child", "young", "adult", "senior"], Points] = Field(
         default_factory=dict
     )
     contacts: Contacts = Contacts()
-    restore_after_days: Annotated[int, Field(gt=0)] | None = None
+    restore_after_days: Days | None = None
     published: bool = True
     # The grade at or below which the audit counts a citizen as punished by this policy.
-    low_grade: str | None = None
+    low_grade: Grade | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ScorePolicy:
-        if self.maximum - self.minimum > 100_000:
-            raise ValueError("maximum: must be at most 100000 points above minimum")
+        if self.maximum - self.minimum > MAX_SCORE_RANGE:
+            raise ValueError(f"maximum: must be at most {MAX_SCORE_RANGE} points above minimum")
         if not self.minimum <= self.start <= self.maximum:
             raise ValueError(
                 f"start: {self.start} must lie between minimum ({self.minimum}) "
@@ -242,9 +297,9 @@ class PointsPolicy(ScorePolicy):
 
     type: Literal["points"] = "points"
     name: Name = "points"
-    start: int = 1000
-    minimum: int = 0
-    maximum: int = 2000
+    start: Score = 1000
+    minimum: Score = 0
+    maximum: Score = 2000
 
 
 def _bands(*pairs: tuple[str, int]) -> list[GradeBand]:
@@ -257,14 +312,15 @@ class SesamePolicy(ScorePolicy):
 
     type: Literal["sesame"] = "sesame"
     name: Name = "sesame"
-    start: int = 600
-    minimum: int = 350
-    maximum: int = 950
+    start: Score = 600
+    minimum: Score = 350
+    maximum: Score = 950
     grades: list[GradeBand] = Field(
         default_factory=lambda: _bands(
             ("excellent", 700), ("very_good", 650), ("good", 600), ("fair", 550), ("poor", 350)
         ),
         min_length=1,
+        max_length=MAX_GRADES,
     )
 
 
@@ -273,23 +329,26 @@ class FicoPolicy(ScorePolicy):
 
     type: Literal["fico"] = "fico"
     name: Name = "fico"
-    start: int = 700
-    minimum: int = 300
-    maximum: int = 850
+    start: Score = 700
+    minimum: Score = 300
+    maximum: Score = 850
     grades: list[GradeBand] = Field(
         default_factory=lambda: _bands(
             ("exceptional", 800), ("very_good", 740), ("good", 670), ("fair", 580), ("poor", 300)
         ),
         min_length=1,
+        max_length=MAX_GRADES,
     )
     reads_channels: list[Literal["court", "tax"]] | None = ["court", "tax"]  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _financial_only(self) -> FicoPolicy:
         if self.contacts.weight > 0:
-            raise ValueError("contacts.weight: a FICO-like score does not read social contacts")
+            raise ValueError(
+                "contacts.weight: must be 0: a FICO-like score does not read social contacts"
+            )
         if not self.reads_channels:
-            raise ValueError("reads_channels: name the financial channels read (court, tax)")
+            raise ValueError("reads_channels: must name the financial channels read: court, tax")
         return self
 
 
@@ -307,14 +366,14 @@ class ListPolicy(Model):
     removal: list[Literal["time", "payment", "appeal"]] = Field(
         default_factory=lambda: ["time"], min_length=1
     )
-    term_days: Annotated[int, Field(gt=0, le=36500)] = 730
+    term_days: Days = 730
     payments_per_year: dict[Literal["low", "middle", "high"], Rate] = Field(default_factory=dict)
     published: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> ListPolicy:
         if len(set(self.removal)) != len(self.removal):
-            raise ValueError("removal: each way of removal once")
+            raise ValueError("removal: must name each way of removal once")
         if "payment" in self.removal and not any(self.payments_per_year.values()):
             raise ValueError(
                 "payments_per_year: removal by payment needs a rate for at least one income band"
@@ -331,8 +390,8 @@ class Trigger(Model):
     # The score policy whose grades `grade_at_or_below` and `grade_at_or_above` name;
     # None: the first score policy.
     policy: Name | None = None
-    grade_at_or_below: str | None = None
-    grade_at_or_above: str | None = None  # for rewards: green lanes for high grades
+    grade_at_or_below: Grade | None = None
+    grade_at_or_above: Grade | None = None  # for rewards: green lanes for high grades
     on_lists: list[Name] = Field(default_factory=list)  # while on any of these lists
     record_behaviours: list[Name] = Field(default_factory=list)
 
@@ -345,8 +404,8 @@ class Trigger(Model):
             and not self.on_lists
         ):
             raise ValueError(
-                "grade_at_or_below: a trigger needs it, grade_at_or_above, on_lists or "
-                "record_behaviours"
+                "grade_at_or_below: a trigger needs at least one of grade_at_or_below, "
+                "grade_at_or_above, on_lists or record_behaviours"
             )
         return self
 
@@ -362,7 +421,7 @@ class Sanction(Model):
     name: Name
     kind: Literal["sanction", "reward"] = "sanction"
     trigger: Trigger
-    duration_days: Annotated[int, Field(gt=0, le=36500)]
+    duration_days: Days
     reach: Literal["person", "children", "household"] = "person"
     publishes_name: bool = False
     purchases: Purchases | None = None
@@ -377,10 +436,10 @@ class Appeals(Model):
     share_by_income: dict[Literal["low", "middle", "high"], Share] = Field(default_factory=dict)
     # The appeal share of citizens at or below the primary policy's low grade is multiplied by
     # this (those at the bottom may appeal less, or more).
-    low_grade_multiplier: Rate = 1.0
+    low_grade_multiplier: Multiplier = 1.0
     success_rate_wrongful: Share = 0.3
     success_rate_rightful: Share = 0.05
-    delay_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    delay_days: Delay = 90
     insincere_apology_share: Share = 0.0
 
 
@@ -388,10 +447,10 @@ class Targeting(Model):
     """Unequal by design: a channel that watches some groups more closely, or pools their
     records more fully (as the Integrated Joint Operations Platform is reported to do)."""
 
-    detection_multiplier_by_group: dict[Literal[CHANNELS], dict[Name, Rate]] = Field(  # type: ignore[valid-type]
+    detection_multiplier_by_group: dict[Literal[CHANNELS], dict[Name, Multiplier]] = Field(  # type: ignore[valid-type]
         default_factory=dict
     )
-    pooling_multiplier_by_group: dict[Name, Rate] = Field(default_factory=dict)
+    pooling_multiplier_by_group: dict[Name, Multiplier] = Field(default_factory=dict)
 
 
 class Exemptions(Model):
@@ -408,10 +467,10 @@ class Insider(Model):
     """An insider who changes the scores of a share of citizens on one day."""
 
     enabled: bool = False
-    day: Annotated[int, Field(ge=0)] = 180
+    day: Day = 180
     share: Share = 0.001
     target_group: Name | None = None
-    points: int = -300
+    points: Points = -300
 
 
 class FalseReportCampaign(Model):
@@ -420,7 +479,7 @@ class FalseReportCampaign(Model):
     enabled: bool = False
     target_group: Name | None = None
     reports_per_target_per_year: Annotated[float, Field(ge=0.0, le=100.0)] = 0.05
-    start_day: Annotated[int, Field(ge=0)] = 0
+    start_day: Day = 0
     behaviours: list[Name] = Field(default_factory=list)
 
 
@@ -428,7 +487,7 @@ class Leak(Model):
     """A database left open: a share of the records made up to a day is exposed."""
 
     enabled: bool = False
-    day: Annotated[int, Field(ge=0)] = 300
+    day: Day = 300
     share_of_records: Share = 0.1
 
 
@@ -436,7 +495,7 @@ class ScoreSwap(Model):
     """A hack that swaps the scores of the top and the bottom citizens on one day."""
 
     enabled: bool = False
-    day: Annotated[int, Field(ge=0)] = 200
+    day: Day = 200
     share: Share = 0.001
 
 
@@ -474,7 +533,7 @@ class GivingUp(Model):
     """Citizens stuck at or below a grade stop caring: deterrence no longer holds them back."""
 
     enabled: bool = False
-    grade: str | None = None  # the grade at or below which citizens give up; None: the lowest
+    grade: Grade | None = None  # the grade at or below which citizens give up; None: the lowest
 
 
 class Response(Model):
@@ -495,15 +554,15 @@ class Audit(Model):
 
 class Scenario(Model):
     name: Name = "custom"
-    description: str = ""
+    description: Annotated[str, Field(max_length=MAX_TEXT)] = ""
     system_enabled: bool = True
     run: RunSettings = RunSettings()
-    regions: list[Region] = Field(min_length=1)
-    groups: list[Group] = Field(min_length=1)
+    regions: list[Region] = Field(min_length=1, max_length=MAX_REGIONS)
+    groups: list[Group] = Field(min_length=1, max_length=MAX_GROUPS)
     households: Households = Households()
     income: Income = Income()
     propensity: Propensity = Propensity()
-    behaviours: list[Behaviour] = Field(min_length=1)
+    behaviours: list[Behaviour] = Field(min_length=1, max_length=MAX_BEHAVIOURS)
     channels: Channels = Channels()
     # Scoring policies, side by side on the same record stream; the first score policy is the
     # primary one (its grades drive appeals and giving up; its publication, perception).
@@ -607,7 +666,7 @@ class Scenario(Model):
         campaign = self.attacks.false_reports
         _known("attacks.false_reports.behaviours", campaign.behaviours, behaviours)
         if campaign.enabled and not campaign.behaviours:
-            raise ValueError("attacks.false_reports.behaviours: name the behaviours reported")
+            raise ValueError("attacks.false_reports.behaviours: must name the behaviours reported")
         scores = {p.name: p for p in self.score_policies}
         lists = {p.name for p in self.list_policies}
         for sanction in self.sanctions:
@@ -680,7 +739,7 @@ def _check_policies_of(scenario: Scenario, behaviours: set[str]) -> None:
 def _unique(field: str, names: list[str]) -> None:
     seen = {n for n in names if names.count(n) > 1}
     if seen:
-        raise ValueError(f"{field}: duplicate names {sorted(seen)}")
+        raise ValueError(f"{field}: duplicate names {sorted(seen)}; each name must be unique")
 
 
 def _sums_to_one(field: str, values: list[float]) -> None:
