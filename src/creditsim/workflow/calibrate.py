@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from creditsim.engine.footprint import check_runs
 from creditsim.engine.runner import RunResult, run
 from creditsim.outputs import write_json, write_text
-from creditsim.scenario import Scenario, load_scenario, scenario_hash
+from creditsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 from creditsim.scenario.loading import to_toml
 from creditsim.workflow.runs import (
     Progress,
@@ -88,13 +89,17 @@ def calibrate(
     overwrite: bool = False,
     progress: Progress | None = None,
     catalogue: bool = True,
+    memory_limit: int | str | None = None,
 ) -> CalibrationResult:
     """Fit `parameters` ({path: (low, high)}, default: those the targets file names) so that the
     run's figures, scaled to 1.4 billion, come as near the published `targets` as they can.
 
     `targets` is a targets file, or the name of a scenario that ships one (default: the
     scenario's own name). With `out`, writes calibration.json and the fitted scenario as
-    fitted.toml. Recorded in the catalogue (kind "calibrate") unless `catalogue` is False."""
+    fitted.toml. Recorded in the catalogue (kind "calibrate") unless `catalogue` is False.
+    Evaluations that would need more memory than `memory_limit` (see `creditsim.run`) are
+    refused: the start and the corners of the ranges before anything runs, any other point
+    when the optimiser reaches it."""
     check_count("--max-evaluations", max_evaluations)
     if population is not None:
         check_count("--population", population)
@@ -113,6 +118,7 @@ def calibrate(
     start = {p.path: _clip(_current(base, p.path), p) for p in chosen}
     # Resolving the start point checks every path and the run settings before anything runs.
     resolve_point(base, start, {"run": settings})
+    _check_memory(base, chosen, start, settings, max_evaluations, memory_limit)
     if target is not None:
         prepare_directory(target, overwrite, FILES)
     entry = None
@@ -133,7 +139,7 @@ def calibrate(
         key = tuple(values[p.path] for p in chosen)
         if key not in cache:
             resolved = resolve_point(base, values, {"run": settings})
-            result = run(resolved, seed=run_seed, catalogue=False)
+            result = run(resolved, seed=run_seed, catalogue=False, memory_limit=memory_limit)
             cache[key] = (_loss(result, goal), result)
             history.append({"values": dict(values), "loss": cache[key][0]})
             if progress is not None:
@@ -202,18 +208,52 @@ def calibrate(
 
 
 def parse_fit(texts: list[str]) -> dict[str, tuple[float, float]]:
-    """`--fit path=low:high` options into {path: (low, high)}."""
+    """`--fit path=low:high` options into {path: (low, high)}: two finite numbers, low < high."""
     ranges: dict[str, tuple[float, float]] = {}
     for text in texts:
         path, _, spec = text.partition("=")
+        path = path.strip()
         bounds = [parse_value(part) for part in spec.split(":")]
         numbers = all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
-        if not path.strip() or len(bounds) != 2 or not numbers:
-            raise WorkflowError(f"--fit {text!r}: expected path.to.field=low:high")
-        if path.strip() in ranges:
-            raise WorkflowError(f"--fit {path.strip()}: given twice")
-        ranges[path.strip()] = (float(bounds[0]), float(bounds[1]))
+        if not path or len(bounds) != 2 or not numbers:
+            raise WorkflowError(
+                f"--fit {_cut(text)!r}: expected path.to.field=low:high, two numbers"
+            )
+        try:
+            low, high = (float(b) for b in bounds)
+        except OverflowError:  # an integer beyond any float
+            low = high = math.inf
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise WorkflowError(
+                f"--fit {_cut(text)!r}: low and high must be finite numbers, low < high"
+            )
+        if not low < high:
+            raise WorkflowError(
+                f"--fit {_cut(text)!r}: a range is low:high with low < high (got {low:g} >= "
+                f"{high:g})"
+            )
+        if path in ranges:
+            raise WorkflowError(f"--fit {_cut(path)}: given twice; give each path once")
+        ranges[path] = (low, high)
     return ranges
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    """Text as a message echoes it: cut short."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_memory(base, chosen, start, settings, evaluations: int, memory_limit) -> None:
+    """Refuse a calibration whose start or a corner of its ranges would not fit in memory (the
+    results of every evaluation are kept until the end)."""
+    points = [start] + [_values(chosen, np.full(len(chosen), edge)) for edge in (0.0, 1.0)]
+    scenarios = []
+    for point in points:
+        try:
+            scenarios.append(resolve_point(base, point, {"run": settings}))
+        except (ScenarioError, WorkflowError):  # a corner refused: its runs will say so
+            continue
+    check_runs(scenarios, runs=evaluations + 1, memory_limit=memory_limit, written=False)
 
 
 def _parameters(given, goal: Targets) -> list[Parameter]:
@@ -230,12 +270,15 @@ def _parameters(given, goal: Targets) -> list[Parameter]:
     for path, bounds in given.items():
         try:
             low, high = bounds
+            if not (math.isfinite(low) and math.isfinite(high)):
+                raise ValueError("not finite")
             chosen.append(
                 Parameter(path=path, low=low, high=high, log=low > 0 and high / low >= 10)
             )
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError):
             raise WorkflowError(
-                f"--fit {path}: a range is low:high with low < high ({error})"
+                f"--fit {_cut(str(path))}: a range is low:high, two finite numbers with "
+                f"low < high (got {_cut(repr(bounds))})"
             ) from None
     if not chosen:
         raise WorkflowError("nothing to fit: name parameters as --fit path=low:high")
