@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel
 
+from creditsim.engine.footprint import check_runs
 from creditsim.engine.runner import RunResult
 from creditsim.outputs import write_json, write_parquet
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, merge, scenario_hash
@@ -93,6 +94,7 @@ def sweep(
     backend: str = "numpy",
     progress: Progress | None = None,
     catalogue: bool = True,
+    memory_limit: int | str | None = None,
 ) -> SweepResult:
     """Run `scenario` at every point of a design, each on seeds `seed`, `seed + 1`, ...
 
@@ -103,7 +105,8 @@ def sweep(
     rows are kept; with it each run writes its directory under `out/runs/` and the table goes to
     `out/sweep.parquet` (the design to `out/sweep.json`). With `workers` (or `scheduler`) the
     runs are tasks on Dask. Recorded in the catalogue (kind "sweep"), each run with it as parent,
-    unless `catalogue` is False."""
+    unless `catalogue` is False. Runs that would need more memory than `memory_limit` (see
+    `creditsim.run`) are refused first."""
     check_count("--seeds", seeds)
     for option, value in (("--population", population), ("--workers", workers), ("--lhs", lhs)):
         if value is not None:
@@ -138,6 +141,8 @@ def sweep(
     # Every point is resolved, and so checked, before anything runs.
     resolved = [resolve_point(base, point, {"run": run_settings}) for point in points]
     seed_list = list(range(base_seed, base_seed + seeds))
+    check_runs(resolved, runs=len(resolved) * seeds, workers=workers, scheduler=scheduler,
+               memory_limit=memory_limit, written=target is not None)  # fmt: skip
     if target is not None:
         prepare_directory(target, overwrite, FILES)
     specs = [
@@ -150,6 +155,7 @@ def sweep(
             else str(target / "runs" / f"point-{index:04d}-seed-{replicate}"),
             overwrite,
             backend,
+            memory_limit,
         )
         for index, point_scenario in enumerate(resolved)
         for replicate in seed_list
@@ -335,7 +341,7 @@ def parse_value(text: str) -> Value:
     text = text.strip()
     try:
         value = tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # not TOML (TOMLDecodeError), or an integer too long to read
         return text
     return value if isinstance(value, int | float | bool | str) else text
 
@@ -361,13 +367,29 @@ def parse_settings(
             grid[path] = [parse_value(item) for item in spec.split(",")]
             if any(item == "" for item in grid[path]):
                 raise WorkflowError(f"--set {text!r}: an empty value; values are v1,v2,...")
+            _check_distinct(path, grid[path])
         elif lhs is None:
             raise WorkflowError(
                 f"--set {text!r}: a range low:high needs --lhs N, the points to draw from it"
             )
         else:
-            ranges[path] = bounds
+            ranges[path] = _bounds(path, bounds)
     return grid, ranges
+
+
+def _check_distinct(path: str, values: Sequence[Value]) -> None:
+    """Each value of a grid once: a value given twice would run every point it makes twice."""
+    seen: set[Any] = set()
+    for value in values:
+        key = (isinstance(value, bool), value)  # 1 and 1.0 are one value; True is another
+        try:
+            if key in seen:
+                raise WorkflowError(
+                    f"--set {path}: {_short(repr(value))} given twice; give each value once"
+                )
+            seen.add(key)
+        except TypeError:  # a value with no hash (a list, from Python) is not compared
+            continue
 
 
 def sweep_table(
@@ -415,6 +437,7 @@ def _as_list(path: str, given: Sequence[Value] | Value) -> list[Value]:
     items = [given] if isinstance(given, str | int | float | bool) else list(given)
     if not items:
         raise WorkflowError(f"--set {path}: no values")
+    _check_distinct(path, items)
     return items
 
 
@@ -423,9 +446,24 @@ def _bounds(path: str, given: tuple[float, float]) -> tuple[float, float]:
         low, high = given
     except (TypeError, ValueError):
         raise WorkflowError(f"--set {path}: a range is (low, high)") from None
+    shown = f"--set {path}={_short(low)}:{_short(high)}"
     if not all(_is_number(v) for v in (low, high)) or not low < high:
-        raise WorkflowError(f"--set {path}={low}:{high}: a range is two numbers, low < high")
+        raise WorkflowError(f"{shown}: a range is two numbers, low < high")
+    if not all(_finite(v) for v in (low, high)):
+        raise WorkflowError(f"{shown}: a range is two finite numbers")
     return low, high
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond any float
+        return False
 
 
 def _range(spec: str) -> tuple[float, float] | None:
