@@ -261,7 +261,7 @@ def _default_text(info, value, models) -> str:
     if value is _REQUIRED:
         return "**required**"
     if isinstance(value, BaseModel):
-        return "(the table's defaults)"
+        return "its fields' defaults"
     if models and isinstance(value, list) and not value:
         return "none"
     if value is None:
@@ -289,11 +289,10 @@ def _toml(value) -> str:
     return str(value)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def render(found: list[Section]) -> str:
+    """Each table as a heading, its description, and a definition list of its fields: the name,
+    type and bounds, and default as the term; the description as the definition (a list reads
+    as well on a phone as on a desktop, where a wide table would not)."""
     lines: list[str] = []
     for section in found:
         lines.append(f"### {section.title} {{ #{section.anchor} }}")
@@ -301,12 +300,14 @@ def render(found: list[Section]) -> str:
         if section.doc:
             lines.append(section.doc)
             lines.append("")
-        lines.append("| field | type and bounds | default | what it sets |")
-        lines.append("|---|---|---|---|")
         for row in section.rows:
-            lines.append(
-                f"| `{row.name}` | {_cell(row.type)} | {_cell(row.default)} | "
-                f"{_cell(row.description) or '—'} |"
-            )
-        lines.append("")
+            plain = row.default in ("**required**", "its fields' defaults")
+            default = row.default if plain else f"default {row.default}"
+            lines.append(f"**`{row.name}`** · {_one_line(row.type)} · {default}")
+            lines.append(f":   {_one_line(row.description) or '(no description)'}")
+            lines.append("")
     return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
