@@ -823,10 +823,10 @@ def _in_words(
         return None
     if theirs == 0:
         if own == 0:
-            return f"none {verb}, as in {reference}"
+            return f"no one {verb}, as in {reference}"
         return f"{verb} ({own:.2%}), while no one in {reference} is"
     if own == 0:
-        return f"none {verb}, against {theirs:.2%} of {reference}"
+        return f"no one {verb}, against {theirs:.2%} of {reference}"
     times = _times(ratio)
     if times == "1":
         said = f"{verb} as often as {reference}"

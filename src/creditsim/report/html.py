@@ -538,10 +538,10 @@ def _headlines(audit: dict[str, Any], manifest: dict[str, Any]) -> str:
     cards.append(
         _card(
             fmt.integer(len(flagged)),
-            "outcomes flagged by the four-fifths rule",
+            "outcomes flagged outside the band 0.8 to 1.25",
             "; ".join(_flag_words(f) for f in flagged[:4]) + (" …" if len(flagged) > 4 else "")
             if flagged
-            else "no group's whole confidence interval lies below 0.8",
+            else "no group's whole confidence interval lies outside the band",
             alert=bool(flagged),
         )
     )
@@ -737,28 +737,28 @@ def _disparity(audit: dict[str, Any], figures) -> list[str]:
                 "—" if group == reference else fmt.ratio_interval(interval),
                 "—" if group == reference else ("yes" if anyone.get("four_fifths_flag") else "no"),
                 "—" if group == reference else ("yes" if flagged else "no"),
+                "" if group == reference else anyone.get("in_words") or "",
             ]
         )
     flagged_all = audit.get("flagged_significant", [])
     body = [
         paragraph(
-            f"<strong>The four-fifths rule</strong>: a group is flagged when the reference "
-            f"group ({escape(reference)}) is sanctioned at less than {threshold:g} times the "
-            f"group's rate, that is when the group is sanctioned more than "
-            f"{1 / threshold:.3g} times as often. The disparate-impact ratio below is the "
-            "reference group's rate divided by the group's: 1 is parity, below "
-            f"{threshold:g} is flagged. Each ratio carries a {fmt.percent(confidence)} "
-            "bootstrap confidence interval; only a flag whose whole interval lies below the "
-            "threshold is counted as significant, so that a small group's noise is not read as "
-            "bias."
+            "<strong>Disparate impact</strong>: the group's sanction rate divided by the "
+            f"reference group's ({escape(reference)}), like every disparity in the audit: 1 is "
+            "parity, 1.4 means the group is sanctioned 1.4 times as often. Outside the band "
+            f"{threshold:g} to {1 / threshold:.3g} (the four-fifths rule and its inverse) it is "
+            f"flagged. Each ratio carries a {fmt.percent(confidence)} confidence interval "
+            "(Jeffreys posteriors of the two rates, which do not collapse when a group has few "
+            "or no sanctions); only a flag whose whole interval lies outside the band is "
+            "counted as significant, so that a small group's noise is not read as bias."
         ),
         figure(
             figures["disparity"],
             "Disparate impact by group for each outcome, with "
-            "confidence intervals; filled dots: the whole interval is below the threshold.",
+            "confidence intervals; filled dots: the whole interval is outside the band.",
         ),
         table(
-            "Any sanction, by group (highlighted: flagged, whole interval below the threshold)",
+            "Any sanction, by group (highlighted: flagged, whole interval outside the band)",
             [
                 "group",
                 "citizens",
@@ -769,6 +769,7 @@ def _disparity(audit: dict[str, Any], figures) -> list[str]:
                 f"{fmt.percent(confidence)} interval",
                 "flagged",
                 "flagged, whole interval",
+                "in words",
             ],
             rows,
             numeric={1, 2, 3, 4, 5, 6},
@@ -778,13 +779,13 @@ def _disparity(audit: dict[str, Any], figures) -> list[str]:
     if flagged_all:
         body.append(
             paragraph(
-                "Flagged with the whole interval below the threshold: "
+                "Flagged with the whole interval outside the band: "
                 + "; ".join(escape(_flag_words(f)) for f in flagged_all)
                 + "."
             )
         )
     else:
-        body.append(paragraph("No outcome is flagged with its whole interval below the threshold."))
+        body.append(paragraph("No outcome is flagged with its whole interval outside the band."))
     return body
 
 
@@ -1180,8 +1181,9 @@ def render_compare(comparison: Comparison) -> str:
         paragraph(
             "A and B were run on the same synthetic citizens with the same chances (common "
             "random numbers), once per seed; the difference B − A within a seed is the effect "
-            "of what differs between the scenarios, not the noise of two draws. With "
-            "<code>no-system</code> as one side, it is the effect of the system itself."
+            "of what differs between the scenarios, not the noise of two draws. A is the "
+            "baseline (no system, or the policy in force): with <code>no-system</code> as A, "
+            "B − A is the effect of the system itself."
         ),
         note(escape(data["note"])) if data.get("note") else "",
     )
@@ -1206,7 +1208,10 @@ def render_compare(comparison: Comparison) -> str:
         else "",
     )
     build.section("limits", "How to read this, and its limits", *_compare_limits())
-    title = f"creditsim comparison: {a.get('scenario')} vs {b.get('scenario')}"
+    title = (
+        f"creditsim comparison: {b.get('scenario')} (B) against {a.get('scenario')} "
+        "(A, the baseline)"
+    )
     subtitle = escape(
         f"{fmt.integer(data.get('population'))} synthetic citizens, {_years(data.get('years'))}, "
         f"{len(seeds)} seeds"

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 KINDS: dict[str, str] = {
     "sanctions": "citizens under each sanction, week by week, and on each list",
     "wrongful": "wrongful sanctions by sanction, and their causes",
-    "disparity": "disparate impact by group, with bootstrap intervals and the four-fifths band",
+    "disparity": "disparate impact by group (group / reference), with intervals and the band",
     "regions": "sanction rate and wrongful records by region",
     "children": "children reached by sanctions, by group and by region",
     "mobility": "falls to the bottom grade, climbs back, and the time to recover",
@@ -370,7 +370,8 @@ def disparity(data: _Data) -> Figure:
         figure.creditsim_alt = "No outcome to compare between groups."
         return figure
     low, high = DI_LIMITS
-    ax.axvspan(low, threshold, color=FLAG_COLOUR, zorder=0, label="flagged by the four-fifths rule")
+    ax.axvspan(low, threshold, color=FLAG_COLOUR, zorder=0, label="flagged: outside the band")
+    ax.axvspan(1.0 / threshold, high, color=FLAG_COLOUR, zorder=0)
     ax.axvspan(threshold, 1.0 / threshold, color=BAND_COLOUR, zorder=0, label="within the band")
     ax.axvline(1.0, color="#666666", linewidth=0.8, zorder=1)
     offsets = np.linspace(-0.22, 0.22, len(groups)) if len(groups) > 1 else np.zeros(1)
@@ -413,8 +414,8 @@ def disparity(data: _Data) -> Figure:
     ax.set_ylim(len(outcomes) - 0.5, -0.5)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(
-        f"disparate impact: {reference}'s rate ÷ the group's rate  "
-        "(← sanctioned more often · sanctioned less often →)"
+        f"disparate impact: the group's rate ÷ {reference}'s rate  "
+        "(← sanctioned less often · sanctioned more often →)"
     )
     ax.set_title(f"Disparate impact by group, against {reference} (bars: confidence intervals)")
     handles, labels = ax.get_legend_handles_labels()
@@ -424,21 +425,22 @@ def disparity(data: _Data) -> Figure:
         unique.keys(),
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
-        title="filled: whole interval\nbelow the threshold",
+        title="filled: whole interval\noutside the band",
     )
     alt = (
         f"Dot plot of the disparate-impact ratio of {', '.join(groups)} against {reference} for "
-        f"{len(outcomes)} outcomes, with confidence intervals; the four-fifths zone below "
-        f"{threshold:g} is shaded. "
+        f"{len(outcomes)} outcomes (the group's rate over {reference}'s), with confidence "
+        f"intervals; the flagged zones outside {threshold:g} to {1.0 / threshold:.3g} are "
+        "shaded. "
     )
     if flagged:
         alt += (
-            "Flagged with the whole interval below the threshold: "
+            "Flagged with the whole interval outside the band: "
             + "; ".join(f"{g}, {fmt.label(o)}" for g, o in flagged)
             + "."
         )
     else:
-        alt += "No group's whole interval lies below the threshold."
+        alt += "No group's whole interval lies outside the band."
     figure.creditsim_alt = alt
     return figure
 
