@@ -30,9 +30,11 @@ with `CREDITSIM_MEMORY_LIMIT` or the memory this machine has available less a te
 
 Measured (bench/bench_footprint.py, bench/results/footprint.md: peak resident memory of a run in
 a fresh process, less what the process held before it): the estimate lies above the measured
-peak for every case there, within a factor of about 2.5 for the presets at 100,000 and 1,000,000
-citizens and within about 1.3 where histograms or events dominate (the cases that ask for
-gigabytes). It is an estimate of expected sizes: a random draw far above its mean can exceed it.
+peak in all 24 cases there, from 1.06 to 2.8 times it: 1.5 to 2.8 for the presets at 100,000 and
+1,000,000 citizens (where the ledgers' replays for the audit are counted for every citizen, and
+few need them), 1.06 to 1.13 where score histograms ask for gigabytes, 1.3 to 2.0 where events,
+time series or the audit do. It is an estimate of expected sizes: a random draw far above its
+mean can exceed it.
 """
 
 from __future__ import annotations
