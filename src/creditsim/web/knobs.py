@@ -90,10 +90,11 @@ class Arm(Request):
 
 
 class CompareRequest(Request):
-    """POST /api/compare: A and B on the same citizens, over `seeds` replicate seeds."""
+    """POST /api/compare: B against A, the baseline, on the same citizens (B - A), over `seeds`
+    replicate seeds. By default A is no-system and B the preset: the system's own effect."""
 
-    a: Arm = Arm()
-    b: Arm = Arm(preset="no-system")
+    a: Arm = Arm(preset="no-system")
+    b: Arm = Arm()
     population: Annotated[int, Field(gt=0)] = 20_000
     years: Annotated[float, Field(gt=0.0, le=MAX_YEARS)] = 1.0
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
