@@ -74,46 +74,82 @@ Grade = Annotated[str, Field(min_length=1, max_length=16)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        allow_inf_nan=False,
+        # The string under each field is its description: the scenario reference of the
+        # documentation is generated from them (tests/test_docs.py checks every field has one).
+        use_attribute_docstrings=True,
+    )
 
 
 class RunSettings(Model):
     """Defaults for a run; the CLI and `creditsim.run` may override them."""
 
     population: Annotated[int, Field(gt=0, le=MAX_POPULATION)] = 100_000
+    """Citizens to simulate (the CLI's --population overrides it)."""
     years: Annotated[float, Field(gt=0.0, le=MAX_YEARS)] = 1.0
+    """Years to simulate, from day 0 (a nominal 1 January 2018); days are years × 365, rounded."""
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
+    """The random seed: the same seed gives the same citizens and chances (common random
+    numbers)."""
     timeseries_every_days: Annotated[int, Field(ge=1, le=365)] = 7
+    """Length in days of each period of the time series (7: weekly)."""
     shard_size: Annotated[int, Field(ge=1000, le=MAX_SHARD_SIZE)] = 1_000_000
+    """Most citizens in a shard; memory is bounded by it, and shards run in parallel with
+    workers."""
     # Which citizen rows to write: all, none, or a fraction (a random sample; the time series
     # and the audit always cover everyone).
     citizen_rows: Literal["all", "none"] | Annotated[float, Field(gt=0.0, le=1.0)] = "all"
+    """Which citizen rows to write: all, none, or a fraction (a random sample, the same citizens
+    whatever the number of workers); the time series and the audit always cover everyone."""
 
 
 class Region(Model):
     name: Name
+    """The region's name, used in the outputs and by targeting and sweeps (`regions.NAME.field`)."""
     population_share: Annotated[float, Field(gt=0.0, le=1.0)]
+    """The share of citizens (households) who live in the region; the regions' shares sum to 1."""
     urban_share: Share
+    """The share of the region's households that are urban: it sets their income bands
+    (`income`)."""
     cameras_per_1000: Annotated[float, Field(ge=0.0, le=MAX_CAMERAS_PER_1000)]
+    """Cameras per 1,000 people at day 0: an event is in a camera's view with the chance 1 -
+    exp(-coverage_per_camera_per_1000 × cameras)."""
     camera_growth_per_year: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    """Yearly growth of the camera density: cameras × (1 + growth) ** (day / 365)."""
     pooling_share: Share = 1.0
+    """The share of the region's records that reach the national system (times any pooling
+    multiplier of the record's group, `targeting`)."""
     group_shares: dict[Name, Share] | None = None
+    """Shares of each demographic group in the region (summing to 1); not set: the groups'
+    national `share`."""
 
 
 class Group(Model):
     name: Name
+    """The demographic group's name. Groups behave alike; the audit compares them (disparity)."""
     share: Share
+    """The group's share of citizens where a region gives no `group_shares` of its own; the
+    shares sum to 1."""
 
 
 class Households(Model):
     couple_share: Share = 0.8
+    """The share of households whose head lives with a spouse (a second adult)."""
     children_probabilities: list[Share] = Field(
         default_factory=lambda: [0.35, 0.4, 0.2, 0.05], min_length=1, max_length=8
     )
+    """The chance that a household has 0, 1, 2, ... children (summing to 1)."""
     seniors_probabilities: list[Share] = Field(
         default_factory=lambda: [0.7, 0.2, 0.1], min_length=1, max_length=4
     )
+    """The chance that a household has 0, 1, 2, ... seniors living with it (summing to 1)."""
     young_adult_share: Share = 0.4
+    """The share of adults (households' heads and spouses) in the `young` age band rather than
+    `adult`."""
 
     @model_validator(mode="after")
     def _probabilities_sum_to_one(self) -> Households:
@@ -126,7 +162,9 @@ class Households(Model):
 
 class Income(Model):
     urban_shares: list[Share] = Field(default_factory=lambda: [0.3, 0.5, 0.2])
+    """The shares of urban households in the low, middle and high income bands (summing to 1)."""
     rural_shares: list[Share] = Field(default_factory=lambda: [0.6, 0.35, 0.05])
+    """The shares of rural households in the low, middle and high income bands (summing to 1)."""
 
     @model_validator(mode="after")
     def _shares(self) -> Income:
@@ -146,78 +184,139 @@ class Propensity(Model):
     """Latent propensity per behaviour category: gamma with mean 1 and this shape."""
 
     distribution: Literal["gamma"] = "gamma"
+    """The distribution of each citizen's latent propensity per behaviour category (gamma, with
+    mean 1)."""
     shape: Annotated[float, Field(ge=MIN_PROPENSITY_SHAPE, le=1000.0)] = 1.0
+    """The gamma's shape: 1 is exponential (a minority commits most offences); larger is more
+    even."""
 
 
 class Behaviour(Model):
     name: Name
+    """The behaviour's name: a record kind that policies price, triggers name and lists enter on."""
     category: Name
+    """Its category (financial, transport, traffic, civic, online, speech, merit, ...):
+    propensity, deterrence and the audit group behaviours by it."""
     rate_per_year: Rate
+    """True events per person-year, before the age multipliers and the propensity."""
     offence: bool = True
+    """Whether it is an offence (false for merits: blood donation, volunteering); deterrence
+    holds back offences only."""
     age_multipliers: dict[Literal["child", "young", "adult", "senior"], Multiplier] = Field(
         default_factory=dict
     )
+    """The rate's multiplier by age band (child, young, adult, senior); a band not named has 1."""
     propensity_weight: bool = True
+    """Whether who does it is weighted by the citizen's propensity for its category (otherwise
+    uniform)."""
     channels: list[Literal[CHANNELS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    """The channels that can see it and turn it into records (none: it is never recorded)."""
     points: Points = 0
+    """Its points per record under a points policy that prices it no other way (negative: a
+    deduction)."""
 
 
 class Camera(Model):
     enabled: bool = True
+    """Whether the channel records anything."""
     coverage_per_camera_per_1000: Annotated[float, Field(ge=0.0, le=1.0)] = 0.002
+    """How much of public life one camera per 1,000 people sees: an event is in view with the
+    chance 1 - exp(-this × cameras per 1,000)."""
     true_identification_rate: Share = 0.9
+    """The chance that a face in view is matched to the right citizen."""
     fpir_reference: Share = 0.002
+    """The false-positive identification rate (a match to a wrong citizen) on the reference
+    gallery, before the group multipliers."""
     reference_gallery: Annotated[float, Field(ge=1.0, le=MAX_GALLERY)] = 1.2e7
+    """The gallery size at which `fpir_reference` holds."""
     gallery_size: Annotated[float, Field(ge=1.0, le=MAX_GALLERY)] = 1.3e9
+    """The size of the gallery searched (1.3 billion ID photos): the FPIR grows as (gallery_size
+    / reference_gallery) ** fpir_gallery_exponent."""
     fpir_gallery_exponent: Annotated[float, Field(ge=0.0, le=2.0)] = 0.3
+    """How fast the FPIR grows with the gallery's size (0: not at all)."""
     fpir_multiplier_by_group: dict[Name, Multiplier] = Field(default_factory=dict)
+    """The FPIR's multiplier for each demographic group (a group not named has 1): NIST IR 8280
+    measured factors of 10 to 100. A false match records the event against another adult of
+    the same group."""
 
 
 class Plate(Model):
     enabled: bool = True
+    """Whether the channel records anything."""
     read_rate: Share = 0.9
+    """The chance that the plate of a traffic offence in a camera's view is read."""
     other_driver_share: Share = 0.2
+    """The chance that a read offence was driven by someone other than the car's owner (the
+    household's head): the record goes to the owner."""
 
 
 class DetectionChannel(Model):
     enabled: bool = True
+    """Whether the channel records anything."""
     detect_rate: Share = 0.5
+    """The chance that an event this channel can see is recorded (against the right citizen: it
+    checks identity)."""
     delay_days: Delay = 0
+    """Days from the event until its record reaches the system."""
 
 
 class Platform(Model):
     enabled: bool = True
+    """Whether the channel records anything."""
     recall: Share = 0.6
+    """The share of true events the classifier flags."""
     precision: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
+    """The share of flags that are true: for every true flag, (1 - precision) / precision false
+    ones land on citizens who did nothing."""
 
 
 class Informant(Model):
     enabled: bool = True
+    """Whether the channel records anything."""
     report_rate: Share = 0.02
+    """The chance that an event informants can see is reported (times any targeting and the
+    informing response)."""
     false_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
+    """The share of reports that are false or malicious: fabricated records against random
+    adults."""
     informer_points: Points = 0
+    """Points a points policy gives an informer for each report (a record of informing); above 0,
+    informing pays."""
 
 
 class Merges(Model):
     enabled: bool = True
+    """Whether records are merged at all."""
     rate: Share = 0.001
+    """The share of pooled records merged onto another adult of the same region (a namesake)."""
 
 
 class Channels(Model):
     camera: Camera = Camera()
+    """Cameras with 1:N face identification."""
     plate: Plate = Plate()
+    """Vehicle recognition for traffic offences."""
     transport: DetectionChannel = DetectionChannel(detect_rate=0.3)
+    """Transport operators' ticket and identity checks."""
     court: DetectionChannel = DetectionChannel(detect_rate=0.8, delay_days=90)
+    """Courts: judgments, and the list of dishonest judgment debtors."""
     tax: DetectionChannel = DetectionChannel(detect_rate=0.2, delay_days=180)
+    """Tax offices."""
     platform: Platform = Platform()
+    """Platform monitoring of purchases, gaming time and posts, by a classifier."""
     informant: Informant = Informant()
+    """Informant apps: citizens reporting others."""
     registry: DetectionChannel = DetectionChannel(detect_rate=0.7)
+    """Civil registries that log merits (blood donation, volunteering)."""
     merges: Merges = Merges()
+    """Data errors: records merged onto a citizen of the same name."""
 
 
 class GradeBand(Model):
     grade: Grade
+    """The grade's name (AAA, D, poor, ...)."""
     min_score: Score
+    """The lowest score of the grade; bands are listed from the highest to the lowest."""
 
 
 class Contacts(Model):
@@ -225,8 +324,12 @@ class Contacts(Model):
     and a random contact network with a set mean degree."""
 
     weight: Share = 0.0  # the share of the score that is the mean of the contacts' scores
+    """The share of the shown score that is the mean score of one's contacts (0: contacts do not
+    count)."""
     household: bool = True
+    """Whether the members of one's household are contacts."""
     mean_degree: Annotated[float, Field(ge=0.0, le=200.0)] = 0.0
+    """The mean number of random contacts outside the household (a random network)."""
 
 
 # Record kinds a score policy may price besides behaviours.
@@ -239,24 +342,44 @@ class ScorePolicy(Model):
     restoration of deductions and a pull towards the scores of one's contacts."""
 
     name: Name
+    """The policy's name: score columns, triggers and the audit name it."""
     start: Score
+    """Every citizen's starting score, before income and age points."""
     minimum: Score
+    """The lowest score."""
     maximum: Score
+    """The highest score."""
     grades: list[GradeBand] = Field(min_length=1, max_length=MAX_GRADES)
+    """The grade bands, from the highest `min_score` to the lowest; the lowest must cover
+    `minimum`."""
     # Points per record kind (a behaviour's name, "informed" or "insider"); a points policy
     # falls back to each behaviour's own `points`, the informant's `informer_points` and the
     # insider's `points`; other policies count only the kinds named here.
     points: dict[Name, Points] = Field(default_factory=dict)
+    """Points per record kind (a behaviour's name, `informed` or `insider`). A points policy
+    falls back to each behaviour's own `points`, the informant's `informer_points` and the
+    insider's `points`; other policies count only the kinds named here."""
     reads_channels: list[Literal[CHANNELS]] | None = None  # type: ignore[valid-type]
+    """The channels whose records the policy reads; not set: every channel."""
     income_points: dict[Literal["low", "middle", "high"], Points] = Field(default_factory=dict)
+    """Fixed points by income band (ability to pay), added to the start."""
     age_points: dict[Literal["child", "young", "adult", "senior"], Points] = Field(
         default_factory=dict
     )
+    """Fixed points by age band (personal characteristics, length of credit history), added to
+    the start."""
     contacts: Contacts = Contacts()
+    """Social contacts whose scores pull one's own (as Sesame Credit reads them)."""
     restore_after_days: Days | None = None
+    """Deductions are restored after this many days without a new record against the citizen; not
+    set: never restored."""
     published: bool = True
+    """Whether the rules are published; secret rules are perceived only in part
+    (`response.deterrence.secret_rules_awareness`)."""
     # The grade at or below which the audit counts a citizen as punished by this policy.
     low_grade: Grade | None = None
+    """The grade at or below which the audit counts a citizen as punished by the policy; not set:
+    the lowest grade."""
 
     @model_validator(mode="after")
     def _check(self) -> ScorePolicy:
@@ -296,10 +419,15 @@ class PointsPolicy(ScorePolicy):
     """Points, as in Rongcheng (a balance of 1,000) or the national score "out of 800"."""
 
     type: Literal["points"] = "points"
+    """A points policy."""
     name: Name = "points"
+    """The policy's name: score columns, triggers and the audit name it."""
     start: Score = 1000
+    """Every citizen's starting score (Rongcheng: 1,000), before income and age points."""
     minimum: Score = 0
+    """The lowest score."""
     maximum: Score = 2000
+    """The highest score."""
 
 
 def _bands(*pairs: tuple[str, int]) -> list[GradeBand]:
@@ -311,10 +439,15 @@ class SesamePolicy(ScorePolicy):
     ability to pay (income), personal characteristics (age) and social contacts."""
 
     type: Literal["sesame"] = "sesame"
+    """A Sesame-Credit-like score."""
     name: Name = "sesame"
+    """The policy's name: score columns, triggers and the audit name it."""
     start: Score = 600
+    """Every citizen's starting score, before income and age points."""
     minimum: Score = 350
+    """The lowest score (Sesame Credit: 350)."""
     maximum: Score = 950
+    """The highest score (Sesame Credit: 950)."""
     grades: list[GradeBand] = Field(
         default_factory=lambda: _bands(
             ("excellent", 700), ("very_good", 650), ("good", 600), ("fair", 550), ("poor", 350)
@@ -322,16 +455,23 @@ class SesamePolicy(ScorePolicy):
         min_length=1,
         max_length=MAX_GRADES,
     )
+    """The grade bands, from the highest `min_score` to the lowest; the lowest must cover
+    `minimum`."""
 
 
 class FicoPolicy(ScorePolicy):
     """A FICO-like baseline, 300 to 850, that reads financial records only."""
 
     type: Literal["fico"] = "fico"
+    """A FICO-like baseline."""
     name: Name = "fico"
+    """The policy's name: score columns, triggers and the audit name it."""
     start: Score = 700
+    """Every citizen's starting score, before income and age points."""
     minimum: Score = 300
+    """The lowest score (FICO: 300)."""
     maximum: Score = 850
+    """The highest score (FICO: 850)."""
     grades: list[GradeBand] = Field(
         default_factory=lambda: _bands(
             ("exceptional", 800), ("very_good", 740), ("good", 670), ("fair", 580), ("poor", 300)
@@ -339,7 +479,10 @@ class FicoPolicy(ScorePolicy):
         min_length=1,
         max_length=MAX_GRADES,
     )
+    """The grade bands, from the highest `min_score` to the lowest; the lowest must cover
+    `minimum`."""
     reads_channels: list[Literal["court", "tax"]] | None = ["court", "tax"]  # type: ignore[assignment]
+    """The financial channels read (court, tax): a FICO-like score reads nothing else."""
 
     @model_validator(mode="after")
     def _financial_only(self) -> FicoPolicy:
@@ -361,14 +504,22 @@ class ListPolicy(Model):
     appeal succeeds, as `removal` allows."""
 
     type: Literal["list"] = "list"
+    """A list."""
     name: Name
+    """The list's name: triggers (`on_lists`), columns and the audit name it."""
     entry_behaviours: list[Name] = Field(min_length=1)
+    """A record of any of these behaviours puts its subject on the list."""
     removal: list[Literal["time", "payment", "appeal"]] = Field(
         default_factory=lambda: ["time"], min_length=1
     )
+    """How an entry ends: `time` (after `term_days`), `payment` (the debt paid, at
+    `payments_per_year`), `appeal` (an appeal that succeeds)."""
     term_days: Days = 730
+    """Days an entry lasts when removal by `time` applies."""
     payments_per_year: dict[Literal["low", "middle", "high"], Rate] = Field(default_factory=dict)
+    """The rate at which a listed citizen pays the debt, by income band (removal by `payment`)."""
     published: bool = True
+    """Whether the list is published: its entries appear on the public blacklist."""
 
     @model_validator(mode="after")
     def _check(self) -> ListPolicy:
@@ -390,10 +541,17 @@ class Trigger(Model):
     # The score policy whose grades `grade_at_or_below` and `grade_at_or_above` name;
     # None: the first score policy.
     policy: Name | None = None
+    """The score policy whose grades `grade_at_or_below` and `grade_at_or_above` name; not set:
+    the first score policy."""
     grade_at_or_below: Grade | None = None
+    """The sanction holds while the citizen's grade is this one or lower (and at least its term)."""
     grade_at_or_above: Grade | None = None  # for rewards: green lanes for high grades
+    """For rewards: the reward holds while the grade is this one or higher."""
     on_lists: list[Name] = Field(default_factory=list)  # while on any of these lists
+    """The sanction holds while the citizen is on any of these lists."""
     record_behaviours: list[Name] = Field(default_factory=list)
+    """A record of any of these behaviours starts the sanction's term on the record's day (a new
+    one during a term extends it)."""
 
     @model_validator(mode="after")
     def _needs_a_condition(self) -> Trigger:
@@ -412,20 +570,31 @@ class Trigger(Model):
 
 class Purchases(Model):
     kind: Literal["flight", "train"]
+    """What is bought: flight or train tickets."""
     attempts_per_year: dict[Literal["low", "middle", "high"], Rate]
+    """Purchases a citizen tries per year, by income band; every try while banned is denied and
+    counted, as the published figures count them."""
 
 
 class Sanction(Model):
     """A sanction, or a reward (`kind = "reward"`, e.g. a green lane for high grades)."""
 
     name: Name
+    """The sanction's name: columns, the audit and sweeps (`sanctions.NAME.field`) name it."""
     kind: Literal["sanction", "reward"] = "sanction"
+    """A sanction, or a reward (a green lane for high grades; not part of "any sanction")."""
     trigger: Trigger
+    """What imposes it: a grade, a list, records of named behaviours (any of them)."""
     duration_days: Days
+    """Its term in days: how long it lasts at least once triggered."""
     reach: Literal["person", "children", "household"] = "person"
+    """Whom it reaches: the person, their children, or the whole household."""
     publishes_name: bool = False
+    """Whether it publishes the name on the public blacklist."""
     purchases: Purchases | None = None
+    """Ticket purchases it denies (a travel ban); not set: none."""
     appealable: bool = True
+    """Whether it can be appealed (`appeals`)."""
 
 
 class Appeals(Model):
@@ -433,14 +602,23 @@ class Appeals(Model):
     "insincere apology" ruling that keeps a sanction in place although the appeal succeeded."""
 
     enabled: bool = False
+    """Whether sanctioned citizens appeal at all."""
     share_by_income: dict[Literal["low", "middle", "high"], Share] = Field(default_factory=dict)
+    """The share of sanctioned citizens who appeal, by income band (a band not named: none)."""
     # The appeal share of citizens at or below the primary policy's low grade is multiplied by
     # this (those at the bottom may appeal less, or more).
     low_grade_multiplier: Multiplier = 1.0
+    """Multiplies the appeal share of citizens at or below the primary policy's low grade (those
+    at the bottom may appeal less, or more)."""
     success_rate_wrongful: Share = 0.3
+    """The chance that an appeal against a wrongful sanction succeeds."""
     success_rate_rightful: Share = 0.05
+    """The chance that an appeal against a sanction that is not wrongful succeeds."""
     delay_days: Delay = 90
+    """Days from a sanction's start, when the appeal is filed, to the decision."""
     insincere_apology_share: Share = 0.0
+    """The share of successful appeals ruled an "insincere apology": the sanction stays (as Liu
+    Hu's did)."""
 
 
 class Targeting(Model):
@@ -450,7 +628,10 @@ class Targeting(Model):
     detection_multiplier_by_group: dict[Literal[CHANNELS], dict[Name, Multiplier]] = Field(  # type: ignore[valid-type]
         default_factory=dict
     )
+    """Per channel, a multiplier by group on the chance that an event is recorded (cameras: in
+    view; informants: reported; other channels: detected)."""
     pooling_multiplier_by_group: dict[Name, Multiplier] = Field(default_factory=dict)
+    """A multiplier by group on the chance that a record reaches the national system."""
 
 
 class Exemptions(Model):
@@ -458,60 +639,92 @@ class Exemptions(Model):
     sanctions are waived."""
 
     share: Share = 0.0
+    """The share of citizens who are exempt (officials, the well connected)."""
     share_by_group: dict[Name, Share] = Field(default_factory=dict)
+    """The exempt share by group, in place of `share` for the groups named."""
     records_dropped: bool = True
+    """Whether the exempt citizens' records are dropped before any policy reads them."""
     sanctions_waived: bool = True
+    """Whether the exempt citizens' sanctions and list entries are waived."""
 
 
 class Insider(Model):
     """An insider who changes the scores of a share of citizens on one day."""
 
     enabled: bool = False
+    """Whether the attack happens."""
     day: Day = 180
+    """The day of the change."""
     share: Share = 0.001
+    """The share of adults (of `target_group`, if set) whose scores are changed."""
     target_group: Name | None = None
+    """The group the insider targets; not set: everyone."""
     points: Points = -300
+    """The change of each victim's score (an `insider` record; a points policy prices it at this
+    unless its `points` table names `insider`)."""
 
 
 class FalseReportCampaign(Model):
     """Coordinated false reports against one group, from a start day on."""
 
     enabled: bool = False
+    """Whether the campaign happens."""
     target_group: Name | None = None
+    """The group reported against; not set: everyone."""
     reports_per_target_per_year: Annotated[float, Field(ge=0.0, le=100.0)] = 0.05
+    """False reports per targeted adult and year."""
     start_day: Day = 0
+    """The day the campaign starts; it lasts to the end of the run."""
     behaviours: list[Name] = Field(default_factory=list)
+    """The behaviours falsely reported (each report one of them, at random)."""
 
 
 class Leak(Model):
     """A database left open: a share of the records made up to a day is exposed."""
 
     enabled: bool = False
+    """Whether the database is left open."""
     day: Day = 300
+    """The day it is found open: records made up to then may be exposed."""
     share_of_records: Share = 0.1
+    """The share of those records exposed."""
 
 
 class ScoreSwap(Model):
     """A hack that swaps the scores of the top and the bottom citizens on one day."""
 
     enabled: bool = False
+    """Whether the hack happens."""
     day: Day = 200
+    """The day of the swap (at its end)."""
     share: Share = 0.001
+    """The share of citizens at the top and at the bottom of the primary score whose scores are
+    swapped."""
 
 
 class Attacks(Model):
     insider: Insider = Insider()
+    """An insider who changes the scores of a share of citizens on one day."""
     false_reports: FalseReportCampaign = FalseReportCampaign()
+    """Coordinated false reports against one group."""
     leak: Leak = Leak()
+    """A database left open."""
     score_swap: ScoreSwap = ScoreSwap()
+    """A hack that swaps the highest and the lowest scores on one day."""
 
 
 class Deterrence(Model):
     enabled: bool = True
+    """Whether citizens offend less when they believe they are watched."""
     elasticity_by_category: dict[Name, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=dict
     )
+    """By behaviour category, how strongly perceived detection holds offences back: each is kept
+    with the chance 1 - elasticity × perceived detection (a category not named: 0). Speech:
+    chilling."""
     secret_rules_awareness: Share = 0.5
+    """Where the primary policy's rules are secret, the share of the true detection that citizens
+    perceive."""
 
 
 class Gaming(Model):
@@ -519,61 +732,101 @@ class Gaming(Model):
     frequent by `uplift` (by `uplift` × the deterrence's secret_rules_awareness when secret)."""
 
     enabled: bool = True
+    """Whether citizens do point-earning acts for the points."""
     uplift: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    """Each merit with positive points becomes more frequent by this share (times the perceived
+    share where rules are secret)."""
 
 
 class Informing(Model):
     """Informing when it pays: reports rise by `uplift` when informing earns points."""
 
     enabled: bool = True
+    """Whether citizens inform more when it pays."""
     uplift: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
+    """Reports rise by this share when informing earns points (times the perceived share where
+    rules are secret)."""
 
 
 class GivingUp(Model):
     """Citizens stuck at or below a grade stop caring: deterrence no longer holds them back."""
 
     enabled: bool = False
+    """Whether citizens at the bottom stop caring: deterrence no longer holds them back."""
     grade: Grade | None = None  # the grade at or below which citizens give up; None: the lowest
+    """The grade of the primary policy at or below which citizens give up; not set: the lowest."""
 
 
 class Response(Model):
     enabled: bool = True  # switches every response off at once
+    """Switches every response off at once: the events are then exactly those without the system."""
     deterrence: Deterrence = Deterrence()
+    """Offending less when watched (and the chilling of speech)."""
     giving_up: GivingUp = GivingUp()
+    """Citizens at the bottom stop being deterred."""
     gaming: Gaming = Gaming()
+    """Point-earning acts done for the points."""
     informing: Informing = Informing()
+    """Informing more when it pays."""
 
 
 class Audit(Model):
     # "largest", "least-sanctioned", or a group's name
     reference_group: Annotated[str, Field(min_length=1, max_length=64)] = "largest"
+    """The group every group is compared with: `largest`, `least-sanctioned`, or a group's name."""
     four_fifths_threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
+    """The disparity band is [threshold, 1 / threshold]: a ratio outside it is flagged (0.8: the
+    four-fifths rule)."""
     bootstrap_replicates: Annotated[int, Field(ge=0, le=100_000)] = 1000
+    """Draws from each group's posterior behind the intervals of ratios (every disparity, the
+    disparate impact); 0: no intervals at all."""
     confidence: Annotated[float, Field(ge=0.5, le=0.999)] = 0.95
+    """The confidence level of every interval."""
 
 
 class Scenario(Model):
     name: Name = "custom"
+    """The scenario's name, in outputs, reports and the catalogue."""
     description: Annotated[str, Field(max_length=MAX_TEXT)] = ""
+    """What the scenario is, in words (shown by `creditsim scenarios list` and in reports)."""
     system_enabled: bool = True
+    """Whether there is a system at all; false (as in `no-system`): the same citizens and
+    behaviour, nothing recorded or sanctioned."""
     run: RunSettings = RunSettings()
+    """Defaults for a run."""
     regions: list[Region] = Field(min_length=1, max_length=MAX_REGIONS)
+    """The regions."""
     groups: list[Group] = Field(min_length=1, max_length=MAX_GROUPS)
+    """The demographic groups."""
     households: Households = Households()
+    """How households are made up."""
     income: Income = Income()
+    """Income bands by urban and rural households."""
     propensity: Propensity = Propensity()
+    """Each citizen's latent propensity per behaviour category."""
     behaviours: list[Behaviour] = Field(min_length=1, max_length=MAX_BEHAVIOURS)
+    """The catalogue of behaviours: what citizens truly do."""
     channels: Channels = Channels()
+    """The channels that turn true events into records, imperfectly."""
     # Scoring policies, side by side on the same record stream; the first score policy is the
     # primary one (its grades drive appeals and giving up; its publication, perception).
     policies: list[Policy] = Field(min_length=1)
+    """Scoring policies and lists, side by side on the same records; the first score policy is
+    the primary one (its grades drive appeals and giving up)."""
     sanctions: list[Sanction] = Field(default_factory=list)
+    """Sanctions and rewards: trigger, term, reach."""
     appeals: Appeals = Appeals()
+    """Appeals and redress."""
     targeting: Targeting = Targeting()
+    """Unequal by design: channels that watch some groups more closely."""
     exemptions: Exemptions = Exemptions()
+    """Officials and the well connected."""
     attacks: Attacks = Attacks()
+    """Attacks on the system and its faults."""
     response: Response = Response()
+    """How citizens respond to the system."""
     audit: Audit = Audit()
+    """How the audit compares groups."""
 
     @model_validator(mode="before")
     @classmethod
