@@ -510,15 +510,15 @@ class _Posterior:
     """Intervals from Jeffreys posteriors of each set's rates.
 
     A rate x / n (x citizens of n) has the posterior Beta(x + 1/2, n - x + 1/2): its interval is
-    the equal-tailed Jeffreys interval, in closed form, with Clopper-Pearson's ends where the
-    Jeffreys interval's are known to fall short of their coverage: from 0 when x = 0, up to the
-    exact upper end (1 - (alpha / 2) ** (1 / n)) rather than Jeffreys' (whose coverage dips to
-    90 % for about 3 expected); the exact lower end when x = 1; mirrored at x = n and n - 1. A
-    ratio of two sets' rates has the interval of the ratio of independent draws from the two
-    posteriors (each a ratio of gamma draws, one per count, from the keyed stream; a count of 0
-    drawn with shape 1, whose upper tail is Clopper-Pearson's), with the rule at zero: no
-    citizen in the numerator, the lower end is 0; none in the reference, the upper end is
-    unbounded."""
+    the equal-tailed Jeffreys interval, in closed form, with Clopper-Pearson's ends where
+    Jeffreys' fall short of their coverage: when x = 0, from 0 up to the exact upper end
+    1 - (alpha / 2) ** (1 / n) (with Jeffreys' the coverage falls to 91 % near 3 expected); when
+    x = 1, from the exact lower end (with Jeffreys' it falls to 90 % near 0.1 expected);
+    mirrored at x = n and n - 1. A ratio of two sets' rates has the interval of the ratio of
+    independent draws from the two posteriors (each a ratio of gamma draws, one per count, from
+    the keyed stream; a count of 0 drawn with shape 1, whose upper tail is Clopper-Pearson's),
+    with the rule at zero: no citizen in the numerator, the lower end is 0; none in the
+    reference, the upper end is unbounded."""
 
     def __init__(self, draws: int, confidence: float, seed: int) -> None:
         self.draws = draws
