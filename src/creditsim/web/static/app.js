@@ -372,10 +372,10 @@ function renderRun(container, view, fresh) {
       view.lists.map((l) => ({ cells: [l.label, l.text.listed, l.text.wrongful, l.text.still] })), [1, 2, 3], { compact: true }));
   }
   if (view.groups.length) {
-    parts.push(table("Any sanction by group (disparate impact: the reference group's rate over the group's; under 0.8 fails the four-fifths rule)",
-      ["group", "citizens", "sanction rate", "wrongfully", "disparate impact", "95% interval", ""],
+    parts.push(table("Any sanction by group (disparate impact: the group's rate over the reference group's; outside 0.8 to 1.25 it is flagged)",
+      ["group", "citizens", "sanction rate", "wrongfully", "disparate impact", "95% interval", "in words", ""],
       view.groups.map((g) => ({
-        cells: [g.group, g.text.citizens, g.text.sanction_rate, g.text.wrongful, g.text.disparate_impact, g.text.interval,
+        cells: [g.group, g.text.citizens, g.text.sanction_rate, g.text.wrongful, g.text.disparate_impact, g.text.interval, g.text.in_words || "",
           g.significant ? h("span", { class: "badge sig", text: "flagged, significant" }) : g.flagged ? h("span", { class: "badge wrong", text: "flagged" }) : ""],
         class: g.flagged ? "flag" : null,
       })), [1, 2, 3, 4, 5], { compact: true }));
