@@ -505,7 +505,7 @@ def test_children_reached_once_per_child(household_bans):
 def test_children_column_counts_the_children_in_the_household():
     # An adult's `children` is the number of children living in the household, including in
     # the household that the population size cuts short (the last one).
-    from creditsim.engine.streams import stream
+    from creditsim.arrays.streams import stream
     from creditsim.population import ADULT, CHILD, YOUNG, build_population
 
     scenario = creditsim.load_scenario("national-2018")

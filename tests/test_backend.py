@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import creditsim
-from creditsim.engine.backend import BackendError, array_module, categorical, namespace
+from creditsim.arrays.backend import BackendError, array_module, categorical, namespace
 
 
 def _gpu_available() -> bool:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from conftest import assert_close_count, binomial_sd, build_scenario
 
 import creditsim
+from creditsim.arrays.streams import stream
 from creditsim.behaviours import draw_events
 from creditsim.channels import observe
 from creditsim.channels.records import CORRECT
-from creditsim.engine.streams import stream
 from creditsim.population import build_population
 
 

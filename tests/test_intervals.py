@@ -10,8 +10,8 @@ from conftest import face_error_scenario
 from scipy import stats
 
 import creditsim
+from creditsim.arrays.streams import stream
 from creditsim.audit.disparity import RATES, _gamma, _Posterior
-from creditsim.engine.streams import stream
 
 
 def test_rate_intervals_are_jeffreys_intervals():

@@ -14,9 +14,9 @@ import pytest
 
 import creditsim
 from creditsim import outputs
+from creditsim.arrays.streams import stream
 from creditsim.behaviours import draw_events
 from creditsim.channels import observe
-from creditsim.engine.streams import stream
 from creditsim.policies.lists import ListRule
 from creditsim.policies.scores import run_ledger, score_rule
 from creditsim.population import build_population

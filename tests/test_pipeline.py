@@ -10,7 +10,7 @@ from itertools import product
 
 import pytest
 
-import creditsim.engine.streams as streams
+import creditsim.arrays.streams as streams
 from creditsim.channels.records import Records
 from creditsim.engine import runner
 from creditsim.engine.pipeline import PIPELINE

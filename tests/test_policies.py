@@ -209,7 +209,7 @@ def test_a_contact_pulls_the_score_by_the_weight():
 
 def test_the_contact_network_has_the_set_mean_degree_and_the_household():
     scenario = load_scenario("national-2018")
-    from creditsim.engine.streams import stream
+    from creditsim.arrays.streams import stream
     from creditsim.population import build_population
 
     pop = build_population(scenario, 50_000, stream(1, 0, "population"))
@@ -264,10 +264,10 @@ def test_a_sanction_names_its_policy():
 
 def test_giving_up_reaches_its_fixed_point():
     """After giving up, one more replay of the final records brings back no further offence."""
+    from creditsim.arrays.streams import stream
     from creditsim.behaviours import draw_events
     from creditsim.channels import observe
     from creditsim.engine.stages.response import give_up as _give_up
-    from creditsim.engine.streams import stream
     from creditsim.policies.scores import score_rules
     from creditsim.population import build_population
     from creditsim.response import given_up, respond_split

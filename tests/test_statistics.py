@@ -15,6 +15,7 @@ import pytest
 from conftest import assert_close_count, binomial_sd, build_scenario, poisson_sd
 
 import creditsim
+from creditsim.arrays.streams import stream
 from creditsim.behaviours import draw_events, expected_weight
 from creditsim.channels import observe
 from creditsim.channels.cameras import coverage
@@ -26,7 +27,6 @@ from creditsim.channels.records import (
     NO_ACTOR,
     PLATFORM_FALSE,
 )
-from creditsim.engine.streams import stream
 from creditsim.population import CHILD, build_population
 from creditsim.response import detection_chance, respond
 from creditsim.scenario.schema import AGE_BANDS, CHANNELS, fpir

@@ -8,8 +8,8 @@ import pytest
 from conftest import build_scenario
 
 import creditsim
+from creditsim.arrays.streams import stream
 from creditsim.behaviours import draw_events
-from creditsim.engine.streams import stream
 from creditsim.population import build_population
 from creditsim.response import detection_chance
 

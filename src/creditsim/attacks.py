@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditsim.arrays.streams import stream
 from creditsim.channels.records import CAMPAIGN, INSIDER, NO_ACTOR, Records
-from creditsim.engine.streams import stream
 from creditsim.population import CHILD, Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 

@@ -11,8 +11,8 @@ from types import ModuleType
 
 import numpy as np
 
-from creditsim.engine.backend import namespace, to_host
-from creditsim.engine.streams import stream
+from creditsim.arrays.backend import namespace, to_host
+from creditsim.arrays.streams import stream
 from creditsim.population import Population
 from creditsim.scenario.schema import AGE_BANDS, Scenario
 

@@ -27,8 +27,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from creditsim import catalogue
+from creditsim.arrays.backend import BackendError
 from creditsim.catalogue import CatalogueError
-from creditsim.engine.backend import BackendError
 from creditsim.engine.runner import OutputError, run
 from creditsim.errors import CreditsimError
 from creditsim.scenario import ScenarioError, load_scenario, preset_names, to_toml

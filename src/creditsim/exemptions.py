@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from creditsim.engine.streams import stream
+from creditsim.arrays.streams import stream
 from creditsim.population import Population
 from creditsim.sanctions import Intervals
 from creditsim.scenario.schema import Scenario

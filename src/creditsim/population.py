@@ -11,7 +11,7 @@ from types import ModuleType
 
 import numpy as np
 
-from creditsim.engine.backend import categorical, namespace, passed, to_host
+from creditsim.arrays.backend import categorical, namespace, passed, to_host
 from creditsim.scenario.schema import AGE_BANDS, INCOME_BANDS, Scenario
 
 CHILD, YOUNG, ADULT, SENIOR = range(len(AGE_BANDS))

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditsim.arrays.backend import namespace
+from creditsim.arrays.streams import stream
 from creditsim.behaviours import Events
 from creditsim.channels import seen_by
 from creditsim.channels.cameras import coverage_table
 from creditsim.channels.informants import informing_boost
-from creditsim.engine.backend import namespace
-from creditsim.engine.streams import stream
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 

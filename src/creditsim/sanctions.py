@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from creditsim.engine.streams import stream
+from creditsim.arrays.streams import stream
 from creditsim.policies.scores import GradeChanges
 from creditsim.population import Population
 from creditsim.scenario.schema import INCOME_BANDS, Sanction, Scenario

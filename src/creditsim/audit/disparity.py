@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from creditsim.arrays.streams import stream
 from creditsim.channels.records import CAUSES
 from creditsim.engine.shard import RECOVERY_BIN_DAYS
-from creditsim.engine.streams import stream
 from creditsim.scenario.schema import INCOME_BANDS, Scenario
 
 POPULATION = 1_400_000_000  # reference: population

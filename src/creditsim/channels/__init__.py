@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditsim.arrays.backend import namespace
+from creditsim.arrays.streams import stream
 from creditsim.behaviours import Events
 from creditsim.channels import cameras, informants, offices, plates, platforms, pooling
 from creditsim.channels.records import CAUSES, NO_ACTOR, Records
 from creditsim.channels.targeting import group_multiplier
-from creditsim.engine.backend import namespace
-from creditsim.engine.streams import stream
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 

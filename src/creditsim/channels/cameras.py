@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditsim.arrays.backend import namespace
 from creditsim.behaviours import Events
 from creditsim.channels.records import CORRECT, FACE, Records
 from creditsim.channels.sampling import adults_sharing
-from creditsim.engine.backend import namespace
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario, fpir
 

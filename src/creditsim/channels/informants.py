@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditsim.arrays.backend import namespace
 from creditsim.behaviours import Events
 from creditsim.channels.records import CORRECT, INFORMANT_FALSE, NO_ACTOR, Records
-from creditsim.engine.backend import namespace
 from creditsim.population import CHILD, Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 

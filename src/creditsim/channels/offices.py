@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditsim.arrays.backend import namespace
 from creditsim.behaviours import Events
 from creditsim.channels.records import CORRECT, Records
-from creditsim.engine.backend import namespace
 from creditsim.scenario.schema import CHANNELS, DetectionChannel
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditsim.arrays.backend import namespace
 from creditsim.behaviours import Events
 from creditsim.channels.cameras import coverage
 from creditsim.channels.records import CORRECT, PLATE_OWNER, Records
-from creditsim.engine.backend import namespace
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditsim.arrays.backend import namespace
 from creditsim.behaviours import Events
 from creditsim.channels.records import CORRECT, NO_ACTOR, PLATFORM_FALSE, Records
-from creditsim.engine.backend import namespace
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 

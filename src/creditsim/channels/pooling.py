@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditsim.arrays.backend import namespace
 from creditsim.channels.records import CORRECT, MERGE, Records
 from creditsim.channels.sampling import adults_sharing
 from creditsim.channels.targeting import group_multiplier
-from creditsim.engine.backend import namespace
 from creditsim.population import Population
 from creditsim.scenario.schema import Scenario
 

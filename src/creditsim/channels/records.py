@@ -7,7 +7,7 @@ from types import ModuleType
 
 import numpy as np
 
-from creditsim.engine.backend import namespace, to_host
+from creditsim.arrays.backend import namespace, to_host
 
 NO_ACTOR = -1
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from creditsim.engine.backend import namespace
+from creditsim.arrays.backend import namespace
 from creditsim.population import CHILD, Population
 
 

@@ -3,7 +3,7 @@ pooling, applied per event or record (1 where the scenario sets none)."""
 
 from __future__ import annotations
 
-from creditsim.engine.backend import namespace
+from creditsim.arrays.backend import namespace
 from creditsim.scenario.schema import Scenario
 
 

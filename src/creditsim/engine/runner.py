@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from creditsim import __version__
+from creditsim.arrays.backend import array_module
 from creditsim.audit.disparity import build_audit
-from creditsim.engine.backend import array_module
 from creditsim.engine.cluster import dask_client, map_unordered
 from creditsim.engine.combine import Totals, shard_sizes, timeseries_columns
 from creditsim.engine.memory import keep_freed_memory, paused_collector

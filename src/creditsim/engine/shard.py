@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from creditsim.engine.backend import array_module
+from creditsim.arrays.backend import array_module
 from creditsim.engine.pipeline import PIPELINE
 from creditsim.engine.state import ShardResult, ShardState
 from creditsim.engine.tables.standing import RECOVERY_BIN_DAYS

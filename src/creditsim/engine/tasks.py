@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from creditsim.arrays.streams import stream
 from creditsim.engine.combine import timeseries_columns
 from creditsim.engine.memory import paused_collector
 from creditsim.engine.shard import Progress, run_shard
-from creditsim.engine.streams import stream
 from creditsim.outputs import shard_file, to_table, write_parquet
 from creditsim.scenario.schema import Scenario
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from creditsim.engine.streams import stream
+from creditsim.arrays.streams import stream
 from creditsim.sanctions import Intervals, union
 from creditsim.scenario.schema import INCOME_BANDS, ListPolicy, Scenario
 

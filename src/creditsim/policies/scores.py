@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from creditsim.arrays.streams import stream
 from creditsim.behaviours import Events
-from creditsim.engine.streams import stream
 from creditsim.policies.contacts import Network, contact_network
 from creditsim.population import Population
 from creditsim.scenario.schema import (

@@ -6,11 +6,11 @@ from itertools import pairwise
 
 import numpy as np
 
+from creditsim.arrays.backend import namespace, to_host
+from creditsim.arrays.streams import stream
 from creditsim.behaviours import Events, draw_with_extra
-from creditsim.engine.backend import namespace, to_host
 from creditsim.engine.stage import stage
 from creditsim.engine.state import ShardState
-from creditsim.engine.streams import stream
 from creditsim.population import Population, build_population
 from creditsim.response import gaming_rates
 from creditsim.scenario.schema import Scenario
