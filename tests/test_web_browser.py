@@ -160,3 +160,26 @@ def test_the_dashboard_in_a_real_browser(browser, tmp_path):
         assert all("422" in problem for problem in problems), problems
         assert external == [], external
     print(f"\nscreenshots of the dashboard: {shots}")
+
+
+def test_another_web_page_cannot_queue_runs(browser, tmp_path):
+    """What a page on another site could send to a dashboard on loopback (a form posted in the
+    background, a no-cors fetch) is refused: nothing is queued."""
+    app = create_app(data_dir=tmp_path / "dashboard")
+    with live_server(app) as base:
+        page = browser.new_page()
+        page.set_content(
+            f'<form id="f" method="post" action="{base}/api/runs" enctype="text/plain">'
+            '<input name=\'{"population": 10, "x": "\' value=\'"}\'></form>'
+        )
+        with page.expect_navigation():
+            page.evaluate("document.getElementById('f').submit()")
+        assert page.evaluate("document.body.innerText").count("refused") == 1
+        sent = page.evaluate(
+            """url => fetch(url, {method: "POST", mode: "no-cors", body: '{"population": 10}',
+                                  headers: {"Content-Type": "text/plain"}})
+                       .then(() => "sent", error => String(error))""",
+            f"{base}/api/runs",
+        )
+        assert sent == "sent"  # the browser sends it; the server refuses it
+        assert app.state.manager.jobs == {}  # neither was queued

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pyarrow as pa
 
-from creditsim import __version__
 from creditsim.errors import CreditsimError
+from creditsim.version import __version__
 
 if TYPE_CHECKING:
     from creditsim.engine.runner import RunResult

@@ -12,4 +12,8 @@ class CreditsimError(ValueError):
     """A mistake in what the user asked for, or a place that cannot be used; one message."""
 
 
-__all__ = ["CreditsimError"]
+class OutputError(CreditsimError):
+    """The output directory cannot be used; nothing has been written."""
+
+
+__all__ = ["CreditsimError", "OutputError"]

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from creditsim.engine.combine import shard_sizes
-from creditsim.engine.runner import OutputError
+from creditsim.errors import OutputError
 from creditsim.policies.scores import CONTACT_STEPS_AT_ONCE, deltas
 from creditsim.scenario.schema import CHANNELS, INCOME_BANDS, ListPolicy, Scenario
 

@@ -15,7 +15,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from creditsim import __version__
 from creditsim.arrays.backend import array_module
 from creditsim.audit.disparity import build_audit
 from creditsim.engine.cluster import dask_client, map_unordered
@@ -40,18 +39,15 @@ from creditsim.engine.tasks import (
     run_shard_task,
     summary_file,
 )
-from creditsim.errors import CreditsimError
+from creditsim.errors import OutputError
 from creditsim.outputs import to_table, write_json, write_parquet
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
+from creditsim.version import __version__
 
 STAGES = tuple(stage.name for stage in PIPELINE)  # progress steps: one per stage
 BLACKLIST_COLUMNS = ("citizen", "entry", "start_day", "end_day", "reasons", "wrongful",
                      "sanctions", "wrongful_causes", "region", "group", "age_band", "income_band",
                      "household")  # fmt: skip
-
-
-class OutputError(CreditsimError):
-    """The output directory cannot be used; nothing has been written."""
 
 
 @dataclass

@@ -14,10 +14,10 @@ import io
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from creditsim import __version__
 from creditsim.audit.disparity import POPULATION
 from creditsim.report import numbers as fmt
 from creditsim.report.loading import Comparison
+from creditsim.version import __version__
 from creditsim.workflow.targets import (
     TargetError,
     gap_table,

@@ -16,13 +16,14 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from creditsim.engine.runner import RunResult
+from creditsim.errors import CreditsimError
 from creditsim.scenario import Scenario
 
 RUN_NEEDS = ("manifest.json", "audit.json", "timeseries.parquet")
 COMPARE_FILE = "compare.json"
 
 
-class ReportError(ValueError):
+class ReportError(CreditsimError):
     """What was asked for cannot be reported; the message says why. Nothing has been written."""
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import tomli_w
 from pydantic import BaseModel, ValidationError
 
+from creditsim.errors import CreditsimError
 from creditsim.scenario.schema import NAME_PATTERN, Scenario
 
 PRESETS_PACKAGE = "creditsim.scenario.presets"
@@ -29,7 +30,7 @@ MAX_SHOWN = 60  # characters of a value or a key that a message echoes
 MAX_LABEL = 500  # characters of a file's path that a message echoes
 
 
-class ScenarioError(ValueError):
+class ScenarioError(CreditsimError):
     """A scenario that cannot be used; the message names the file, the field and what is allowed."""
 
 

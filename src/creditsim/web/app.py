@@ -21,7 +21,14 @@ The JSON API under /api is what the page uses:
     GET    /api/compare-runs?a=&b=        two catalogued runs side by side
     GET    /runs/{id}/report              the run's HTML report (as `creditsim report` writes it)
 
-Every error is {"error": "one message"}: a bad request names the field and what is allowed.
+Every error is {"error": "one message"}: a bad request names the field and what is allowed, and
+repeats at most a few dozen characters of what it was sent.
+
+What a request may be (`creditsim.web.guard`): the Host must be the server's own (loopback by
+default); a POST, PUT, PATCH or DELETE must say `Content-Type: application/json` (415) and come
+from the dashboard's own page or a program, not another web site (Origin, Sec-Fetch-Site: 403);
+a body is at most 64 KiB (413). Plots and reports are drawn in worker processes, one per CPU,
+each once (then served from the run's cache); when too many are waiting, 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -42,10 +50,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from creditsim import __version__, catalogue
+from creditsim.engine import footprint
 from creditsim.report import numbers as fmt
 from creditsim.report.html import CSP as REPORT_CSP
+from creditsim.report.loading import ReportError
 from creditsim.scenario import load_scenario, preset_names
 from creditsim.web import blacklist as bl
+from creditsim.web.guard import MAX_BODY, RequestGuard, clip, clip_message
+from creditsim.web.heavy import QUEUE, Drawing, Renderer, Saturated
 from creditsim.web.jobs import Busy, JobManager
 from creditsim.web.knobs import (
     MAX_POPULATION,
@@ -91,12 +103,17 @@ def create_app(
     time_limit: float = 600.0,
     abandon_after: float = 60.0,
     allowed_hosts: list[str] | None = None,
+    max_body: int = MAX_BODY,
+    heavy_workers: int | None = None,
+    heavy_queue: int = QUEUE,
 ) -> FastAPI:
     """The dashboard app. Runs are written under `data_dir` (default
     ~/.local/share/creditsim/dashboard, or $CREDITSIM_DASHBOARD_DIR) and recorded in the run
     catalogue; at most `max_running` run at once and `max_queued` wait; a run is stopped after
     `time_limit` seconds, and a job nobody has asked about for `abandon_after` seconds is
-    cancelled. `allowed_hosts`: the Host names the server answers (loopback by default)."""
+    cancelled. `allowed_hosts`: the Host names the server answers (loopback by default).
+    `max_body`: the largest request body taken, in bytes. Plots and reports are drawn by
+    `heavy_workers` processes (default: one per CPU) with at most `heavy_queue` waiting."""
     if catalogue.catalogue_path() is None:
         raise ValueError(
             f"the dashboard keeps every run in the run catalogue, but {catalogue.ENV}=off "
@@ -114,6 +131,7 @@ def create_app(
         abandon_after=abandon_after,
     )
     library = Library(folder)
+    renderer = Renderer(workers=heavy_workers, queue=heavy_queue)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -122,6 +140,7 @@ def create_app(
             yield
         finally:
             manager.stop()
+            renderer.close()
 
     app = FastAPI(
         title="creditsim dashboard",
@@ -135,6 +154,9 @@ def create_app(
     app.state.library = library
     app.state.data_dir = folder
     app.state.max_population = max_population
+    app.state.renderer = renderer
+    # Outermost last: the Host is checked first, then what a request may be, then the headers.
+    app.add_middleware(RequestGuard, max_body=max_body)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS)
 
     @app.middleware("http")
@@ -156,10 +178,11 @@ def create_app(
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
-    @app.get("/runs/{run_id}/report", include_in_schema=False)
-    def report(run_id: int) -> HTMLResponse:
-        text = _found(lambda: library.report_html(run_id))
-        return HTMLResponse(text, headers={"Content-Security-Policy": REPORT_CSP})
+    @app.get("/runs/{run_id}/report", response_class=HTMLResponse)
+    async def report(run_id: int) -> HTMLResponse:
+        """The run's HTML report, as `creditsim report` writes it (drawn once, then cached)."""
+        data = await _drawn(renderer, lambda: library.drawing(run_id, "report"))
+        return HTMLResponse(data, headers={"Content-Security-Policy": REPORT_CSP})
 
     # ----------------------------------------------------------------------------------- api
 
@@ -169,6 +192,7 @@ def create_app(
             "ok": True,
             "version": __version__,
             "jobs": manager.counts(),
+            "drawing": renderer.busy(),
             "limits": {
                 "max_population": max_population,
                 "max_running": max_running,
@@ -212,14 +236,16 @@ def create_app(
     def job(job_id: str) -> dict[str, Any]:
         found = manager.get(job_id)
         if found is None:
-            raise ApiError(404, f"no job {job_id!r} (jobs are forgotten when the server restarts)")
+            raise ApiError(
+                404, f"no job {clip(job_id)} (jobs are forgotten when the server restarts)"
+            )
         return manager.view(found)
 
     @app.delete("/api/jobs/{job_id}")
     def cancel(job_id: str) -> dict[str, Any]:
         found = manager.cancel(job_id)
         if found is None:
-            raise ApiError(404, f"no job {job_id!r}")
+            raise ApiError(404, f"no job {clip(job_id)}")
         return manager.view(found)
 
     @app.get("/api/runs")
@@ -234,10 +260,11 @@ def create_app(
     def audit(run_id: int) -> dict[str, Any]:
         return _found(lambda: library.audit(run_id))
 
-    @app.get("/api/runs/{run_id}/plots/{kind}")
-    def plot(run_id: int, kind: str) -> Response:
+    @app.get("/api/runs/{run_id}/plots/{kind}", response_class=Response)
+    async def plot(run_id: int, kind: str) -> Response:
+        """One plot of the run, SVG (drawn once, then cached)."""
         name = kind.removesuffix(".svg")
-        data = _found(lambda: library.plot_svg(run_id, name))
+        data = await _drawn(renderer, lambda: library.drawing(run_id, name))
         return Response(data, media_type="image/svg+xml", headers={"Cache-Control": "max-age=3600"})
 
     @app.get("/api/runs/{run_id}/blacklist")
@@ -284,6 +311,7 @@ def _run_payload(body: RunRequest, cap: int) -> tuple[dict[str, Any], str]:
     scenario, point = scenario_for(
         body.preset, body.knobs, {**settings, "citizen_rows": "all"}, field="knobs"
     )
+    footprint.check(scenario)  # a run that would not fit in memory: 422, as creditsim run
     record = {
         "preset": body.preset,
         **settings,
@@ -306,6 +334,7 @@ def _compare_payload(body: CompareRequest, cap: int) -> tuple[dict[str, Any], st
     settings = {"population": body.population, "years": body.years, "citizen_rows": "none"}
     a, point_a = scenario_for(body.a.preset, body.a.knobs, settings, field="a.knobs")
     b, point_b = scenario_for(body.b.preset, body.b.knobs, settings, field="b.knobs")
+    footprint.check_runs([a, b], runs=2 * body.seeds)
     payload = {
         "a": a.model_dump(mode="json"),
         "b": b.model_dump(mode="json"),
@@ -339,7 +368,7 @@ def _years(years: float) -> str:
 def _checked(make):
     try:
         return make()
-    except KnobError as error:
+    except (KnobError, footprint.FootprintError) as error:
         raise ApiError(422, str(error)) from None
 
 
@@ -359,6 +388,17 @@ def _found(make):
         raise ApiError(503, str(error)) from None
 
 
+async def _drawn(renderer: Renderer, what) -> bytes:
+    """A plot or report: found in the catalogue (in a thread), then drawn by the renderer."""
+    drawing: Drawing = await run_in_threadpool(_found, what)
+    try:
+        return await renderer.get(drawing)
+    except Saturated as error:
+        raise ApiError(503, str(error), headers={"Retry-After": str(error.retry_after)}) from None
+    except ReportError as error:
+        raise ApiError(404, str(error)) from None
+
+
 def _folder_name() -> str:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return f"{stamp}-{uuid.uuid4().hex[:8]}"
@@ -370,25 +410,34 @@ def _folder_name() -> str:
 def _errors(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse({"error": error.message}, error.status, headers=error.headers)
+        return JSONResponse(
+            {"error": clip_message(error.message)}, error.status, headers=error.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         model = {"/api/runs": RunRequest, "/api/compare": CompareRequest}.get(request.url.path)
-        return JSONResponse({"error": validation_message(error.errors(), model)}, 422)
+        message = clip_message(validation_message(error.errors(), model))
+        return JSONResponse({"error": message}, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         message = error.detail if isinstance(error.detail, str) else str(error.detail)
         if error.status_code == 404 and message == "Not Found":
             message = "no such page or endpoint (the API is under /api: see /api/health)"
-        return JSONResponse({"error": message}, error.status_code, headers=error.headers)
+        return JSONResponse(
+            {"error": clip_message(message)}, error.status_code, headers=error.headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
         return JSONResponse(
-            {"error": f"internal error: {type(error).__name__}: {error}"}, status_code=500
+            {"error": clip_message(f"internal error: {type(error).__name__}: {error}")},
+            status_code=500,
         )
+
+
+MAX_FIELD = 60  # characters of a field name (a generated key can be any length)
 
 
 def validation_message(errors: list[dict[str, Any]], model: type[BaseModel] | None) -> str:
@@ -398,12 +447,13 @@ def validation_message(errors: list[dict[str, Any]], model: type[BaseModel] | No
     first = errors[0]
     where = first["loc"][0] if first["loc"] else "body"
     loc = [str(part) for part in first["loc"][1:] if part != "[key]"]
-    field = ".".join(loc)
+    field = ".".join(clip(part, MAX_FIELD, quote=False) for part in loc)
     kind = first.get("type", "")
     message = first.get("msg", "not valid")
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     if kind == "json_invalid":
         detail = (first.get("ctx") or {}).get("error", "")
+        detail = clip(detail, quote=False) if detail else ""
         return f"the request body is not valid JSON{': ' + detail if detail else ''}"
     if kind == "missing" and not loc and where == "body":
         return "the request needs a JSON body (an object; {} takes every default)"
@@ -411,7 +461,7 @@ def validation_message(errors: list[dict[str, Any]], model: type[BaseModel] | No
         allowed = _allowed(model, loc[:-1])
         return f"field `{field}`: unknown field; allowed: {allowed}{more}"
     if kind != "missing" and "input" in first and not isinstance(first["input"], dict | list):
-        message = f"{message} (got {first['input']!r})"
+        message = f"{message} (got {clip(first['input'])})"
     name = f"field `{field}`" if field else f"the request {where}"
     return f"{name}: {message}{more}"
 

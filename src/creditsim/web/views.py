@@ -8,7 +8,6 @@ what the page shows can be checked against the run's audit.
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 import threading
 from collections import OrderedDict
@@ -24,6 +23,8 @@ from creditsim.report.html import CAUSE_WORDS, in_scenario_order, mechanisms
 from creditsim.report.loading import ReportError, open_comparison, open_run
 from creditsim.report.plots import KINDS
 from creditsim.web import blacklist as bl
+from creditsim.web.guard import clip
+from creditsim.web.heavy import Drawing
 from creditsim.workflow.compare import paired_table
 from creditsim.workflow.metrics import HEADLINE, flatten_audit
 
@@ -44,7 +45,6 @@ class Library:
         self._opened: OrderedDict[int, Any] = OrderedDict()
         self._frames: OrderedDict[int, pd.DataFrame] = OrderedDict()
         self._lock = threading.Lock()
-        self._plotting = threading.Lock()  # matplotlib's rc_context is global
 
     # ------------------------------------------------------------------------------ listings
 
@@ -126,31 +126,18 @@ class Library:
             raise NotFound(f"run {run_id}: its files are not on disk, so neither is its audit")
         return result.audit()
 
-    def plot_svg(self, run_id: int, kind: str) -> bytes:
-        if kind not in KINDS:
-            raise NotFound(f"no plot kind {kind!r}; allowed: {', '.join(KINDS)}")
-        row, result = self.result(run_id)
-        cached = self._cache(row) / f"{kind}.svg"
-        if cached.is_file():
-            return cached.read_bytes()
-        if result is None:
-            raise NotFound(f"run {run_id}: its files are not on disk, so it has no plots")
-        with self._plotting:
-            figure = result.plot(kind)
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="svg", metadata={"Date": None})
-        data = buffer.getvalue()
-        _write(cached, data)
-        return data
-
-    def report_html(self, run_id: int) -> str:
-        from creditsim.report.html import render_run
-
-        _, result = self.result(run_id)
-        if result is None:
-            raise NotFound(f"run {run_id}: its files are not on disk, so it has no report")
-        with self._plotting:
-            return render_run(result)
+    def drawing(self, run_id: int, kind: str) -> Drawing:
+        """What to draw for a plot `kind` (or "report") of a run, and where it is cached; drawn
+        by `creditsim.web.heavy.Renderer`, in a worker process."""
+        if kind != "report" and kind not in KINDS:
+            raise NotFound(f"no plot kind {clip(kind)}; allowed: {', '.join(KINDS)}")
+        row = self.entry(run_id)
+        folder = self._cache(row)
+        cached = folder / ("report.html" if kind == "report" else f"{kind}.svg")
+        what = "report" if kind == "report" else "plots"
+        if not cached.is_file() and (row.get("path") is None or row.get("on_disk") != "present"):
+            raise NotFound(f"run {run_id}: its files are not on disk, so it has no {what}")
+        return Drawing(f"{folder.name}/{kind}", kind, Path(str(row.get("path"))), cached)
 
     # ----------------------------------------------------------------------------- blacklist
 
@@ -305,10 +292,10 @@ def cards(audit: dict[str, Any]) -> list[dict[str, Any]]:
             "flagged",
             len(flagged),
             fmt.integer(len(flagged)),
-            "outcomes flagged by the four-fifths rule",
+            "outcomes flagged outside the band 0.8 to 1.25",
             "; ".join(_flag_words(f) for f in flagged[:4]) + (" …" if len(flagged) > 4 else "")
             if flagged
-            else "no group's whole confidence interval lies below 0.8",
+            else "no group's whole confidence interval lies outside the band",
             alert=bool(flagged),
         )
     )
@@ -377,9 +364,9 @@ def list_rows(audit: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def group_rows(audit: dict[str, Any]) -> list[dict[str, Any]]:
-    """Any sanction by group: rate, disparate impact against the reference group, the flag."""
+    """Any sanction by group: rate, disparate impact against the reference group (the group's
+    rate over the reference's), the audit's flag (outside the band threshold to 1 / threshold)."""
     reference = audit.get("reference_group")
-    threshold = audit.get("four_fifths_threshold", 0.8)
     significant = set(audit.get("flagged_significant", []))
     rows = []
     for group, entry in audit.get("by_group", {}).items():
@@ -392,7 +379,7 @@ def group_rows(audit: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "group": group,
                 "reference": group == reference,
-                "flagged": ratio is not None and ratio < threshold,
+                "flagged": group != reference and bool(anyone.get("four_fifths_flag")),
                 "significant": f"{group}:any" in significant,
                 "text": {
                     "citizens": fmt.integer(entry.get("citizens")),
@@ -400,6 +387,7 @@ def group_rows(audit: dict[str, Any]) -> list[dict[str, Any]]:
                     "wrongful": fmt.integer(anyone.get("wrongful")),
                     "disparate_impact": "reference" if group == reference else fmt.ratio(ratio),
                     "interval": "" if group == reference else fmt.ratio_interval(interval),
+                    "in_words": "" if group == reference else anyone.get("in_words") or "",
                 },
             }
         )
@@ -556,13 +544,6 @@ def _float(value: Any) -> float | None:
 
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{threading.get_ident()}")
-    temporary.write_bytes(data)
-    temporary.replace(path)
 
 
 __all__ = ["Library", "NotFound", "cards", "compare_rows", "metric_words"]
