@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 import creditsim
 from creditsim import cli
+from creditsim.figures.numbers import integer, number, percent, ratio, signed_number
+from creditsim.figures.plots import KINDS
 from creditsim.report import ReportError, open_source
-from creditsim.report.numbers import integer, number, percent, ratio, signed_number
-from creditsim.report.plots import KINDS
 from creditsim.workflow.targets import gap_table, load_targets
 
 SECTIONS = (

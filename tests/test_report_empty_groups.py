@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from creditsim.cli import app as cli_app
 from creditsim.engine.runner import run
-from creditsim.report import numbers as fmt
-from creditsim.report.plots import KINDS
+from creditsim.figures import numbers as fmt
+from creditsim.figures.plots import KINDS
 from creditsim.scenario import preset_names
 from creditsim.web import create_app
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from creditsim import catalogue
 from creditsim.cli import app as cli_app
-from creditsim.report import numbers as fmt
+from creditsim.figures import numbers as fmt
 from creditsim.scenario import load_scenario
 from creditsim.web import blacklist as bl
 from creditsim.web import create_app

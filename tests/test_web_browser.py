@@ -14,7 +14,7 @@ import httpx
 import pytest
 from test_web_support import live_server
 
-from creditsim.report import numbers as fmt
+from creditsim.figures import numbers as fmt
 from creditsim.web import create_app
 
 CHROMIUM = "/usr/bin/chromium"

@@ -26,7 +26,7 @@ from test_web_support import make_client
 
 from creditsim import catalogue
 from creditsim.engine.runner import run
-from creditsim.report.plots import KINDS
+from creditsim.figures.plots import KINDS
 from creditsim.scenario import preset_names
 from creditsim.web import create_app
 from creditsim.workflow.compare import compare

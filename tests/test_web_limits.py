@@ -15,7 +15,7 @@ import pytest
 from test_web_support import live_server, make_client
 
 from creditsim.engine.runner import run
-from creditsim.report.plots import KINDS
+from creditsim.figures.plots import KINDS
 from creditsim.web import create_app
 from creditsim.web.guard import MAX_BODY, MAX_ECHO, clip, clip_message
 

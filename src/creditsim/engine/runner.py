@@ -143,8 +143,8 @@ class RunResult:
         return self.timeseries_table.to_pandas()
 
     def plot(self, kind: str | None = None):
-        """A matplotlib Figure of one kind (`creditsim.report.plots.KINDS`), or all as a dict."""
-        from creditsim.report.plots import plot
+        """A matplotlib Figure of one kind (`creditsim.figures.plots.KINDS`), or all as a dict."""
+        from creditsim.figures.plots import plot
 
         return plot(self, kind)
 

@@ -6,7 +6,7 @@
     result.plot("sanctions")                           # one matplotlib Figure (kinds: KINDS)
 
 This module is itself callable: `creditsim.report(...)` is `creditsim.report.report(...)`, and
-`creditsim.report.plots` stays reachable.
+`creditsim.figures.plots` stays reachable.
 """
 
 from __future__ import annotations

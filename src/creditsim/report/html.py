@@ -15,7 +15,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from creditsim.audit.disparity import POPULATION
-from creditsim.report import numbers as fmt
+from creditsim.figures import numbers as fmt
 from creditsim.report.loading import Comparison
 from creditsim.version import __version__
 from creditsim.workflow.targets import (
@@ -205,7 +205,7 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
 def render_run(result: RunResult, targets: str | Any | None = None) -> str:
     """The report of one run, as HTML text. `targets`: a targets file or scenario name, None for
     the scenario's shipped targets where it has them, False for none."""
-    from creditsim.report.plots import plot
+    from creditsim.figures.plots import plot
 
     scenario = result.scenario
     audit = in_scenario_order(result.audit(), scenario)
@@ -286,7 +286,7 @@ def in_scenario_order(audit: dict[str, Any], scenario: Scenario) -> dict[str, An
 
 
 def _kinds() -> list[str]:
-    from creditsim.report.plots import KINDS
+    from creditsim.figures.plots import KINDS
 
     return list(KINDS)
 

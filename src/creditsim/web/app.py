@@ -51,7 +51,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from creditsim import __version__, catalogue
 from creditsim.engine import footprint
-from creditsim.report import numbers as fmt
+from creditsim.figures import numbers as fmt
 from creditsim.report.html import CSP as REPORT_CSP
 from creditsim.report.loading import ReportError
 from creditsim.scenario import load_scenario, preset_names

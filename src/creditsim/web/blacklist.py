@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from creditsim.report import numbers as fmt
+from creditsim.figures import numbers as fmt
 from creditsim.report.html import CAUSE_WORDS
 from creditsim.web.guard import clip
 

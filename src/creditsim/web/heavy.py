@@ -159,8 +159,8 @@ def _settle(future: Future, done: Future) -> None:
 
 def _warm() -> None:
     """Import what drawing needs once, when the worker starts."""
+    import creditsim.figures.plots  # noqa: F401
     import creditsim.report.html  # noqa: F401
-    import creditsim.report.plots  # noqa: F401
 
 
 def draw(kind: str, run: str, cached: str) -> bytes:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from creditsim.report import numbers as fmt
+from creditsim.figures import numbers as fmt
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, merge, preset_names
 from creditsim.scenario.schema import fpir
 from creditsim.web.guard import clip

@@ -1,6 +1,6 @@
 """What the dashboard shows of catalogued runs and comparisons, read back from their files.
 
-Numbers are formatted by `creditsim.report.numbers` and plots drawn by `creditsim.report.plots`
+Numbers are formatted by `creditsim.figures.numbers` and plots drawn by `creditsim.figures.plots`
 (as SVG, cached under the data dir); every card carries its raw value beside its text, so that
 what the page shows can be checked against the run's audit.
 """
@@ -18,10 +18,10 @@ import pandas as pd
 
 from creditsim import catalogue
 from creditsim.audit.disparity import POPULATION
-from creditsim.report import numbers as fmt
+from creditsim.figures import numbers as fmt
+from creditsim.figures.plots import KINDS
 from creditsim.report.html import CAUSE_WORDS, in_scenario_order, mechanisms
 from creditsim.report.loading import ReportError, open_comparison, open_run
-from creditsim.report.plots import KINDS
 from creditsim.web import blacklist as bl
 from creditsim.web.guard import clip
 from creditsim.web.heavy import Drawing

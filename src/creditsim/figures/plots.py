@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from creditsim.report import numbers as fmt
+from creditsim.figures import numbers as fmt
 
 if TYPE_CHECKING:
     from creditsim.engine.runner import RunResult
