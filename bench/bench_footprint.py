@@ -79,7 +79,7 @@ for key in ("years", "shard_size"):
 scenario = load_scenario(load_scenario(base, override), {"run": settings})
 written = case.get("written", True)
 footprint = estimate(scenario, written)
-import creditsim.engine.runner  # noqa: E402,F401  (the modules a run loads, held before it)
+import creditsim.workflow.run  # noqa: E402,F401  (the modules a run loads, held before it)
 
 with tempfile.TemporaryDirectory() as folder:
     Path("/proc/self/clear_refs").write_text("5")  # the peak is reset to what is held now

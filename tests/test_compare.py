@@ -139,7 +139,7 @@ def test_compare_writes_its_files(tmp_path):
     assert saved["seeds"] == [0, 1] and saved["a"]["scenario"] == "no-system"
     assert (out / "runs" / "a-seed-1" / "manifest.json").is_file()
     assert list((out / "runs" / "b-seed-0" / "citizens").glob("*.parquet"))
-    with pytest.raises(creditsim.engine.runner.OutputError, match="not empty"):
+    with pytest.raises(creditsim.errors.OutputError, match="not empty"):
         creditsim.compare("no-system", "national-2018", population=2_000, seeds=1, out=out)
 
 

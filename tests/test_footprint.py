@@ -25,7 +25,7 @@ import creditsim
 from creditsim.cli import app
 from creditsim.engine import footprint
 from creditsim.engine.footprint import FootprintError, check, estimate, parse_size
-from creditsim.engine.runner import OutputError
+from creditsim.errors import OutputError
 from creditsim.scenario import load_scenario, preset_names
 
 GiB = 2**30
@@ -230,7 +230,7 @@ MEASURE = textwrap.dedent(
                 return int(line.split()[1]) * 1024
 
     scenario = load_scenario(sys.argv[1], {"run": {"population": int(sys.argv[2])}})
-    import creditsim.engine.runner  # the modules a run loads, held before it is measured
+    import creditsim.workflow.run  # the modules a run loads, held before it is measured
     Path("/proc/self/clear_refs").write_text("5")
     before = status("VmRSS")
     creditsim.run(scenario, out=Path(sys.argv[3]), catalogue=False)

@@ -297,7 +297,7 @@ def test_write_json_round_trips(tmp_path):
 
 
 def test_out_that_is_a_file_is_refused(tmp_path):
-    from creditsim.engine.runner import OutputError
+    from creditsim.errors import OutputError
 
     path = tmp_path / "file"
     path.write_text("x")

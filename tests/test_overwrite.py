@@ -8,7 +8,7 @@ import pytest
 
 import creditsim
 from creditsim.engine.rundir import planned_files
-from creditsim.engine.runner import OutputError
+from creditsim.errors import OutputError
 
 SMALL = {"population": 3000, "shard_size": 1000, "seed": 5}
 USER_FILES = ("secret.csv", "citizens/mine.txt", "shards/notes.md", "blacklist/keep.parquet",

@@ -17,11 +17,11 @@ from test_web_support import make_client
 from typer.testing import CliRunner
 
 from creditsim.cli import app as cli_app
-from creditsim.engine.runner import run
 from creditsim.figures import numbers as fmt
 from creditsim.figures.plots import KINDS
 from creditsim.scenario import preset_names
 from creditsim.web import create_app
+from creditsim.workflow.run import run
 
 SIZES = (1, 10, 1_000)
 NOT_A_NUMBER = re.compile(r"\b(nan|inf|-inf|None)\b", re.IGNORECASE)

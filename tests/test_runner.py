@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import creditsim
-from creditsim.engine.runner import OutputError
+from creditsim.errors import OutputError
 
 POPULATION = 30_000
 SHARD = 5_000  # six shards

@@ -25,11 +25,11 @@ from schemathesis import GenerationMode
 from test_web_support import make_client
 
 from creditsim import catalogue
-from creditsim.engine.runner import run
 from creditsim.figures.plots import KINDS
 from creditsim.scenario import preset_names
 from creditsim.web import create_app
 from creditsim.workflow.compare import compare
+from creditsim.workflow.run import run
 
 EXAMPLES = 30  # per operation and generation mode
 CAP = 50  # citizens: larger runs are refused (422)

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from test_web_support import live_server, make_client
 
-from creditsim.engine.runner import run
 from creditsim.figures.plots import KINDS
 from creditsim.web import create_app
 from creditsim.web.guard import MAX_BODY, MAX_ECHO, clip, clip_message
+from creditsim.workflow.run import run
 
 JSON = {"content-type": "application/json"}
 

@@ -16,8 +16,8 @@ from creditsim.version import __version__
 _PUBLIC = {
     "CompareResult": "creditsim.workflow.compare",
     "CreditsimError": "creditsim.errors",
-    "OutputError": "creditsim.engine.runner",
-    "RunResult": "creditsim.engine.runner",
+    "OutputError": "creditsim.errors",
+    "RunResult": "creditsim.result",
     "Scenario": "creditsim.scenario.schema",
     "ScenarioError": "creditsim.scenario.loading",
     "SweepResult": "creditsim.workflow.sweep",
@@ -27,17 +27,18 @@ _PUBLIC = {
     "compare": "creditsim.workflow.compare",
     "load_scenario": "creditsim.scenario.loading",
     "preset_names": "creditsim.scenario.loading",
-    "run": "creditsim.engine.runner",
+    "run": "creditsim.workflow.run",
     "sweep": "creditsim.workflow.sweep",
 }
 
 if TYPE_CHECKING:
     from creditsim import report
-    from creditsim.engine.runner import OutputError, RunResult, run
-    from creditsim.errors import CreditsimError
+    from creditsim.errors import CreditsimError, OutputError
+    from creditsim.result import RunResult
     from creditsim.scenario import Scenario, ScenarioError, load_scenario, preset_names
     from creditsim.workflow.calibrate import CalibrationResult, calibrate
     from creditsim.workflow.compare import CompareResult, compare
+    from creditsim.workflow.run import run
     from creditsim.workflow.runs import WorkflowError
     from creditsim.workflow.sweep import SweepResult, sweep
 

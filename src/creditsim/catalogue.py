@@ -30,7 +30,7 @@ from creditsim.errors import CreditsimError
 from creditsim.version import __version__
 
 if TYPE_CHECKING:
-    from creditsim.engine.runner import RunResult
+    from creditsim.result import RunResult
 
 ENV = "CREDITSIM_CATALOGUE"
 OFF = ("off", "false", "no", "0")

@@ -29,12 +29,12 @@ from rich.table import Table
 from creditsim import catalogue
 from creditsim.arrays.backend import BackendError
 from creditsim.catalogue import CatalogueError
-from creditsim.engine.runner import OutputError, run
-from creditsim.errors import CreditsimError
+from creditsim.errors import CreditsimError, OutputError
 from creditsim.scenario import ScenarioError, load_scenario, preset_names, to_toml
 from creditsim.workflow import CompareResult, SweepResult, WorkflowError, compare, sweep
 from creditsim.workflow.calibrate import calibrate, parse_fit
 from creditsim.workflow.metrics import HEADLINE
+from creditsim.workflow.run import run
 from creditsim.workflow.sweep import parse_settings
 from creditsim.workflow.targets import TargetError
 

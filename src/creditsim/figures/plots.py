@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from creditsim.figures import numbers as fmt
 
 if TYPE_CHECKING:
-    from creditsim.engine.runner import RunResult
+    from creditsim.result import RunResult
 
 KINDS: dict[str, str] = {
     "sanctions": "citizens under each sanction, week by week, and on each list",

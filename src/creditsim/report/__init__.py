@@ -34,8 +34,8 @@ def report(
     None uses the run's own scenario's where they ship, False leaves the gap out. The file is
     written under a temporary name and renamed when complete; on an error (ReportError) nothing
     is written."""
-    from creditsim.engine.runner import RunResult
     from creditsim.report.html import render_compare, render_run
+    from creditsim.result import RunResult
 
     target = _check_out(Path(out))
     if isinstance(source, str | Path):

@@ -26,7 +26,7 @@ from creditsim.workflow.targets import (
 )
 
 if TYPE_CHECKING:
-    from creditsim.engine.runner import RunResult
+    from creditsim.result import RunResult
     from creditsim.scenario import Scenario
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"

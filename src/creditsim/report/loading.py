@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from creditsim.engine.runner import RunResult
 from creditsim.errors import CreditsimError
+from creditsim.result import RunResult
 from creditsim.scenario import Scenario
 
 RUN_NEEDS = ("manifest.json", "audit.json", "timeseries.parquet")

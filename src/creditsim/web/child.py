@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from creditsim import catalogue
-from creditsim.engine.runner import run
 from creditsim.scenario import Scenario, ScenarioError
 from creditsim.workflow.compare import compare
+from creditsim.workflow.run import run
 
 
 def main(kind: str, payload: dict[str, Any], out: str, conn) -> None:

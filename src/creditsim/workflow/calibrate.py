@@ -21,10 +21,11 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from creditsim.engine.footprint import check_runs
-from creditsim.engine.runner import RunResult, run
 from creditsim.outputs import write_json, write_text
+from creditsim.result import RunResult
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 from creditsim.scenario.loading import to_toml
+from creditsim.workflow.run import run
 from creditsim.workflow.runs import (
     Progress,
     WorkflowError,

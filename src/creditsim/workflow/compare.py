@@ -21,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 
 from creditsim.engine.footprint import check_runs
-from creditsim.engine.runner import RunResult
 from creditsim.outputs import write_json, write_parquet
+from creditsim.result import RunResult
 from creditsim.scenario import Scenario, load_scenario, scenario_hash
 from creditsim.workflow.metrics import HEADLINE, flatten_audit
 from creditsim.workflow.runs import (

@@ -19,9 +19,10 @@ import numpy as np
 from creditsim import catalogue
 from creditsim.engine.cluster import dask_client, map_unordered
 from creditsim.engine.rundir import describe, previous_files, remove_files
-from creditsim.engine.runner import OutputError, RunResult, run
-from creditsim.errors import CreditsimError
+from creditsim.errors import CreditsimError, OutputError
+from creditsim.result import RunResult
 from creditsim.scenario import Scenario
+from creditsim.workflow.run import run
 
 Progress = Callable[[int, int, str], None]
 

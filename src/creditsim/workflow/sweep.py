@@ -25,8 +25,8 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from creditsim.engine.footprint import check_runs
-from creditsim.engine.runner import RunResult
 from creditsim.outputs import write_json, write_parquet
+from creditsim.result import RunResult
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, merge, scenario_hash
 from creditsim.workflow.metrics import HEADLINE, flatten_audit
 from creditsim.workflow.runs import (
