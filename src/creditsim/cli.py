@@ -17,26 +17,19 @@ from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from creditsim import catalogue
-from creditsim.arrays.backend import BackendError
-from creditsim.catalogue import CatalogueError
 from creditsim.errors import CreditsimError, OutputError
-from creditsim.scenario import ScenarioError, load_scenario, preset_names, to_toml
-from creditsim.workflow import CompareResult, SweepResult, WorkflowError, compare, sweep
-from creditsim.workflow.calibrate import calibrate, parse_fit
-from creditsim.workflow.metrics import HEADLINE
-from creditsim.workflow.run import run
-from creditsim.workflow.sweep import parse_settings
-from creditsim.workflow.targets import TargetError
+
+if TYPE_CHECKING:
+    from creditsim.workflow.compare import CompareResult
+    from creditsim.workflow.sweep import SweepResult
 
 app = typer.Typer(
     help="creditsim: simulate and audit social credit systems on synthetic citizens.",
@@ -177,6 +170,9 @@ def run_command(
     memory_limit: MemoryLimit = None,
 ) -> None:
     """Run SCENARIO and print its summary; with --out, write the run directory."""
+    from creditsim.scenario import load_scenario
+    from creditsim.workflow.run import run
+
     try:
         rows = _citizen_rows(citizen_rows)
         load_scenario(scenario)
@@ -209,7 +205,7 @@ def run_command(
                 progress=advance,
                 memory_limit=memory_limit,
             )
-    except (ScenarioError, OutputError, BackendError) as error:
+    except CreditsimError as error:
         _fail(str(error))
         return
     table = Table(title=f"creditsim: {result.scenario.name}", show_header=True)
@@ -240,6 +236,8 @@ def _citizen_rows(value: str | None) -> str | float | None:
 @_reported
 def scenarios_list() -> None:
     """List the presets shipped with creditsim."""
+    from creditsim.scenario import load_scenario, preset_names
+
     table = Table(show_header=True)
     table.add_column("preset")
     table.add_column("description")
@@ -254,9 +252,11 @@ def scenarios_show(
     name: Annotated[str, typer.Argument(help="A preset name or a path to a .toml file.")],
 ) -> None:
     """Print a scenario fully resolved (every `extends` applied, every default filled in)."""
+    from creditsim.scenario import load_scenario, to_toml
+
     try:
         scenario = load_scenario(name)
-    except ScenarioError as error:
+    except CreditsimError as error:
         _fail(str(error))
         return
     print(to_toml(scenario), end="")
@@ -302,6 +302,8 @@ def compare_command(
 ) -> None:
     """Compare B with A, the baseline, on the same citizens and chances: B - A per seed, over
     --seeds seeds (no-system as A: the system's own effect)."""
+    from creditsim.workflow.compare import compare
+
     try:
         with _progress("comparing") as advance:
             result = compare(
@@ -320,13 +322,15 @@ def compare_command(
                 progress=advance,
                 memory_limit=memory_limit,
             )
-    except (ScenarioError, OutputError, BackendError, WorkflowError) as error:
+    except CreditsimError as error:
         _fail(str(error))
         return
     _print_comparison(result, every_metric)
 
 
 def _print_comparison(result: CompareResult, every_metric: bool) -> None:
+    import pandas as pd
+
     seeds = result.seeds
     span = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
     table = Table(
@@ -415,6 +419,8 @@ def sweep_command(
     memory_limit: MemoryLimit = None,
 ) -> None:
     """Run SCENARIO over a grid (or a Latin hypercube) of settings, each on --seeds seeds."""
+    from creditsim.workflow.sweep import parse_settings, sweep
+
     try:
         grid, ranges = parse_settings(settings or [], lhs)
         with _progress("sweeping") as advance:
@@ -435,13 +441,15 @@ def sweep_command(
                 progress=advance,
                 memory_limit=memory_limit,
             )
-    except (ScenarioError, OutputError, BackendError, WorkflowError) as error:
+    except CreditsimError as error:
         _fail(str(error))
         return
     _print_sweep(result)
 
 
 def _print_sweep(result: SweepResult) -> None:
+    from creditsim.workflow.metrics import HEADLINE
+
     runs = len(result.table)
     table = Table(
         title=f"sweep of {result.scenario.name}: {len(result.points)} points x "
@@ -505,6 +513,8 @@ def calibrate_command(
     memory_limit: MemoryLimit = None,
 ) -> None:
     """Fit parameters of SCENARIO to published figures, scaled to 1.4 billion citizens."""
+    from creditsim.workflow.calibrate import calibrate, parse_fit
+
     try:
         ranges = parse_fit(fit) if fit else None
         with _progress("calibrating") as advance:
@@ -521,7 +531,7 @@ def calibrate_command(
                 progress=advance,
                 memory_limit=memory_limit,
             )
-    except (ScenarioError, OutputError, WorkflowError, TargetError) as error:
+    except CreditsimError as error:
         _fail(str(error))
         return
     fitted = Table(title=f"fitted parameters of {result.scenario.name}", show_header=True)
@@ -720,9 +730,11 @@ def runs_list(
     ] = None,
 ) -> None:
     """List the runs recorded in the catalogue, newest first."""
+    from creditsim import catalogue
+
     try:
         rows = catalogue.list_runs(limit, kind)
-    except CatalogueError as error:
+    except CreditsimError as error:
         _fail(str(error))
         return
     if not rows:
@@ -767,9 +779,11 @@ def runs_list(
 @_reported
 def runs_show(run_id: Annotated[str, typer.Argument(help="A run's id (see `runs list`).")]) -> None:
     """Show everything the catalogue holds on one run."""
+    from creditsim import catalogue
+
     try:
         row = catalogue.show_run(run_id)
-    except CatalogueError as error:
+    except CreditsimError as error:
         _fail(str(error))
         return
     table = Table(title=f"run {row['id']}", show_header=False)
@@ -818,9 +832,11 @@ def runs_query(
     ] = 100,
 ) -> None:
     """Query the catalogue and the runs' Parquet files with SQL (read only)."""
+    from creditsim import catalogue
+
     try:
         result = catalogue.query(sql)
-    except CatalogueError as error:
+    except CreditsimError as error:
         _fail(str(error))
         return
     names = result.column_names

@@ -5,10 +5,9 @@ random numbers."""
 from __future__ import annotations
 
 import numpy as np
-
 from creditsim.arrays.streams import stream
+from creditsim.intervals import Intervals
 from creditsim.population import Population
-from creditsim.sanctions import Intervals
 from creditsim.scenario.schema import Scenario
 
 

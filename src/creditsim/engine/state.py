@@ -18,14 +18,15 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
-
 from creditsim.behaviours import Events
 from creditsim.channels.records import Records
-from creditsim.policies.lists import ListRule
+from creditsim.intervals import Intervals, no_intervals
 from creditsim.policies.scores import GradeChanges, Ledger, ScoreRule
 from creditsim.population import Population
-from creditsim.sanctions import AppealOutcome, Intervals, no_intervals
 from creditsim.scenario.schema import Scenario
+
+from creditsim.policies.lists import ListRule
+from creditsim.sanctions import AppealOutcome
 
 if TYPE_CHECKING:
     from creditsim.engine.tables.tables import Tables

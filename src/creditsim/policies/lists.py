@@ -9,9 +9,8 @@ lists of one citizen share it (common random numbers).
 from __future__ import annotations
 
 import numpy as np
-
 from creditsim.arrays.streams import stream
-from creditsim.sanctions import Intervals, union
+from creditsim.intervals import Intervals, union
 from creditsim.scenario.schema import INCOME_BANDS, ListPolicy, Scenario
 
 NEVER = 1 << 30  # the end of an entry that nothing removes

@@ -5,11 +5,9 @@ they moved between grades."""
 from __future__ import annotations
 
 import numpy as np
-
 from creditsim.engine.stage import stage
-from creditsim.engine.state import ShardState
 from creditsim.engine.tables.counts import categories
-from creditsim.engine.tables.tables import Tables, mask
+from creditsim.intervals import people
 from creditsim.policies.scores import (
     GradeChanges,
     Ledger,
@@ -18,7 +16,10 @@ from creditsim.policies.scores import (
     stack_changes,
     start_histogram,
 )
-from creditsim.sanctions import grade_spells, people
+
+from creditsim.engine.state import ShardState
+from creditsim.engine.tables.tables import Tables, mask
+from creditsim.sanctions import grade_spells
 
 RECOVERY_BIN_DAYS = 30
 
