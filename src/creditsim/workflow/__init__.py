@@ -1,15 +1,32 @@
-"""The research workflow over many runs: paired comparisons and parameter sweeps."""
+"""The research workflow: one run (`run`), paired comparisons, parameter sweeps and calibration,
+each a module of its own, loaded on first use so that one run does not load the others."""
 
-from creditsim.workflow.compare import CompareResult, compare, paired_table
-from creditsim.workflow.metrics import HEADLINE, flatten_audit
-from creditsim.workflow.runs import WorkflowError
-from creditsim.workflow.sweep import (
-    SweepResult,
-    latin_hypercube,
-    override_for,
-    parse_settings,
-    sweep,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_PUBLIC = {
+    "CompareResult": "compare",
+    "HEADLINE": "metrics",
+    "SweepResult": "sweep",
+    "WorkflowError": "runs",
+    "compare": "compare",
+    "flatten_audit": "metrics",
+    "latin_hypercube": "sweep",
+    "override_for": "sweep",
+    "paired_table": "compare",
+    "parse_settings": "sweep",
+    "sweep": "sweep",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'creditsim.workflow' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"creditsim.workflow.{module}"), name)
+
 
 __all__ = [
     "HEADLINE",
