@@ -176,19 +176,7 @@ def run_command(
     try:
         rows = _citizen_rows(citizen_rows)
         load_scenario(scenario)
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("simulating", total=None)
-
-            def advance(done: int, total: int, label: str) -> None:
-                bar.update(task, completed=done, total=total, description=label)
-
+        with _progress("simulating", percent=True) as advance:
             result = run(
                 scenario,
                 population=population,
@@ -208,6 +196,11 @@ def run_command(
     except CreditsimError as error:
         _fail(str(error))
         return
+    _print_run(result)
+
+
+def _print_run(result) -> None:
+    """The run's summary, one measure a row, and where it was written and recorded."""
     table = Table(title=f"creditsim: {result.scenario.name}", show_header=True)
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -534,6 +527,11 @@ def calibrate_command(
     except CreditsimError as error:
         _fail(str(error))
         return
+    _print_calibration(result)
+
+
+def _print_calibration(result) -> None:
+    """The fitted parameters, then each target: published against the model before and after."""
     fitted = Table(title=f"fitted parameters of {result.scenario.name}", show_header=True)
     for column in ("parameter", "start", "fitted"):
         fitted.add_column(column, justify="left" if column == "parameter" else "right")
@@ -567,13 +565,14 @@ def calibrate_command(
 
 
 class _progress:
-    """A progress bar on stderr over the runs of a compare or sweep; yields its callback."""
+    """A progress bar on stderr, in per cent (a run's stages) or as a count (the runs of a
+    compare or sweep); yields its callback."""
 
-    def __init__(self, label: str):
+    def __init__(self, label: str, percent: bool = False):
         self.bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.percentage:>3.0f}%" if percent else "{task.completed}/{task.total}"),
             TimeElapsedColumn(),
             console=errors,
             transient=True,
