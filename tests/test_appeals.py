@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import assert_close_count, binomial_sd, build_scenario
-from creditsim.intervals import Intervals
-from creditsim.scenario import ScenarioError, load_scenario
 
 import creditsim
+from creditsim.intervals import Intervals
 from creditsim.sanctions import appeal
+from creditsim.scenario import ScenarioError, load_scenario
 
 BAN = {"name": "ban", "duration_days": 365, "trigger": {"record_behaviours": ["loiter"]}}
 EVERYONE = {"low": 1.0, "middle": 1.0, "high": 1.0}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import build_scenario, face_error_scenario, national_core
+
+import creditsim
 from creditsim.intervals import Intervals, union
 from creditsim.policies.scores import (
     GradeChanges,
@@ -15,11 +17,9 @@ from creditsim.policies.scores import (
     score_summary,
     start_histogram,
 )
+from creditsim.sanctions import grade_spells, impose
 from creditsim.scenario import ScenarioError
 from creditsim.scenario.schema import PointsPolicy
-
-import creditsim
-from creditsim.sanctions import grade_spells, impose
 
 # --- no error, no wrongful sanction -------------------------------------------------------------
 

@@ -13,6 +13,8 @@ import math
 import numpy as np
 import pytest
 from conftest import assert_close_count, binomial_sd, build_scenario, poisson_sd
+
+import creditsim
 from creditsim.arrays.streams import stream
 from creditsim.behaviours import draw_events, expected_weight
 from creditsim.channels import observe
@@ -28,8 +30,6 @@ from creditsim.channels.records import (
 from creditsim.population import CHILD, build_population
 from creditsim.response import detection_chance, respond
 from creditsim.scenario.schema import AGE_BANDS, CHANNELS, fpir
-
-import creditsim
 
 DAYS = 365
 
@@ -386,7 +386,6 @@ def test_denied_purchases_per_person_day_banned():
 
 def test_denied_purchases_by_income_band():
     from creditsim.intervals import Intervals
-
     from creditsim.sanctions import denied_purchases
 
     scenario = build_scenario(

@@ -5,6 +5,7 @@ random numbers."""
 from __future__ import annotations
 
 import numpy as np
+
 from creditsim.arrays.streams import stream
 from creditsim.intervals import Intervals
 from creditsim.population import Population

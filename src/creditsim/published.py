@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from creditsim.channels.records import CAUSES, CORRECT, Records
 from creditsim.intervals import Intervals
 from creditsim.policies.scores import GradeChanges
 from creditsim.population import Population
-from creditsim.scenario.schema import Scenario
-
 from creditsim.sanctions import grade_spells
+from creditsim.scenario.schema import Scenario
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from creditsim.arrays.streams import stream
 from creditsim.intervals import Intervals, people, union
 from creditsim.policies.scores import GradeChanges

@@ -18,15 +18,15 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
+
 from creditsim.behaviours import Events
 from creditsim.channels.records import Records
 from creditsim.intervals import Intervals, no_intervals
+from creditsim.policies.lists import ListRule
 from creditsim.policies.scores import GradeChanges, Ledger, ScoreRule
 from creditsim.population import Population
-from creditsim.scenario.schema import Scenario
-
-from creditsim.policies.lists import ListRule
 from creditsim.sanctions import AppealOutcome
+from creditsim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
     from creditsim.engine.tables.tables import Tables

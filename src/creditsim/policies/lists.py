@@ -9,6 +9,7 @@ lists of one citizen share it (common random numbers).
 from __future__ import annotations
 
 import numpy as np
+
 from creditsim.arrays.streams import stream
 from creditsim.intervals import Intervals, union
 from creditsim.scenario.schema import INCOME_BANDS, ListPolicy, Scenario

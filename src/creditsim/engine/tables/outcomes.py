@@ -4,14 +4,14 @@ listed and sanctioned (rightly or not, appealed, denied purchases); then the sha
 from __future__ import annotations
 
 import numpy as np
+
 from creditsim.attacks import leaked
 from creditsim.engine.stage import stage
 from creditsim.engine.stages.citizens import by_behaviour_and_group
-from creditsim.intervals import Intervals, people
-from creditsim.population import CHILD
-
 from creditsim.engine.state import Appealed, ShardResult, ShardState
 from creditsim.engine.tables.tables import Tables, appeal_counts, count_where, mask
+from creditsim.intervals import Intervals, people
+from creditsim.population import CHILD
 from creditsim.published import blacklist_columns, entries_of
 
 

@@ -5,8 +5,11 @@ they moved between grades."""
 from __future__ import annotations
 
 import numpy as np
+
 from creditsim.engine.stage import stage
+from creditsim.engine.state import ShardState
 from creditsim.engine.tables.counts import categories
+from creditsim.engine.tables.tables import Tables, mask
 from creditsim.intervals import people
 from creditsim.policies.scores import (
     GradeChanges,
@@ -16,9 +19,6 @@ from creditsim.policies.scores import (
     stack_changes,
     start_histogram,
 )
-
-from creditsim.engine.state import ShardState
-from creditsim.engine.tables.tables import Tables, mask
 from creditsim.sanctions import grade_spells
 
 RECOVERY_BIN_DAYS = 30

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from creditsim.channels.records import CAUSES
-from creditsim.intervals import Intervals
-from creditsim.scenario.schema import INCOME_BANDS
 
+from creditsim.channels.records import CAUSES
 from creditsim.engine.state import ShardState
+from creditsim.intervals import Intervals
 from creditsim.published import PublishedEntry
 from creditsim.sanctions import AppealOutcome
+from creditsim.scenario.schema import INCOME_BANDS
 
 
 @dataclass
