@@ -34,7 +34,8 @@ def report(
     None uses the run's own scenario's where they ship, False leaves the gap out. The file is
     written under a temporary name and renamed when complete; on an error (ReportError) nothing
     is written."""
-    from creditsim.report.html import render_compare, render_run
+    from creditsim.report.compare_report import render_compare
+    from creditsim.report.run_report import render_run
     from creditsim.result import RunResult
 
     target = _check_out(Path(out))

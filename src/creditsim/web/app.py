@@ -52,8 +52,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from creditsim import __version__, catalogue
 from creditsim.engine import footprint
 from creditsim.figures import numbers as fmt
-from creditsim.report.html import CSP as REPORT_CSP
 from creditsim.report.loading import ReportError
+from creditsim.report.render import CSP as REPORT_CSP
 from creditsim.scenario import load_scenario, preset_names
 from creditsim.web import blacklist as bl
 from creditsim.web.guard import MAX_BODY, RequestGuard, clip, clip_message

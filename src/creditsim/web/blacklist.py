@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from creditsim.figures import numbers as fmt
-from creditsim.report.html import CAUSE_WORDS
+from creditsim.report.prose import CAUSE_WORDS
 from creditsim.web.guard import clip
 
 COLUMNS = {

@@ -160,7 +160,7 @@ def _settle(future: Future, done: Future) -> None:
 def _warm() -> None:
     """Import what drawing needs once, when the worker starts."""
     import creditsim.figures.plots  # noqa: F401
-    import creditsim.report.html  # noqa: F401
+    import creditsim.report.run_report  # noqa: F401
 
 
 def draw(kind: str, run: str, cached: str) -> bytes:
@@ -172,7 +172,7 @@ def draw(kind: str, run: str, cached: str) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if kind == "report":
-            from creditsim.report.html import render_run
+            from creditsim.report.run_report import render_run
 
             data = render_run(result).encode("utf-8")
         else:

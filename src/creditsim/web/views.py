@@ -20,8 +20,9 @@ from creditsim import catalogue
 from creditsim.audit.disparity import POPULATION
 from creditsim.figures import numbers as fmt
 from creditsim.figures.plots import KINDS
-from creditsim.report.html import CAUSE_WORDS, in_scenario_order, mechanisms
 from creditsim.report.loading import ReportError, open_comparison, open_run
+from creditsim.report.prose import CAUSE_WORDS, mechanisms
+from creditsim.report.run_report import in_scenario_order
 from creditsim.web import blacklist as bl
 from creditsim.web.guard import clip
 from creditsim.web.heavy import Drawing
