@@ -128,3 +128,28 @@ def test_calibrate_command_prints_the_fit(tmp_path):
     assert (tmp_path / "fit" / "fitted.toml").is_file()
     saved = json.loads((tmp_path / "fit" / "calibration.json").read_text())
     assert [row["id"] for row in saved["gaps"]][0] == "flight-denied-2018"
+
+
+def test_whole_number_fields_are_fitted_as_whole_numbers(tmp_path):
+    """A day count is an integer in the schema: the start (365) and every point the search
+    tries are rounded to whole days, within the range, not refused as 365.0."""
+    fit = calibrate(
+        "national-2018",
+        parameters={"sanctions.flight_ban.duration_days": (100, 400)},
+        population=2_000,
+        max_evaluations=4,
+        catalogue=False,
+    )
+    tried = [entry["values"]["sanctions.flight_ban.duration_days"] for entry in fit.history]
+    assert tried[0] == 365 and all(type(days) is int and 100 <= days <= 400 for days in tried)
+    assert type(fit.fitted["sanctions.flight_ban.duration_days"]) is int
+    flight = next(s for s in fit.scenario.sanctions if s.name == "flight_ban")
+    assert flight.duration_days == fit.fitted["sanctions.flight_ban.duration_days"]
+
+
+def test_only_integer_fields_count_as_whole_numbers():
+    from creditsim.workflow.calibrate import _holds_integers
+
+    national = load_scenario("national-2018")
+    assert _holds_integers(national, "sanctions.flight_ban.duration_days")
+    assert not _holds_integers(national, "behaviours.unpaid_judgment.rate_per_year")

@@ -164,3 +164,20 @@ def test_cli_compare(tmp_path):
     assert "national-2018 (B) against no-system (A, the baseline)" in " ".join(done.stdout.split())
     assert "sanctions.any.sanctioned" in done.stdout
     assert "95% interval" in done.stdout and "significant" in done.stdout
+
+
+def test_seeds_past_the_largest_are_refused_before_anything_runs(tmp_path):
+    """Seeds run seed .. seed + K - 1; one past 2**63 - 1 (what a scenario and the catalogue
+    accept) is one clear message, and nothing is written or recorded."""
+    from creditsim.workflow.batch import replicate_seeds
+
+    largest = 2**63 - 1
+    with pytest.raises(creditsim.WorkflowError, match=r"at most 9223372036854775805"):
+        creditsim.compare("no-system", "national-2018", population=2_000, seeds=3,
+                          seed=largest - 1, out=tmp_path / "out")  # fmt: skip
+    assert not (tmp_path / "out").exists()
+    assert replicate_seeds(largest - 2, 3) == [largest - 2, largest - 1, largest]
+    done = cli("compare", "no-system", "national-2018", "-n", "2000", "-k", "2",
+               "--seed", str(largest), "-o", str(tmp_path / "cli"))  # fmt: skip
+    _assert_user_error(done, "error:", "past the largest allowed, 2**63 - 1")
+    assert not (tmp_path / "cli").exists()

@@ -254,3 +254,12 @@ def test_cli_sweep_bad_input_exits_2(tmp_path, arguments, fragment):
     _assert_user_error(done, "error:", fragment)
     assert done.stderr.count("error:") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_seeds_past_the_largest_are_refused_before_anything_runs(tmp_path):
+    """A sweep's seeds run seed .. seed + K - 1: past 2**63 - 1 is refused, naming the limit."""
+    with pytest.raises(WorkflowError, match=r"past the largest allowed, 2\*\*63 - 1"):
+        creditsim.sweep("national-2018", grid={"policies.national.start": [680, 700]},
+                        seeds=2, seed=2**63 - 1, population=POPULATION,
+                        out=tmp_path / "out")  # fmt: skip
+    assert not (tmp_path / "out").exists()

@@ -10,11 +10,11 @@ the unit cube that the parameter ranges map onto (linearly, or on a log scale).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import numpy as np
 import pandas as pd
@@ -25,15 +25,9 @@ from creditsim.outputs import write_json, write_text
 from creditsim.result import RunResult
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 from creditsim.scenario.loading import to_toml
+from creditsim.workflow.batch import check_counts, recording
 from creditsim.workflow.run import run
-from creditsim.workflow.runs import (
-    Progress,
-    WorkflowError,
-    check_count,
-    prepare_directory,
-    try_record,
-    try_update,
-)
+from creditsim.workflow.runs import Progress, WorkflowError, check_count, prepare_directory
 from creditsim.workflow.sweep import parse_value, resolve_point, steps
 from creditsim.workflow.targets import Parameter, Targets, gap_table, load_targets, modelled
 
@@ -102,110 +96,159 @@ def calibrate(
     refused: the start and the corners of the ranges before anything runs, any other point
     when the optimiser reaches it."""
     check_count("--max-evaluations", max_evaluations)
-    if population is not None:
-        check_count("--population", population)
+    check_counts({"--population": population})
     base = load_scenario(scenario)
     goal = targets if isinstance(targets, Targets) else load_targets(targets or base.name)
-    chosen = _parameters(parameters, goal)
-    for parameter in chosen:
-        steps(base, parameter.path)
+    space = Space.of(base, _parameters(parameters, goal))
+    settings = _run_settings(population, years)
+    run_seed = base.run.seed if seed is None else seed
+    target = Path(out) if out is not None else None
+    start = space.start(base)
+    # Resolving the start point checks every path and the run settings before anything runs.
+    resolve_point(base, start, {"run": settings})
+    _check_memory(base, space, start, settings, max_evaluations, memory_limit)
+    if target is not None:
+        prepare_directory(target, overwrite, FILES)
+    evaluator = _Evaluator(base, goal, space, settings, run_seed, memory_limit)
+    evaluator.progress, evaluator.expected = progress, max_evaluations
+    with recording(
+        "calibrate", catalogue, scenario=base.name, scenario_hash=scenario_hash(base),
+        seed=run_seed,
+        settings={"parameters": [p.model_dump() for p in space.chosen],
+                  "targets": goal.model_dump()},
+    ) as record:  # fmt: skip
+        outcome = _fit(evaluator, start, max_evaluations)
+        outcome.path, outcome.catalogue_id = target, record.entry
+        if target is not None:
+            write_json(outcome.summary() | {"history": outcome.history}, target / FILES[0])
+            write_text(to_toml(outcome.scenario), target / FILES[1])
+    final = outcome.result
+    assert final is not None
+    record.complete(
+        target,
+        {"calibration": FILES[0], "fitted": FILES[1]},
+        population=final.scenario.run.population,
+        years=final.scenario.run.years,
+        days=final.manifest["days"],
+        metrics={
+            "fitted": outcome.fitted,
+            "loss": outcome.loss,
+            "start_loss": outcome.start_loss,
+            "gaps": {row["id"]: row["ratio"] for row in outcome.gaps},
+        },  # fmt: skip
+    )
+    return outcome
+
+
+def _run_settings(population: int | None, years: float | None) -> dict[str, Any]:
+    """The run settings of every evaluation: no citizen rows (an evaluation keeps only its
+    audit), and the population and years where given."""
     settings: dict[str, Any] = {"citizen_rows": "none"}
     if population is not None:
         settings["population"] = population
     if years is not None:
         settings["years"] = years
-    run_seed = base.run.seed if seed is None else seed
-    target = Path(out) if out is not None else None
-    start = {p.path: _clip(_current(base, p.path), p) for p in chosen}
-    # Resolving the start point checks every path and the run settings before anything runs.
-    resolve_point(base, start, {"run": settings})
-    _check_memory(base, chosen, start, settings, max_evaluations, memory_limit)
-    if target is not None:
-        prepare_directory(target, overwrite, FILES)
-    entry = None
-    if catalogue:
-        entry = try_record(
-            "calibrate",
-            status="running",
-            scenario=base.name,
-            scenario_hash=scenario_hash(base),
-            seed=run_seed,
-            settings={"parameters": [p.model_dump() for p in chosen], "targets": goal.model_dump()},
-        )
-    started = time.perf_counter()
-    history: list[dict[str, Any]] = []
-    cache: dict[tuple[float, ...], tuple[float, RunResult]] = {}
+    return settings
 
-    def evaluate(values: dict[str, float]) -> tuple[float, RunResult]:
-        key = tuple(values[p.path] for p in chosen)
-        if key not in cache:
-            resolved = resolve_point(base, values, {"run": settings})
-            result = run(resolved, seed=run_seed, catalogue=False, memory_limit=memory_limit)
-            cache[key] = (_loss(result, goal), result)
-            history.append({"values": dict(values), "loss": cache[key][0]})
-            if progress is not None:
-                progress(len(history), max_evaluations, f"evaluation {len(history)}")
-        return cache[key]
 
-    def objective(unit: np.ndarray) -> float:
-        return evaluate(_values(chosen, unit))[0]
+@dataclass
+class Space:
+    """The parameters searched, and the unit cube the optimiser moves in that maps onto their
+    ranges; values of whole-number fields are rounded, since the scenario accepts no 365.0."""
 
-    try:
-        start_loss, start_result = evaluate(start)
-        first = np.array([_to_unit(p, start[p.path]) for p in chosen])
-        fit = minimize(
-            objective,
-            first,
-            method="Nelder-Mead",
-            bounds=[(0.0, 1.0)] * len(chosen),
-            options={
-                "maxfev": max_evaluations,
-                "xatol": 1e-3,
-                "fatol": 1e-6,
-                "initial_simplex": _simplex(first),
-            },
-        )
-        fitted = _values(chosen, np.asarray(fit.x))
-        loss, result = evaluate(fitted)
-        years_run = result.manifest["days"] / 365.0
-        outcome = CalibrationResult(
-            scenario=resolve_point(base, fitted, {}),
-            targets=goal,
-            fitted=fitted,
-            start=start,
-            loss=loss,
-            start_loss=start_loss,
-            evaluations=len(history),
-            gaps=gap_table(result.audit(), goal, years_run),
-            start_gaps=gap_table(start_result.audit(), goal, years_run),
-            history=history,
-            result=result,
-            path=target,
-            catalogue_id=entry,
-        )
-        if target is not None:
-            write_json(outcome.summary() | {"history": history}, target / FILES[0])
-            write_text(to_toml(outcome.scenario), target / FILES[1])
-    except BaseException:
-        try_update(entry, status="failed", wall_seconds=round(time.perf_counter() - started, 4))
-        raise
-    try_update(
-        entry,
-        status="complete",
-        wall_seconds=round(time.perf_counter() - started, 4),
-        population=result.scenario.run.population,
-        years=result.scenario.run.years,
-        days=result.manifest["days"],
-        metrics={
-            "fitted": fitted,
-            "loss": loss,
-            "start_loss": start_loss,
-            "gaps": {row["id"]: row["ratio"] for row in outcome.gaps},
-        },  # fmt: skip
-        path=None if target is None else target.resolve(),
-        files=None if target is None else {"calibration": FILES[0], "fitted": FILES[1]},
+    chosen: list[Parameter]
+    whole: frozenset[str]  # the paths of whole-number fields
+
+    @classmethod
+    def of(cls, base: Scenario, chosen: list[Parameter]) -> Space:
+        for parameter in chosen:
+            steps(base, parameter.path)
+        whole = frozenset(p.path for p in chosen if _holds_integers(base, p.path))
+        return cls(chosen, whole)
+
+    def values(self, unit: np.ndarray) -> dict[str, float]:
+        """The parameter values at a point of the unit cube (clipped into it)."""
+        return {
+            parameter.path: self._typed(parameter, round(_from_unit(parameter, float(u)), 10))
+            for parameter, u in zip(self.chosen, np.clip(unit, 0.0, 1.0), strict=True)
+        }
+
+    def start(self, base: Scenario) -> dict[str, float]:
+        """The scenario's own values, clipped into the ranges (the middle where unset)."""
+        return {p.path: self._typed(p, _clip(_current(base, p.path), p)) for p in self.chosen}
+
+    def unit(self, values: dict[str, float]) -> np.ndarray:
+        return np.array([_to_unit(p, values[p.path]) for p in self.chosen])
+
+    def _typed(self, parameter: Parameter, value: float) -> float:
+        if parameter.path not in self.whole:
+            return value
+        low, high = math.ceil(parameter.low), math.floor(parameter.high)
+        whole = round(value)
+        return min(max(whole, low), high) if low <= high else whole
+
+
+class _Evaluator:
+    """One run per point on one seed, each point run once (the optimiser revisits points), the
+    history of every evaluation kept in order."""
+
+    def __init__(self, base, goal, space, settings, seed, memory_limit) -> None:
+        self.base, self.goal, self.space = base, goal, space
+        self.settings, self.seed, self.memory_limit = settings, seed, memory_limit
+        self.progress: Progress | None = None
+        self.expected = 0
+        self.history: list[dict[str, Any]] = []
+        self.cache: dict[tuple[float, ...], tuple[float, RunResult]] = {}
+
+    def __call__(self, values: dict[str, float]) -> tuple[float, RunResult]:
+        key = tuple(values[p.path] for p in self.space.chosen)
+        if key not in self.cache:
+            resolved = resolve_point(self.base, values, {"run": self.settings})
+            result = run(resolved, seed=self.seed, catalogue=False, memory_limit=self.memory_limit)
+            self.cache[key] = (_loss(result, self.goal), result)
+            self.history.append({"values": dict(values), "loss": self.cache[key][0]})
+            if self.progress is not None:
+                count = len(self.history)
+                self.progress(count, self.expected, f"evaluation {count}")
+        return self.cache[key]
+
+    def loss_at(self, unit: np.ndarray) -> float:
+        """The objective the optimiser sees: the loss at a point of the unit cube."""
+        return self(self.space.values(unit))[0]
+
+
+def _fit(evaluate: _Evaluator, start: dict[str, float], max_evaluations: int) -> CalibrationResult:
+    """Nelder-Mead from the start, in the unit cube; the result at the best point found."""
+    start_loss, start_result = evaluate(start)
+    first = evaluate.space.unit(start)
+    fit = minimize(
+        evaluate.loss_at,
+        first,
+        method="Nelder-Mead",
+        bounds=[(0.0, 1.0)] * len(first),
+        options={
+            "maxfev": max_evaluations,
+            "xatol": 1e-3,
+            "fatol": 1e-6,
+            "initial_simplex": _simplex(first),
+        },
     )
-    return outcome
+    fitted = evaluate.space.values(np.asarray(fit.x))
+    loss, result = evaluate(fitted)
+    years_run = result.manifest["days"] / 365.0
+    return CalibrationResult(
+        scenario=resolve_point(evaluate.base, fitted, {}),
+        targets=evaluate.goal,
+        fitted=fitted,
+        start=start,
+        loss=loss,
+        start_loss=start_loss,
+        evaluations=len(evaluate.history),
+        gaps=gap_table(result.audit(), evaluate.goal, years_run),
+        start_gaps=gap_table(start_result.audit(), evaluate.goal, years_run),
+        history=evaluate.history,
+        result=result,
+    )
 
 
 def parse_fit(texts: list[str]) -> dict[str, tuple[float, float]]:
@@ -244,10 +287,11 @@ def _cut(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _check_memory(base, chosen, start, settings, evaluations: int, memory_limit) -> None:
+def _check_memory(base, space: Space, start, settings, evaluations: int, memory_limit) -> None:
     """Refuse a calibration whose start or a corner of its ranges would not fit in memory (the
     results of every evaluation are kept until the end)."""
-    points = [start] + [_values(chosen, np.full(len(chosen), edge)) for edge in (0.0, 1.0)]
+    corners = [space.values(np.full(len(space.chosen), edge)) for edge in (0.0, 1.0)]
+    points = [start, *corners]
     scenarios = []
     for point in points:
         try:
@@ -323,13 +367,6 @@ def _from_unit(parameter: Parameter, unit: float) -> float:
     return parameter.low + unit * (parameter.high - parameter.low)
 
 
-def _values(chosen: list[Parameter], unit: np.ndarray) -> dict[str, float]:
-    return {
-        parameter.path: round(_from_unit(parameter, float(u)), 10)
-        for parameter, u in zip(chosen, np.clip(unit, 0.0, 1.0), strict=True)
-    }
-
-
 def _current(scenario: Scenario, path: str) -> float:
     """The scenario's own value at `path` (where the search starts), or NaN where unset."""
     node: Any = scenario.model_dump(mode="python")
@@ -347,3 +384,31 @@ def _clip(value: float, parameter: Parameter) -> float:
     if math.isnan(value):  # unset in the scenario: the middle of the range
         return _from_unit(parameter, 0.5)
     return min(max(value, parameter.low), parameter.high)
+
+
+def _holds_integers(scenario: Scenario, path: str) -> bool:
+    """Whether the schema types the field at `path` as a whole number (int, or int or None)."""
+    node: Any = scenario
+    annotation: Any = None
+    for kind, part in steps(scenario, path):
+        if kind == "entry":
+            node = next(item for item in node if getattr(item, "name", None) == part)
+        elif kind == "key":
+            arguments = get_args(annotation)
+            annotation = arguments[-1] if arguments else None
+            node = node.get(part) if isinstance(node, dict) else None
+        elif isinstance(node, Scenario) and part == "policy":
+            node, annotation = node.policy, None
+        else:
+            annotation = type(node).model_fields[part].annotation
+            node = getattr(node, part, None)
+    return _is_int(annotation)
+
+
+def _is_int(annotation: Any) -> bool:
+    if get_origin(annotation) is Annotated:
+        return _is_int(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        kinds = [kind for kind in get_args(annotation) if kind is not type(None)]
+        return bool(kinds) and all(_is_int(kind) for kind in kinds)
+    return annotation is int

@@ -10,7 +10,6 @@ force) and B the system or the change: `no-system` as A gives the system's own e
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,24 +17,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from creditsim.engine.footprint import check_runs
-from creditsim.outputs import write_json, write_parquet
 from creditsim.result import RunResult
 from creditsim.scenario import Scenario, load_scenario, scenario_hash
+from creditsim.workflow.batch import (
+    check_counts,
+    make_ready,
+    recording,
+    replicate_seeds,
+    run_specs,
+    write_table,
+)
 from creditsim.workflow.metrics import HEADLINE, flatten_audit
 from creditsim.workflow.runs import (
     Progress,
-    RunSpec,
     WorkflowError,
     check_count,
     citizen_rows_for,
     execute,
-    prepare_directory,
     record_runs,
-    try_record,
-    try_update,
 )
 
 FILES = ("compare.parquet", "compare.json", "runs")
@@ -146,68 +146,24 @@ def compare(
     (kind "compare") and each run with it as parent, unless `catalogue` is False. Runs that
     would need more memory than `memory_limit` (see `creditsim.run`) are refused first."""
     check_count("--seeds", seeds)
-    if population is not None:
-        check_count("--population", population)
-    if workers is not None:
-        check_count("--workers", workers)
+    check_counts({"--population": population, "--workers": workers})
     if not 0.0 < confidence < 1.0:
         raise WorkflowError(f"--confidence {confidence}: must lie between 0 and 1")
     first = load_scenario(a)
-    base_seed = first.run.seed if seed is None else seed
-    if base_seed < 0:
-        raise WorkflowError(f"--seed {base_seed}: must be 0 or more")
+    seed_list = replicate_seeds(first.run.seed if seed is None else seed, seeds)
     target = Path(out) if out is not None else None
-    given = {"population": population, "years": years, "shard_size": shard_size}
-    settings: dict[str, Any] = {
-        key: getattr(first.run, key) if value is None else value for key, value in given.items()
-    }
-    settings["citizen_rows"] = citizen_rows_for(citizen_rows, first, target)
+    settings = _run_settings(first, target, population, years, shard_size, citizen_rows)
     arms = {
         "a": load_scenario(first, {"run": settings}),
         "b": load_scenario(load_scenario(b), {"run": settings}),
     }
-    seed_list = list(range(base_seed, base_seed + seeds))
-    check_runs(list(arms.values()), runs=2 * seeds, workers=workers, scheduler=scheduler,
-               memory_limit=memory_limit, written=target is not None)  # fmt: skip
-    if target is not None:
-        prepare_directory(target, overwrite, FILES)
+    make_ready(list(arms.values()), 2 * seeds, target=target, overwrite=overwrite, files=FILES,
+               workers=workers, scheduler=scheduler, memory_limit=memory_limit)  # fmt: skip
     pairs = [(arm, replicate) for replicate in seed_list for arm in ("a", "b")]
-    specs = [
-        RunSpec(
-            arms[arm],
-            replicate,
-            f"{arm} seed {replicate}",
-            None if target is None else str(target / "runs" / f"{arm}-seed-{replicate}"),
-            overwrite,
-            backend,
-            memory_limit,
-        )
-        for arm, replicate in pairs
-    ]
-    hashes = {arm: scenario_hash(scenario) for arm, scenario in arms.items()}
-    entry = None
-    if catalogue:
-        entry = try_record(
-            "compare",
-            status="running",
-            scenario=f"{arms['a'].name} vs {arms['b'].name}",
-            scenario_hash=f"{hashes['a']} vs {hashes['b']}",
-            seed=base_seed,
-            population=settings["population"],
-            years=settings["years"],
-            backend=backend,
-            workers=workers,
-            settings={
-                "a": {"scenario": arms["a"].name, "scenario_hash": hashes["a"]},
-                "b": {"scenario": arms["b"].name, "scenario_hash": hashes["b"]},
-                "seeds": seed_list,
-                "confidence": confidence,
-                "citizen_rows": settings["citizen_rows"],
-                "scheduler": scheduler,
-            },
-        )
-    started = time.perf_counter()
-    try:
+    cells = [(arms[arm], s, f"{arm} seed {s}", f"{arm}-seed-{s}") for arm, s in pairs]
+    specs = run_specs(cells, target, overwrite, backend, memory_limit)
+    fields = _catalogue_fields(arms, seed_list, settings, confidence, scheduler)
+    with recording("compare", catalogue, backend=backend, workers=workers, **fields) as record:
         results = execute(specs, workers, scheduler, progress)
         runs_a, runs_b = results[0::2], results[1::2]
         table = paired_table(
@@ -216,40 +172,64 @@ def compare(
             confidence,
         )
         result = CompareResult(
-            arms["a"],
-            arms["b"],
-            seed_list,
-            settings["population"],
-            settings["years"],
-            confidence,
-            table,
-            runs_a,
-            runs_b,
-            target,
-            entry,
-        )
-        if target is not None:
-            write_parquet(pa.Table.from_pandas(table, preserve_index=False), target / FILES[0])
-            write_json(result.to_json(), target / FILES[1])
-        record_runs(
-            results,
-            entry,
-            workers,
-            [{"compare": entry, "arm": arm} for arm, _ in pairs],
-        )
-    except BaseException:
-        try_update(entry, status="failed", wall_seconds=round(time.perf_counter() - started, 4))
-        raise
-    try_update(
-        entry,
-        status="complete",
-        wall_seconds=round(time.perf_counter() - started, 4),
+            arms["a"], arms["b"], seed_list, settings["population"], settings["years"],
+            confidence, table, runs_a, runs_b, target, record.entry,
+        )  # fmt: skip
+        write_table(target, FILES, table, result.to_json())
+        extra = [{"compare": record.entry, "arm": arm} for arm, _ in pairs]
+        record_runs(results, record.entry, workers, extra)
+    record.complete(
+        target,
+        {"compare": FILES[0], "json": FILES[1]},
         days=runs_a[0].manifest["days"],
         metrics=_headline(result),
-        path=None if target is None else target.resolve(),
-        files=None if target is None else {"compare": FILES[0], "json": FILES[1]},
     )
     return result
+
+
+def _run_settings(
+    first: Scenario,
+    target: Path | None,
+    population: int | None,
+    years: float | None,
+    shard_size: int | None,
+    citizen_rows: str | float | None,
+) -> dict[str, Any]:
+    """The run settings both arms share, so that they hold the same citizens: as given, else
+    A's own."""
+    given = {"population": population, "years": years, "shard_size": shard_size}
+    settings: dict[str, Any] = {
+        key: getattr(first.run, key) if value is None else value for key, value in given.items()
+    }
+    settings["citizen_rows"] = citizen_rows_for(citizen_rows, first, target)
+    return settings
+
+
+def _catalogue_fields(
+    arms: dict[str, Scenario],
+    seed_list: list[int],
+    settings: dict[str, Any],
+    confidence: float,
+    scheduler: str | None,
+) -> dict[str, Any]:
+    """What the catalogue records of a comparison as it starts (the backend and the workers
+    aside)."""
+    hashes = {arm: scenario_hash(scenario) for arm, scenario in arms.items()}
+    return {
+        "scenario": f"{arms['a'].name} vs {arms['b'].name}",
+        "scenario_hash": f"{hashes['a']} vs {hashes['b']}",
+        "seed": seed_list[0],
+        "population": settings["population"],
+        "years": settings["years"],
+        "settings": {
+            "a": {"scenario": arms["a"].name, "scenario_hash": hashes["a"]},
+            "b": {"scenario": arms["b"].name, "scenario_hash": hashes["b"]},
+            "seeds": seed_list,
+            "confidence": confidence,
+            "citizen_rows": settings["citizen_rows"],
+            "scheduler": scheduler,
+        },
+    }
 
 
 def paired_table(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,25 +20,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from pydantic import BaseModel
 
-from creditsim.engine.footprint import check_runs
-from creditsim.outputs import write_json, write_parquet
 from creditsim.result import RunResult
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, merge, scenario_hash
+from creditsim.workflow.batch import (
+    check_counts,
+    make_ready,
+    recording,
+    replicate_seeds,
+    run_specs,
+    write_table,
+)
 from creditsim.workflow.metrics import HEADLINE, flatten_audit
 from creditsim.workflow.runs import (
     Progress,
-    RunSpec,
     WorkflowError,
     check_count,
     citizen_rows_for,
     execute,
-    prepare_directory,
     record_runs,
-    try_record,
-    try_update,
 )
 
 FILES = ("sweep.parquet", "sweep.json", "runs")
@@ -108,24 +108,10 @@ def sweep(
     unless `catalogue` is False. Runs that would need more memory than `memory_limit` (see
     `creditsim.run`) are refused first."""
     check_count("--seeds", seeds)
-    for option, value in (("--population", population), ("--workers", workers), ("--lhs", lhs)):
-        if value is not None:
-            check_count(option, value)
+    check_counts({"--population": population, "--workers": workers, "--lhs": lhs})
     base = load_scenario(scenario)
-    base_seed = base.run.seed if seed is None else seed
-    if base_seed < 0:
-        raise WorkflowError(f"--seed {base_seed}: must be 0 or more")
-    values = {path: _as_list(path, given) for path, given in (grid or {}).items()}
-    bounds = {path: _bounds(path, given) for path, given in (ranges or {}).items()}
-    both = sorted(set(values) & set(bounds))
-    if both:
-        raise WorkflowError(f"--set {both[0]}: given as values and as a range; give it once")
-    if lhs is not None and not bounds:
-        raise WorkflowError(f"--lhs {lhs}: give the ranges to draw from, as --set path=low:high")
-    if bounds and lhs is None:
-        raise WorkflowError("ranges (--set path=low:high) need --lhs N: the points to draw")
-    if not values and not bounds:
-        raise WorkflowError("nothing to sweep: give --set path.to.field=v1,v2,...")
+    seed_list = replicate_seeds(base.run.seed if seed is None else seed, seeds)
+    values, bounds = _design_inputs(grid, ranges, lhs)
     target = Path(out) if out is not None else None
     run_settings: dict[str, Any] = {
         key: value
@@ -137,29 +123,17 @@ def sweep(
     for path in parameters:
         _check_run_path(path, run_settings)
         steps(base, path)
-    points = design(values, bounds, lhs, base_seed)
+    points = design(values, bounds, lhs, seed_list[0])
     # Every point is resolved, and so checked, before anything runs.
     resolved = [resolve_point(base, point, {"run": run_settings}) for point in points]
-    seed_list = list(range(base_seed, base_seed + seeds))
-    check_runs(resolved, runs=len(resolved) * seeds, workers=workers, scheduler=scheduler,
-               memory_limit=memory_limit, written=target is not None)  # fmt: skip
-    if target is not None:
-        prepare_directory(target, overwrite, FILES)
-    specs = [
-        RunSpec(
-            point_scenario,
-            replicate,
-            f"point {index} seed {replicate}",
-            None
-            if target is None
-            else str(target / "runs" / f"point-{index:04d}-seed-{replicate}"),
-            overwrite,
-            backend,
-            memory_limit,
-        )
+    make_ready(resolved, len(resolved) * seeds, target=target, overwrite=overwrite, files=FILES,
+               workers=workers, scheduler=scheduler, memory_limit=memory_limit)  # fmt: skip
+    cells = [
+        (point_scenario, s, f"point {index} seed {s}", f"point-{index:04d}-seed-{s}")
         for index, point_scenario in enumerate(resolved)
-        for replicate in seed_list
+        for s in seed_list
     ]
+    specs = run_specs(cells, target, overwrite, backend, memory_limit)
     settings = {
         "grid": values,
         "ranges": {path: list(pair) for path, pair in bounds.items()},
@@ -169,56 +143,52 @@ def sweep(
         "citizen_rows": run_settings["citizen_rows"],
         "scheduler": scheduler,
     }
-    entry = None
-    if catalogue:
-        entry = try_record(
-            "sweep",
-            status="running",
-            scenario=base.name,
-            scenario_hash=scenario_hash(base),
-            seed=base_seed,
-            population=resolved[0].run.population,
-            years=resolved[0].run.years,
-            backend=backend,
-            workers=workers,
-            settings=settings,
-        )
-    started = time.perf_counter()
-    try:
+    with recording(
+        "sweep", catalogue, scenario=base.name, scenario_hash=scenario_hash(base),
+        seed=seed_list[0], population=resolved[0].run.population, years=resolved[0].run.years,
+        backend=backend, workers=workers, settings=settings,
+    ) as record:  # fmt: skip
         results = execute(specs, workers, scheduler, progress)
         table = sweep_table(parameters, points, seed_list, results)
         result = SweepResult(
-            base, parameters, points, seed_list, table, results, target, entry
+            base, parameters, points, seed_list, table, results, target, record.entry
         )  # fmt: skip
-        if target is not None:
-            write_parquet(pa.Table.from_pandas(table, preserve_index=False), target / FILES[0])
-            write_json(
-                {"scenario": base.name, "scenario_hash": scenario_hash(base), **settings},
-                target / FILES[1],
-            )
-        record_runs(
-            results,
-            entry,
-            workers,
-            [
-                {"sweep": entry, "point": index, "values": points[index]}
-                for index in range(len(points))
-                for _ in seed_list
-            ],
-        )
-    except BaseException:
-        try_update(entry, status="failed", wall_seconds=round(time.perf_counter() - started, 4))
-        raise
-    try_update(
-        entry,
-        status="complete",
-        wall_seconds=round(time.perf_counter() - started, 4),
+        description = {"scenario": base.name, "scenario_hash": scenario_hash(base), **settings}
+        write_table(target, FILES, table, description)
+        extra = [
+            {"sweep": record.entry, "point": index, "values": point}
+            for index, point in enumerate(points)
+            for _ in seed_list
+        ]
+        record_runs(results, record.entry, workers, extra)
+    record.complete(
+        target,
+        {"sweep": FILES[0], "design": FILES[1]},
         days=results[0].manifest["days"],
         metrics={"points": len(points), "runs": len(results), "means": _means(result)},
-        path=None if target is None else target.resolve(),
-        files=None if target is None else {"sweep": FILES[0], "design": FILES[1]},
     )
     return result
+
+
+def _design_inputs(
+    grid: Mapping[str, Sequence[Value] | Value] | None,
+    ranges: Mapping[str, tuple[float, float]] | None,
+    lhs: int | None,
+) -> tuple[dict[str, list[Value]], dict[str, tuple[float, float]]]:
+    """The grid's values and the ranges' bounds, checked: each path once, ranges with --lhs
+    and --lhs with ranges, and something to sweep."""
+    values = {path: _as_list(path, given) for path, given in (grid or {}).items()}
+    bounds = {path: _bounds(path, given) for path, given in (ranges or {}).items()}
+    both = sorted(set(values) & set(bounds))
+    if both:
+        raise WorkflowError(f"--set {both[0]}: given as values and as a range; give it once")
+    if lhs is not None and not bounds:
+        raise WorkflowError(f"--lhs {lhs}: give the ranges to draw from, as --set path=low:high")
+    if bounds and lhs is None:
+        raise WorkflowError("ranges (--set path=low:high) need --lhs N: the points to draw")
+    if not values and not bounds:
+        raise WorkflowError("nothing to sweep: give --set path.to.field=v1,v2,...")
+    return values, bounds
 
 
 # ----------------------------------------------------------------------------------- the design
