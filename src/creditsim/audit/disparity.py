@@ -13,11 +13,8 @@ states it, the disparate impact (of the sanction rate) included: 1.4 means the g
 sanctioned 1.4 times as often as the reference group; outside 0.8 to 1.25 (the four-fifths rule
 and its inverse) it is flagged.
 
-The intervals are Jeffreys intervals: each rate's posterior under the Jeffreys prior is
-Beta(x + 1/2, n - x + 1/2), in closed form for a rate (with Clopper-Pearson's ends at counts 0 and
-1, where Jeffreys' fall short); a ratio's interval is that of the ratio of draws from the two
-groups' posteriors. Unlike a bootstrap, they neither collapse when a group has no false positive
-nor lose their coverage with a few sanctioned citizens (bench/bench_coverage.py measures it).
+The intervals are in `audit/intervals.py`; the method, as each audit states it, in
+`audit/method.py`.
 """
 
 from __future__ import annotations
@@ -25,110 +22,37 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import special
 
-from creditsim.arrays.streams import stream
+from creditsim.audit.intervals import (
+    DRAWN_FRACTIONS,
+    Posterior,
+    eight_counts,
+    fractions_of,
+    gamma_draws,
+    interval_bounds,
+)
+from creditsim.audit.method import DEFINITIONS
+from creditsim.audit.rates import RATES, rates
 from creditsim.channels.records import CAUSES
 from creditsim.engine.shard import RECOVERY_BIN_DAYS
 from creditsim.scenario.schema import INCOME_BANDS, Scenario
 
 POPULATION = 1_400_000_000  # reference: population
-RATES = (
-    "sanction_rate",
-    "prevalence",
-    "precision",
-    "false_discovery_rate",
-    "false_omission_rate",
-    "true_positive_rate",
-    "true_negative_rate",
-    "false_positive_rate",
-    "false_negative_rate",
-)
+_Posterior, _gamma = Posterior, gamma_draws  # as tests and benchmarks import them from here
 
 
 def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 0) -> dict:
+    """The audit of a run from its tallies: the totals, then the breakdowns by group, region,
+    income band and their intersections, each with its intervals and disparity flags."""
     regions = [r.name for r in scenario.regions]
     groups = [g.name for g in scenario.groups]
     shape = (len(regions), len(groups), len(INCOME_BANDS))
-    sanctions = [s.name for s in scenario.sanctions]
-    outcomes = [*sanctions, "any"] if sanctions else []
-    # Lists and each score policy's low grade are outcomes too: audited like sanctions.
-    outcomes += [f"list:{p.name}" for p in scenario.list_policies]
-    outcomes += [f"policy:{p.name}" for p in scenario.score_policies]
+    outcomes = _outcomes(scenario)
     settings = scenario.audit
     threshold = settings.four_fifths_threshold
-
-    def strata(key: str) -> np.ndarray:
-        return tallies[key].reshape(shape)
-
-    citizens = int(tallies["citizens"].sum())
-    overall: dict[str, Any] = {
-        "citizens": citizens,
-        "households": int(tallies["households"].sum()),
-        "true_events": int(tallies["true_events"].sum()),
-        "true_offences": int(tallies["true_offences"].sum()),
-        "offenders": int(tallies["offenders"].sum()),
-        "records": int(tallies["records"].sum()),
-        "wrongful_records": int(tallies["wrongful_records"].sum()),
-        "fabricated_records": int(tallies["fabricated_records"].sum()),
-        "records_by_cause": dict(zip(CAUSES, map(int, tallies["records_by_cause"]), strict=True)),
-        "events_by_behaviour": dict(
-            zip(
-                [b.name for b in scenario.behaviours],
-                map(int, tallies["events_by_behaviour"]),
-                strict=True,
-            )
-        ),
-        "children_reached": int(tallies["children_reached"].sum()),
-        "children_living_with_a_sanctioned_citizen": int(
-            tallies["children_with_sanctioned_household"].sum()
-        ),
-        "households_reached": int(tallies["households_reached"].sum()),
-    }
-    scale = POPULATION / max(citizens, 1)
-    per_sanction: dict[str, Any] = {}
-    for name in outcomes:
-        if ":" in name:
-            continue
-        counts = _Counts.of(tallies, name, ())
-        entry: dict[str, Any] = {**counts.metrics()}
-        if f"{name}:denied_purchases" in tallies:
-            denied = int(tallies[f"{name}:denied_purchases"].sum())
-            entry["denied_purchases"] = denied
-            entry["denied_purchases_at_1_4_billion"] = round(denied * scale)
-        entry["wrongful_by_cause"] = _wrongful_by_cause(tallies, name)
-        if name != "any":
-            entry["appeals"] = _appeals(
-                tallies, name, "sanction intervals (one per citizen unless a sanction ended and "
-                "began again)",
-            )  # fmt: skip
-            entry["person_days"] = int(tallies[f"{name}:days"].sum())
-            entry["sanctioned_at_1_4_billion"] = round(counts.sanctioned * scale)
-        per_sanction[name] = entry
-    overall["sanctions"] = per_sanction
-    overall["lists"] = {p.name: _list_entry(p.name, tallies, scale) for p in scenario.list_policies}
-    overall["policies"] = {
-        p.name: _policy_entry(scenario, p, tallies) for p in scenario.score_policies
-    }
-    overall["side_by_side"] = _side_by_side(scenario, tallies, shape, groups)
-    overall["mobility"] = overall["policies"][scenario.policy.name]["mobility"]
-    overall["exemptions"] = _exemptions(tallies, outcomes, citizens)
-    overall["behaviour_change"] = _behaviour_change(scenario, tallies)
-    exposed_records, exposed_citizens = (int(v) for v in tallies["leak"])
-    overall["attacks"] = {
-        "insider_records": int(tallies["records_by_cause"][CAUSES.index("insider")]),
-        "coordinated_false_reports": int(
-            tallies["records_by_cause"][CAUSES.index("coordinated_false_report")]
-        ),
-        "leak": {"records_exposed": exposed_records, "citizens_exposed": exposed_citizens},
-    }
-
-    by_group_citizens = strata("citizens").sum(axis=(0, 2))
-    sanctioned_any = strata("any:sanctioned").sum(axis=(0, 2)) if outcomes else None
-    reference = _reference_group(
-        settings.reference_group, groups, by_group_citizens, sanctioned_any
-    )
-    posterior = _Posterior(settings.bootstrap_replicates, settings.confidence, seed)
+    overall = _overall(scenario, tallies, outcomes)
+    reference = _reference(scenario, tallies, shape, outcomes)
+    posterior = Posterior(settings.bootstrap_replicates, settings.confidence, seed)
 
     def breakdown(names: list[str], axes: tuple[int, ...], reference_index: int | None):
         return _breakdown(
@@ -142,13 +66,7 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
     intersections = _intersections(
         tallies, shape, outcomes, regions, groups, groups.index(reference), threshold, posterior
     )
-    flagged, significant = set(), set()
-    for group, metrics in by_group.items():
-        for name, m in metrics["sanctions"].items():
-            if m.get("four_fifths_flag"):
-                flagged.add(f"{group}:{name}")
-            if m.get("four_fifths_flag_significant"):
-                significant.add(f"{group}:{name}")
+    flagged, significant = _flags(by_group)
     return {
         "scenario": scenario.name,
         "system_enabled": scenario.system_enabled,
@@ -166,36 +84,119 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
         "intersections": intersections,
         "flagged": sorted(flagged),
         "flagged_significant": sorted(significant),
-        "definitions": {
-            "wrongful": "sanctioned, but the citizen's own correctly attributed records would "
-            "not have triggered the sanction",
-            "deserved": "the policy would have imposed the sanction had every true event been "
-            "recorded against its true actor (the ground truth of the confusion matrix)",
-            "disparate_impact": "this group's sanction rate / the reference group's sanction "
-            "rate (the sanction rate's disparity): 1.4 means sanctioned 1.4 times as often as "
-            "the reference group; flagged outside the disparity band (0.8 to 1.25 at the "
-            "four-fifths threshold); said in words in `in_words`",
-            "disparities": "this group's rate / the reference group's rate, for every rate, "
-            "flagged outside the disparity band [threshold, 1 / threshold]",
-            "sanction_rate_per_true_offence": "citizens sanctioned / true offences committed",
-            "confidence intervals": "Jeffreys: each group's rate x / n has the posterior "
-            "Beta(x + 1/2, n - x + 1/2) (the Jeffreys prior); a rate's interval is its "
-            "equal-tailed interval in closed form, with Clopper-Pearson's ends where Jeffreys' "
-            "fall short: from 0 and up to the exact upper end when x = 0, from the exact lower "
-            "end when x = 1 (mirrored at n and n - 1); a ratio's (every disparity, the disparate "
-            "impact) is the equal-tailed interval of the ratio of `posterior_draws` independent "
-            "draws from the group's and the reference group's posteriors (gamma draws from the "
-            "run's keyed stream, shape count + 1/2, or 1 for a count of 0), from 0 when the "
-            "group has no citizen in the rate's numerator, unbounded above (null) when the "
-            "reference has none; outcomes with the same counts in a group (sanctions with the "
-            "same trigger and term) share their draws, and so their intervals. Coverage: "
-            "bench/results/coverage.md",
-            "intersections": "group x region x income band; disparities against the reference "
-            "group within the same region and income band",
-            "flagged_significant": "the whole confidence interval of the disparate impact lies "
-            "outside the disparity band",
-        },
+        "definitions": DEFINITIONS,
     }
+
+
+def _outcomes(scenario: Scenario) -> list[str]:
+    """Every outcome audited: each sanction and any sanction, then the lists and each score
+    policy's low grade, which are audited like sanctions."""
+    sanctions = [s.name for s in scenario.sanctions]
+    outcomes = [*sanctions, "any"] if sanctions else []
+    outcomes += [f"list:{p.name}" for p in scenario.list_policies]
+    outcomes += [f"policy:{p.name}" for p in scenario.score_policies]
+    return outcomes
+
+
+def _overall(scenario: Scenario, tallies: dict[str, np.ndarray], outcomes: list[str]) -> dict:
+    """The whole population's figures: the totals, each sanction, list and policy, the side by
+    side of the policies, exemptions, behaviour change and the attacks."""
+    groups = [g.name for g in scenario.groups]
+    shape = (len(scenario.regions), len(groups), len(INCOME_BANDS))
+    overall = _totals(scenario, tallies)
+    scale = POPULATION / max(overall["citizens"], 1)
+    overall["sanctions"] = {
+        name: _sanction_entry(tallies, name, scale) for name in outcomes if ":" not in name
+    }
+    overall["lists"] = {p.name: _list_entry(p.name, tallies, scale) for p in scenario.list_policies}
+    overall["policies"] = {
+        p.name: _policy_entry(scenario, p, tallies) for p in scenario.score_policies
+    }
+    overall["side_by_side"] = _side_by_side(scenario, tallies, shape, groups)
+    overall["mobility"] = overall["policies"][scenario.policy.name]["mobility"]
+    overall["exemptions"] = _exemptions(tallies, outcomes, overall["citizens"])
+    overall["behaviour_change"] = _behaviour_change(scenario, tallies)
+    overall["attacks"] = _attacks(tallies)
+    return overall
+
+
+def _totals(scenario: Scenario, tallies: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Citizens, events, records and the reach of sanctions into households, over everyone."""
+    behaviours = [b.name for b in scenario.behaviours]
+    return {
+        "citizens": int(tallies["citizens"].sum()),
+        "households": int(tallies["households"].sum()),
+        "true_events": int(tallies["true_events"].sum()),
+        "true_offences": int(tallies["true_offences"].sum()),
+        "offenders": int(tallies["offenders"].sum()),
+        "records": int(tallies["records"].sum()),
+        "wrongful_records": int(tallies["wrongful_records"].sum()),
+        "fabricated_records": int(tallies["fabricated_records"].sum()),
+        "records_by_cause": dict(zip(CAUSES, map(int, tallies["records_by_cause"]), strict=True)),
+        "events_by_behaviour": dict(
+            zip(behaviours, map(int, tallies["events_by_behaviour"]), strict=True)
+        ),
+        "children_reached": int(tallies["children_reached"].sum()),
+        "children_living_with_a_sanctioned_citizen": int(
+            tallies["children_with_sanctioned_household"].sum()
+        ),
+        "households_reached": int(tallies["households_reached"].sum()),
+    }
+
+
+def _sanction_entry(tallies: dict[str, np.ndarray], name: str, scale: float) -> dict[str, Any]:
+    """One sanction (or any sanction) over everyone: its confusion matrix and rates, the
+    purchases it denied, its wrongful sanctions by cause, and (each sanction) its appeals and
+    its person-days, scaled to 1.4 billion where a count is."""
+    counts = _Counts.of(tallies, name, ())
+    entry: dict[str, Any] = {**counts.metrics()}
+    if f"{name}:denied_purchases" in tallies:
+        denied = int(tallies[f"{name}:denied_purchases"].sum())
+        entry["denied_purchases"] = denied
+        entry["denied_purchases_at_1_4_billion"] = round(denied * scale)
+    entry["wrongful_by_cause"] = _wrongful_by_cause(tallies, name)
+    if name != "any":
+        entry["appeals"] = _appeals(
+            tallies, name, "sanction intervals (one per citizen unless a sanction ended and "
+            "began again)",
+        )  # fmt: skip
+        entry["person_days"] = int(tallies[f"{name}:days"].sum())
+        entry["sanctioned_at_1_4_billion"] = round(counts.sanctioned * scale)
+    return entry
+
+
+def _attacks(tallies: dict[str, np.ndarray]) -> dict[str, Any]:
+    """What the attacks put into the records, and what a leak exposed."""
+    exposed_records, exposed_citizens = (int(v) for v in tallies["leak"])
+    by_cause = tallies["records_by_cause"]
+    return {
+        "insider_records": int(by_cause[CAUSES.index("insider")]),
+        "coordinated_false_reports": int(by_cause[CAUSES.index("coordinated_false_report")]),
+        "leak": {"records_exposed": exposed_records, "citizens_exposed": exposed_citizens},
+    }
+
+
+def _reference(scenario: Scenario, tallies: dict[str, np.ndarray], shape, outcomes) -> str:
+    """The reference group the disparities are taken against, by the scenario's rule."""
+    groups = [g.name for g in scenario.groups]
+    by_group_citizens = tallies["citizens"].reshape(shape).sum(axis=(0, 2))
+    sanctioned = tallies["any:sanctioned"].reshape(shape) if outcomes else None
+    sanctioned_any = sanctioned.sum(axis=(0, 2)) if sanctioned is not None else None
+    return _reference_group(
+        scenario.audit.reference_group, groups, by_group_citizens, sanctioned_any
+    )
+
+
+def _flags(by_group: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """The group:outcome pairs outside the disparity band, and those whose whole interval is."""
+    flagged, significant = set(), set()
+    for group, metrics in by_group.items():
+        for name, m in metrics["sanctions"].items():
+            if m.get("four_fifths_flag"):
+                flagged.add(f"{group}:{name}")
+            if m.get("four_fifths_flag_significant"):
+                significant.add(f"{group}:{name}")
+    return flagged, significant
 
 
 def _behaviour_change(scenario: Scenario, tallies: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -451,174 +452,6 @@ class _Counts:
         return out
 
 
-# Each of the RATES as a fraction of sums of the confusion cells (tp, fp, fn, tn: 0 to 3).
-FRACTIONS = (
-    ((0, 1), (0, 1, 2, 3)),  # sanction rate: (tp + fp) / n
-    ((0, 2), (0, 1, 2, 3)),  # prevalence: (tp + fn) / n
-    ((0,), (0, 1)),  # precision: tp / (tp + fp)
-    ((1,), (0, 1)),  # false discovery rate: fp / (tp + fp)
-    ((2,), (2, 3)),  # false omission rate: fn / (fn + tn)
-    ((0,), (0, 2)),  # true positive rate: tp / (tp + fn)
-    ((3,), (3, 1)),  # true negative rate: tn / (tn + fp)
-    ((1,), (1, 3)),  # false positive rate: fp / (fp + tn)
-    ((2,), (2, 0)),  # false negative rate: fn / (fn + tp)
-)
-
-
-def rates(cells: np.ndarray, count: int = len(RATES)) -> np.ndarray:
-    """The RATES (the first `count` of them) from confusion cells (..., 4): NaN where a rate has
-    no denominator. Each rate is stored whole (the last axis is a view across them), so one
-    rate is cheap to take."""
-    cells = np.asarray(cells, dtype=np.float64)
-
-    def total(which: tuple[int, ...]) -> np.ndarray:
-        return sum((cells[..., i] for i in which[1:]), cells[..., which[0]])
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        planes = np.stack([total(top) / total(bottom) for top, bottom in FRACTIONS[:count]])
-    return np.moveaxis(planes, 0, -1)
-
-
-# The RATES as fractions of sums of the eight counts a set's posterior is drawn from: the
-# confusion cells (0 to 3: tp, fp, fn, tn), then the sanctioned and the others (4, 5), the
-# deserving and the others (6, 7), so that every rate's posterior is its own Jeffreys Beta.
-DRAWN_FRACTIONS = (((4,), (4, 5)), ((6,), (6, 7)), *FRACTIONS[2:])
-# Gamma draws of a shape at least this large are taken by the Wilson-Hilferty transform of a
-# normal draw (its quantiles within a few parts in a million of the exact ones there), the
-# others exactly: the large counts (the unsanctioned, the true negatives) cost a normal draw.
-WILSON_HILFERTY_SHAPE = 100.0
-
-
-def _eight(cells: np.ndarray) -> np.ndarray:
-    """The counts of DRAWN_FRACTIONS from confusion cells (sets, 4): (sets, 8)."""
-    tp, fp, fn, tn = (cells[:, i] for i in range(4))
-    return np.stack([tp, fp, fn, tn, tp + fp, fn + tn, tp + fn, fp + tn], axis=1)
-
-
-def _fractions(counts: np.ndarray, fractions=DRAWN_FRACTIONS) -> tuple[np.ndarray, np.ndarray]:
-    """Numerators and denominators of the rates from (..., 8) counts or draws: (..., rates)."""
-
-    def total(which: tuple[int, ...]) -> np.ndarray:
-        return sum((counts[..., i] for i in which[1:]), counts[..., which[0]])
-
-    top = np.stack([total(t) for t, _ in fractions], axis=-1)
-    bottom = np.stack([total(b) for _, b in fractions], axis=-1)
-    return top, bottom
-
-
-class _Posterior:
-    """Intervals from Jeffreys posteriors of each set's rates.
-
-    A rate x / n (x citizens of n) has the posterior Beta(x + 1/2, n - x + 1/2): its interval is
-    the equal-tailed Jeffreys interval, in closed form, with Clopper-Pearson's ends where
-    Jeffreys' fall short of their coverage: when x = 0, from 0 up to the exact upper end
-    1 - (alpha / 2) ** (1 / n) (with Jeffreys' the coverage falls to 91 % near 3 expected); when
-    x = 1, from the exact lower end (with Jeffreys' it falls to 90 % near 0.1 expected);
-    mirrored at x = n and n - 1. A ratio of two sets' rates has the interval of the ratio of
-    independent draws from the two posteriors (each a ratio of gamma draws, one per count, from
-    the keyed stream; a count of 0 drawn with shape 1, whose upper tail is Clopper-Pearson's),
-    with the rule at zero: no citizen in the numerator, the lower end is 0; none in the
-    reference, the upper end is unbounded."""
-
-    def __init__(self, draws: int, confidence: float, seed: int) -> None:
-        self.draws = draws
-        self.confidence = confidence
-        self.tails = ((1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0)
-        self.seed = seed
-
-    def rate_intervals(self, x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Intervals of rates x / n (arrays of one shape), Jeffreys with Clopper-Pearson's ends
-        at 0 and 1 (and n, n - 1): NaN where n = 0."""
-        x, n = np.asarray(x, np.float64), np.asarray(n, np.float64)
-        rest = np.maximum(n - x, 0.0)
-        with np.errstate(invalid="ignore"):
-            low = special.betaincinv(x + 0.5, rest + 0.5, self.tails[0])
-            high = special.betaincinv(x + 0.5, rest + 0.5, self.tails[1])
-            # Clopper-Pearson: Beta(x, n - x + 1) below, Beta(x + 1, n - x) above.
-            exact_low = special.betaincinv(np.maximum(x, 1.0), rest + 1.0, self.tails[0])
-            exact_high = special.betaincinv(x + 1.0, np.maximum(rest, 1.0), self.tails[1])
-        low = np.where((x == 1) | (rest == 0), exact_low, low)
-        high = np.where((x == 0) | (rest == 1), exact_high, high)
-        low, high = np.where(x == 0, 0.0, low), np.where(rest == 0, 1.0, high)
-        undefined = n <= 0
-        return np.where(undefined, np.nan, low), np.where(undefined, np.nan, high)
-
-    def sample(self, counts: np.ndarray, ids: np.ndarray, purpose: str) -> np.ndarray:
-        """Gamma draws (draws, sets, columns) of shape counts + 1/2 (1 for a count of 0): a
-        set's rates drawn from its posterior are ratios of sums of them. Sets of the same `ids`
-        with the same counts (sanctions with the same trigger and term) share their draws, and
-        so their intervals."""
-        unique, inverse = _distinct(counts, ids)
-        rng = stream(self.seed, 0, f"audit:posterior:{purpose}")
-        return _gamma(rng, np.where(unique > 0, unique + 0.5, 1.0), self.draws)[:, inverse]
-
-    def quantiles(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The two tails' quantiles of each column of (draws, columns), linearly interpolated
-        between order statistics."""
-        ordered = np.sort(values, axis=0)
-        out = []
-        for tail in self.tails:
-            position = tail * (values.shape[0] - 1)
-            below = int(np.floor(position))
-            above = min(below + 1, values.shape[0] - 1)
-            low, high = ordered[below], ordered[above]
-            with np.errstate(invalid="ignore"):
-                out.append(np.where(high == low, low, low + (position - below) * (high - low)))
-        return out[0], out[1]
-
-    def ratio_intervals(self, own, ref, x_own, n_own, x_ref, n_ref) -> tuple[np.ndarray, ...]:
-        """Intervals of the ratios own / ref of two sets' rates, from posterior draws of each
-        (draws, columns) and their counts (columns): NaN where a rate is undefined (n = 0),
-        infinite where unbounded above. Each contains its point estimate."""
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            low, high = self.quantiles(own / ref)
-            point = (x_own / n_own) / (x_ref / n_ref)
-        low = np.where(x_own == 0, 0.0, low)
-        high = np.where(x_ref == 0, np.inf, high)
-        # A rate of 1 may be 1: the ratio's bound where it is.
-        full = (x_own == n_own) & (x_ref > 0)
-        if full.any():
-            high[full] = np.maximum(high[full], 1.0 / self.quantiles(ref[:, full])[0])
-        full = (x_ref == n_ref) & (x_own > 0)
-        if full.any():
-            low[full] = np.minimum(low[full], self.quantiles(own[:, full])[0])
-        finite = np.isfinite(point)
-        low = np.where(finite, np.minimum(low, point), low)
-        high = np.where(finite, np.maximum(high, point), high)
-        undefined = (n_own <= 0) | (n_ref <= 0)
-        return np.where(undefined, np.nan, low), np.where(undefined, np.nan, high)
-
-
-def _gamma(rng: np.random.Generator, shape: np.ndarray, draws: int) -> np.ndarray:
-    """`draws` standard gamma draws of each of `shape` (sets, columns): (draws, sets, columns).
-    Large shapes by the Wilson-Hilferty cube of a normal draw, the others exactly."""
-    flat = shape.ravel()
-    out = np.empty((draws, flat.shape[0]))
-    large = flat >= WILSON_HILFERTY_SHAPE
-    if (~large).any():
-        out[:, ~large] = rng.standard_gamma(flat[~large], size=(draws, int((~large).sum())))
-    if large.any():
-        a = flat[large]
-        c = 1.0 / (9.0 * a)
-        z = rng.standard_normal((draws, a.shape[0]))
-        out[:, large] = a * np.maximum(1.0 - c + z * np.sqrt(c), 0.0) ** 3
-    return out.reshape(draws, *shape.shape)
-
-
-def _distinct(rows: np.ndarray, citizens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (citizens, row) pairs' rows, and where each row's pair is among them."""
-    keyed = np.column_stack([citizens, rows])
-    unique, inverse = np.unique(keyed, axis=0, return_inverse=True)
-    return unique[:, 1:], inverse.reshape(-1)
-
-
-def _bounds(low: float, high: float) -> list[float | None] | None:
-    """An interval as written: None where undefined, an unbounded upper end as None."""
-    if np.isnan(low):
-        return None
-    return [float(low), float(high) if np.isfinite(high) else None]
-
-
 def _breakdown(tallies, shape, outcomes, names, axes, reference, threshold, posterior, primary):
     def along(key: str) -> np.ndarray:
         return tallies[key].reshape(shape).sum(axis=axes)
@@ -720,14 +553,14 @@ def _compare(
     counts = [c for sets in comparisons for c in sets]
     cells = np.stack([c.cells() for c in counts])
     metrics = [c.metrics(point) for c, point in zip(counts, rates(cells), strict=True)]
-    eight = _eight(cells)
-    x, n = _fractions(eight)
+    eight = eight_counts(cells)
+    x, n = fractions_of(eight)
     # Sets without citizens have no intervals; with no draws asked for, none has.
     populated = (cells.sum(axis=1) > 0) & (posterior.draws > 0)
     if detail and populated.any():
         low, high = posterior.rate_intervals(x[populated], n[populated])
         for i, lows, highs in zip(np.flatnonzero(populated), low, high, strict=True):
-            bounds = [_bounds(lo, hi) for lo, hi in zip(lows, highs, strict=True)]
+            bounds = [interval_bounds(lo, hi) for lo, hi in zip(lows, highs, strict=True)]
             metrics[i]["intervals"] = dict(zip(RATES, bounds, strict=True))
     out = [metrics[k : k + width] for k in range(0, len(metrics), width)]
     if reference is None:
@@ -745,7 +578,7 @@ def _compare(
         place = np.zeros(len(comparisons), dtype=np.int64) if places is None else np.array(places)
         ids = np.repeat(place, width) * width + np.tile(np.arange(width), len(comparisons))
         drawn = posterior.sample(eight[involved][:, columns], ids[involved], purpose)
-        top, bottom = _fractions(drawn, fractions)
+        top, bottom = fractions_of(drawn, fractions)
         draws = top / bottom  # (draws, involved, rated)
         at = np.searchsorted(involved, pairs), np.searchsorted(involved, theirs[pairs])
         low, high = posterior.ratio_intervals(
@@ -758,7 +591,7 @@ def _compare(
         )
         low, high = low.reshape(-1, rated), high.reshape(-1, rated)
         for k, i in enumerate(pairs):
-            intervals[i] = [_bounds(lo, hi) for lo, hi in zip(low[k], high[k], strict=True)]
+            intervals[i] = [interval_bounds(lo, hi) for lo, hi in zip(low[k], high[k], strict=True)]
     for i in np.flatnonzero(populated & (theirs == own_index)):
         # The reference against itself: exactly 1 wherever its rate is above 0.
         rated = len(RATES) if detail else 1
