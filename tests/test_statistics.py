@@ -144,7 +144,8 @@ def test_events_by_propensity_tercile(national):
 
 # --- cameras and face identification ------------------------------------------------------------
 
-CAMERA_FPIR = {"a": 0.01, "b": 0.05}
+# gallery = reference: FPIR = 1 - (1 - reference) ** multiplier (a hazard times the multiplier)
+CAMERA_FPIR = {"a": 0.01, "b": 1.0 - 0.99**5}
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +158,7 @@ def camera_case():
                     "true_identification_rate": 0.9,
                     "fpir_reference": 0.01,
                     "reference_gallery": 1.0e7,
-                    "gallery_size": 1.0e7,  # gallery = reference: FPIR = reference × multiplier
+                    "gallery_size": 1.0e7,  # gallery = reference
                     "fpir_multiplier_by_group": {"a": 1.0, "b": 5.0},
                 }
             },
@@ -172,10 +173,14 @@ def camera_case():
 def test_fpir_formula():
     camera = creditsim.load_scenario("national-2018").channels.camera
     growth = (1.3e9 / 1.2e7) ** 0.3
-    assert fpir(camera, 1.0) == pytest.approx(0.002 * growth)
-    assert fpir(camera, 3.0) == pytest.approx(0.006 * growth)
+    # The wrong-match hazard -ln(1 - 0.002) grows with the gallery and the multiplier.
+    assert fpir(camera, 1.0) == pytest.approx(1.0 - 0.998**growth)
+    assert fpir(camera, 3.0) == pytest.approx(1.0 - 0.998 ** (3.0 * growth))
     assert fpir(camera, 0.0) == 0.0
-    assert fpir(camera, 1.0e6) == 1.0  # a probability: capped at 1
+    assert fpir(camera, 100.0) == pytest.approx(1.0 - 0.998 ** (100.0 * growth))
+    assert fpir(camera, 1.0e6) == 1.0  # a probability, reached only in the limit
+    reference = camera.model_copy(update={"gallery_size": camera.reference_gallery})
+    assert fpir(reference, 1.0) == pytest.approx(0.002)  # exact on the reference gallery
 
 
 def test_coverage_constant_without_growth(camera_case):
@@ -203,11 +208,12 @@ def test_camera_records_per_event(camera_case):
     event_group = pop.group[events.person]
     for g, name in enumerate(("a", "b")):
         rate = CAMERA_FPIR[name]
-        assert fpir(scenario.channels.camera, rate / 0.01) == pytest.approx(rate)
+        multiplier = {"a": 1.0, "b": 5.0}[name]
+        assert fpir(scenario.channels.camera, multiplier) == pytest.approx(rate)
         n = int((event_group == g).sum())
-        # Each event independently becomes a record with chance coverage × (TIR + FPIR):
-        # 5 binomial sd.
-        p_record = cover * (tir + rate)
+        # Each event independently becomes a record with chance coverage × (FPIR + TIR × (1 -
+        # FPIR)), the three outcomes of one search competing: 5 binomial sd.
+        p_record = cover * (rate + tir * (1.0 - rate))
         assert_close_count(int((actor_group == g).sum()), n * p_record, binomial_sd(n, p_record))
         # ... and a misattributed one with chance coverage × FPIR(group).
         p_face = cover * rate
@@ -502,14 +508,19 @@ def test_detection_chance_combines_channels_and_pooling():
     events = draw_events(scenario, pop, DAYS, 17, 0)
     loiter = events.take(np.flatnonzero(events.behaviour == 0))
     cover = 1.0 - math.exp(-0.0015 * 200.0)
-    expected = (1.0 - (1.0 - 0.5) * (1.0 - cover * 0.8)) * 0.5
+    # A camera's right match: the true-identification rate where no wrong match took the search.
+    camera = scenario.channels.camera
+    wrong = np.array(
+        [fpir(camera, camera.fpir_multiplier_by_group.get(g.name, 1.0)) for g in scenario.groups]
+    )[pop.group[loiter.person]]
+    expected = (1.0 - (1.0 - 0.5) * (1.0 - cover * 0.8 * (1.0 - wrong))) * 0.5
     np.testing.assert_allclose(detection_chance(scenario, pop, loiter), expected, rtol=1e-9)
 
     kept = respond(scenario, pop, events, 17, 0)
-    n = loiter.size
-    keep = 1.0 - 0.4 * expected
-    # 5 binomial sd.
-    assert_close_count(int((kept.behaviour == 0).sum()), n * keep, binomial_sd(n, keep))
+    keep = 1.0 - 0.4 * expected  # per event
+    # 5 sd of the sum of the events' Bernoulli draws.
+    sd = math.sqrt(float((keep * (1.0 - keep)).sum()))
+    assert_close_count(int((kept.behaviour == 0).sum()), float(keep.sum()), sd)
 
 
 def test_causes_are_named():

@@ -301,7 +301,6 @@ BAD_RUNS = [
         {"knobs": {"fpir": 2}},
         "field `knobs.fpir` (the scenario's `channels.camera.fpir_reference`)",
     ),
-    ({"knobs": {"fpir": 0.5}}, "field `knobs.fpir` (with the scenario's"),
     ({"knobs": {"informant_false_share": 1.0}}, "field `knobs.informant_false_share`"),
     ({"knobs": {"camera_density": -1}}, "field `knobs.camera_density`: Input should be greater"),
     ({"knobs": {"camera_density_by_region": {"mars": 2}}}, "'mars' is not a region; allowed: east"),

@@ -24,14 +24,24 @@ class Events:
     day: np.ndarray  # int32
     person: np.ndarray  # int32, the true actor
     behaviour: np.ndarray  # int16, index into scenario.behaviours, non-decreasing
+    # uint32: the event's place among its behaviour's draws (extra events from EXTRA on), which
+    # with the behaviour is the event's identity: every later draw about it is keyed by that.
+    serial: np.ndarray
 
     @property
     def size(self) -> int:
         return int(self.day.shape[0])
 
+    def identity(self) -> np.ndarray:
+        """Each event's identity (uint64): its behaviour and serial, unique within a shard."""
+        return (self.behaviour.astype(np.uint64) << np.uint64(32)) | self.serial.astype(np.uint64)
+
     def take(self, index: np.ndarray) -> Events:
         """A subset; `index` must be increasing to keep the grouping by behaviour."""
-        return Events(self.day[index], self.person[index], self.behaviour[index])
+        return Events(*(column[index] for column in self.columns()))
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.day, self.person, self.behaviour, self.serial
 
     def bounds(self, kinds: int) -> list[int]:
         """Where each behaviour's events begin, and where the last one's end."""
@@ -45,16 +55,19 @@ class Events:
         bounds = self.bounds(chosen.shape[0])
         slices = [slice(int(bounds[b]), int(bounds[b + 1])) for b in np.flatnonzero(chosen)]
         if len(slices) == 1:
-            return Events(self.day[slices[0]], self.person[slices[0]], self.behaviour[slices[0]])
+            return Events(*(column[slices[0]] for column in self.columns()))
         return Events(
             *(
                 xp.concatenate([column[s] for s in slices]) if slices else column[:0]
-                for column in (self.day, self.person, self.behaviour)
+                for column in self.columns()
             )
         )
 
     def to_host(self) -> Events:
-        return Events(to_host(self.day), to_host(self.person), to_host(self.behaviour))
+        return Events(*(to_host(column) for column in self.columns()))
+
+
+EXTRA = 1 << 31  # the first serial of a behaviour's extra events (gaming)
 
 
 def draw_events(
@@ -128,15 +141,19 @@ def _draw(scenario, pop, days, seed, shard, plan) -> tuple[Events, list[tuple[tu
             accept = rng.random(count, dtype=np.float32) * ceiling < multiplier
             person = person[accept]
         day = rng.integers(0, days, size=person.shape[0], dtype=np.int32)
-        parts.append((day, person, index))
+        first = 0 if purpose == "behaviour" else EXTRA
+        serial = xp.arange(first, first + person.shape[0], dtype=np.uint32)
+        parts.append((day, person, index, serial))
         sizes.append(((index, rate, purpose), int(person.shape[0])))
     if not parts:
         empty = xp.zeros(0, dtype=np.int32)
-        return Events(empty, empty.copy(), xp.zeros(0, dtype=np.int16)), sizes
+        no_serial = xp.zeros(0, dtype=np.uint32)
+        return Events(empty, empty.copy(), xp.zeros(0, dtype=np.int16), no_serial), sizes
     day = xp.concatenate([p[0] for p in parts])
     person = xp.concatenate([p[1] for p in parts])
     behaviour = xp.concatenate([xp.full(p[0].shape[0], p[2], dtype=np.int16) for p in parts])
-    return Events(day, person, behaviour), sizes
+    serial = xp.concatenate([p[3] for p in parts])
+    return Events(day, person, behaviour, serial), sizes
 
 
 def expected_weight(scenario: Scenario, pop: Population, index: int) -> float:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from creditsim.arrays.backend import namespace
-from creditsim.arrays.streams import stream
+from creditsim.arrays.streams import keyed
 from creditsim.behaviours import Events
 from creditsim.channels import seen_by
-from creditsim.channels.cameras import coverage_table
+from creditsim.channels.cameras import coverage_table, fpir_by_group
 from creditsim.channels.informants import informing_boost
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
@@ -42,7 +42,9 @@ def detection_table(scenario: Scenario, days: int) -> np.ndarray:
     missed = np.ones(shape)
     for c, name in enumerate(CHANNELS):
         if name == "camera":
-            chance = cover * ch.camera.true_identification_rate
+            # A right match: the true-identification rate where no wrong match took the search.
+            right = ch.camera.true_identification_rate * (1.0 - fpir_by_group(scenario))
+            chance = cover * right[None, None, :, None]
         elif name == "plate":
             chance = cover * ch.plate.read_rate
         else:
@@ -105,9 +107,9 @@ def respond_mask(
         lo, hi = int(bounds[b]), int(bounds[b + 1])
         if not behaviour.offence or elasticity == 0.0 or hi == lo:
             continue
-        # One uniform per event of the behaviour, from the behaviour's own stream: the same
-        # events meet the same draws whatever the elasticities or the other behaviours are.
-        draw = stream(seed, shard, f"response:{behaviour.name}", xp).random(hi - lo)
+        # One uniform per event, keyed by its identity: the same event meets the same draw
+        # whatever the elasticities, the other behaviours or the other events are.
+        draw = keyed(seed, shard, f"response:{behaviour.name}").uniforms(events.serial[lo:hi])
         at = cell[events.person[lo:hi]] * days + events.day[lo:hi]
         keep[lo:hi] = draw < 1.0 - elasticity * perceived[b][at]
     return keep

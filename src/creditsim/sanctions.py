@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from creditsim.arrays.streams import stream
+from creditsim.arrays.streams import keyed, pair
 from creditsim.intervals import Intervals, people, union
 from creditsim.policies.scores import GradeChanges
 from creditsim.population import Population
@@ -111,9 +111,12 @@ def appeal(
     none = np.zeros(intervals.size, dtype=bool)
     if not settings.enabled or not appealable or intervals.size == 0:
         return AppealOutcome(intervals, none, none.copy(), none.copy(), none.copy())
-    rng = stream(seed, shard, f"sanction:{label}:appeals")
-    draws = rng.random((3, intervals.size))
+    # Each spell's draws are keyed by its citizen and first day: a spell that two scenarios
+    # share meets the same draws, whatever other spells there are.
+    keys = keyed(seed, shard, f"sanction:{label}:appeals")
     person = intervals.person
+    spell = pair(person, intervals.start)
+    draws = [keys.uniforms(spell, d) for d in range(3)]
     share = np.array([settings.share_by_income.get(b, 0.0) for b in INCOME_BANDS])
     grade_names = [band.grade for band in scenario.policy.grades]
     low = scenario.policy.low_grade_index()
@@ -141,12 +144,17 @@ def denied_purchases(
     if sanction.purchases is None or intervals.size == 0:
         return empty, empty.copy()
     rate = np.array([sanction.purchases.attempts_per_year.get(b, 0.0) for b in INCOME_BANDS])
-    length = intervals.days_within(days)
-    rng = stream(seed, shard, f"sanction:{sanction.name}:purchases")
-    count = rng.poisson(rate[pop.income_band[intervals.person]] * length / 365.0)
+    # Each citizen's tries over the whole run, keyed by the citizen (a Poisson count, then a
+    # uniform day each): those inside a ban's intervals are denied. A citizen banned in two
+    # scenarios meets the same tries; the intervals of one citizen are disjoint.
+    keys = keyed(seed, shard, f"sanction:{sanction.name}:purchases")
+    person = intervals.person
+    count = keys.poisson(person, rate[pop.income_band[person]] * days / 365.0, 0)
     which = np.repeat(np.arange(intervals.size), count)
-    day = intervals.start[which] + (rng.random(which.size) * length[which]).astype(np.int32)
-    return intervals.person[which], day
+    rank = np.arange(which.size) - (np.cumsum(count) - count)[which]
+    day = keys.below(pair(person[which], rank), days, 1).astype(np.int32)
+    inside = (day >= intervals.start[which]) & (day < np.minimum(intervals.end[which], days))
+    return person[which][inside], day[inside]
 
 
 def grade_spells(changes: GradeChanges, inside, days: int, at_least: int) -> Intervals:

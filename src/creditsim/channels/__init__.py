@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from creditsim.arrays.backend import namespace
-from creditsim.arrays.streams import stream
+from creditsim.arrays.streams import keyed
 from creditsim.behaviours import Events
 from creditsim.channels import cameras, informants, offices, plates, platforms, pooling
 from creditsim.channels.records import CAUSES, NO_ACTOR, Records
@@ -35,8 +35,11 @@ def observe(
     purpose: str = "channel",
 ) -> Records:
     """Every record that reaches the national system, in no particular order (what reads the
-    records sums them, or sorts them as it needs). A second batch of events (those of citizens
-    who gave up) is observed on streams of another `purpose`."""
+    records sums them, or sorts them as it needs).
+
+    Every draw is keyed by the identity of the event or record it decides (`keyed` in
+    `arrays/streams.py`), so an event meets the same draws whatever other events exist:
+    observing two batches of events gives the records of observing them together."""
     xp = namespace(events.day)
     table = seen_by(scenario)
     parts = []
@@ -44,19 +47,19 @@ def observe(
         if not table[:, c].any():
             continue
         subset = events.of_behaviours(table[:, c])
-        rng = stream(seed, shard, f"{purpose}:{name}", xp)
+        draws = keyed(seed, shard, f"{purpose}:{name}")
         settings = getattr(scenario.channels, name)
         by_group = scenario.targeting.detection_multiplier_by_group.get(name, {})
         boost = group_multiplier(by_group, scenario, pop.group[subset.person])
         if name == "camera":
-            parts.append(cameras.observe(scenario, pop, subset, rng, boost))
+            parts.append(cameras.observe(scenario, pop, subset, draws, boost))
         elif name == "plate":
-            parts.append(plates.observe(scenario, pop, subset, rng, boost))
+            parts.append(plates.observe(scenario, pop, subset, draws, boost))
         elif name == "platform":
-            parts.append(platforms.observe(scenario, pop, subset, rng, days, boost))
+            parts.append(platforms.observe(scenario, pop, subset, draws, days, boost))
         elif name == "informant":
-            parts.append(informants.observe(scenario, pop, subset, rng, days, boost))
+            parts.append(informants.observe(scenario, pop, subset, draws, days, boost))
         else:
-            parts.append(offices.observe(name, settings, subset, rng, days, boost))
+            parts.append(offices.observe(name, settings, subset, draws, days, boost))
     records = Records.concat(parts) if parts else Records.empty(xp)
-    return pooling.pool(scenario, pop, records, stream(seed, shard, f"{purpose}:pooling", xp))
+    return pooling.pool(scenario, pop, records, keyed(seed, shard, f"{purpose}:pooling"))

@@ -3,12 +3,11 @@ always the driver (here the household's head owns the car)."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from creditsim.arrays.backend import namespace
+from creditsim.arrays.streams import Keyed
 from creditsim.behaviours import Events
 from creditsim.channels.cameras import coverage
-from creditsim.channels.records import CORRECT, PLATE_OWNER, Records
+from creditsim.channels.records import CORRECT, PLATE_OWNER, Records, of_events
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 
@@ -16,13 +15,18 @@ CHANNEL = CHANNELS.index("plate")
 
 
 def observe(
-    scenario: Scenario, pop: Population, events: Events, rng: np.random.Generator, boost=1.0
+    scenario: Scenario, pop: Population, events: Events, draws: Keyed, boost=1.0
 ) -> Records:
+    """Plate records; each event's draws keyed by its identity: read (0), driver borrowed (1)."""
     xp = namespace(events.day)
     plate = scenario.channels.plate
+    identity = events.identity()
     chance = coverage(scenario, pop.region[events.person], events.day) * plate.read_rate * boost
-    read = events.take(xp.flatnonzero(rng.random(events.size) < chance))
-    borrowed = rng.random(read.size) < plate.other_driver_share
+    at = xp.flatnonzero(draws.uniforms(identity, 0) < chance)
+    read, read_id = events.take(at), identity[at]
+    borrowed = draws.uniforms(read_id, 1) < plate.other_driver_share
     subject = xp.where(borrowed, pop.head[read.person], read.person)
     cause = xp.where(subject != read.person, PLATE_OWNER, CORRECT)
-    return Records.build(read.day, subject, read.person, read.behaviour, CHANNEL, cause)
+    return Records.build(
+        read.day, subject, read.person, read.behaviour, CHANNEL, cause, of_events(read_id, CHANNEL)
+    )

@@ -8,8 +8,16 @@ from __future__ import annotations
 import numpy as np
 
 from creditsim.arrays.backend import namespace
+from creditsim.arrays.streams import Keyed
 from creditsim.behaviours import Events
-from creditsim.channels.records import CORRECT, NO_ACTOR, PLATFORM_FALSE, Records
+from creditsim.channels.records import (
+    CORRECT,
+    NO_ACTOR,
+    PLATFORM_FALSE,
+    Records,
+    of_events,
+    spawned,
+)
 from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 
@@ -20,21 +28,28 @@ def observe(
     scenario: Scenario,
     pop: Population,
     events: Events,
-    rng: np.random.Generator,
+    draws: Keyed,
     days: int,
     boost=1.0,
 ) -> Records:
+    """Flags, keyed by identity: each event flagged (draw 0); each flag brings a Poisson
+    number of false ones (draw 1, mean (1 - precision) / precision), each on a uniform citizen
+    (its draw 0) on a uniform day (its draw 1), of the flagged event's kind."""
     xp = namespace(events.day)
     platform = scenario.channels.platform
-    flagged = events.take(xp.flatnonzero(rng.random(events.size) < platform.recall * boost))
+    identity = events.identity()
+    at = xp.flatnonzero(draws.uniforms(identity, 0) < platform.recall * boost)
+    flagged, flagged_id = events.take(at), of_events(identity[at], CHANNEL)
     true_records = Records.build(
-        flagged.day, flagged.person, flagged.person, flagged.behaviour, CHANNEL, CORRECT
-    )
-    false_count = int(rng.poisson(flagged.size * (1.0 - platform.precision) / platform.precision))
-    if false_count == 0 or flagged.size == 0:
+        flagged.day, flagged.person, flagged.person, flagged.behaviour, CHANNEL, CORRECT,
+        flagged_id,
+    )  # fmt: skip
+    mean = (1.0 - platform.precision) / platform.precision
+    parent, false_id = spawned(draws, flagged_id, mean, 1, PLATFORM_FALSE)
+    if false_id.shape[0] == 0:
         return true_records
-    kind = flagged.behaviour[rng.integers(0, flagged.size, size=false_count)]
-    subject = rng.integers(0, pop.size, size=false_count, dtype=np.int32)
-    day = rng.integers(0, days, size=false_count, dtype=np.int32)
-    false_records = Records.build(day, subject, NO_ACTOR, kind, CHANNEL, PLATFORM_FALSE)
+    kind = flagged.behaviour[parent]
+    subject = draws.below(false_id, pop.size, 0).astype(np.int32)
+    day = draws.below(false_id, days, 1).astype(np.int32)
+    false_records = Records.build(day, subject, NO_ACTOR, kind, CHANNEL, PLATFORM_FALSE, false_id)
     return Records.concat([true_records, false_records])

@@ -3,9 +3,8 @@ are merged onto another citizen of the same name (modelled as a random citizen o
 
 from __future__ import annotations
 
-import numpy as np
-
 from creditsim.arrays.backend import namespace
+from creditsim.arrays.streams import Keyed
 from creditsim.channels.records import CORRECT, MERGE, Records
 from creditsim.channels.sampling import adults_sharing
 from creditsim.channels.targeting import group_multiplier
@@ -13,9 +12,9 @@ from creditsim.population import Population
 from creditsim.scenario.schema import Scenario
 
 
-def pool(
-    scenario: Scenario, pop: Population, records: Records, rng: np.random.Generator
-) -> Records:
+def pool(scenario: Scenario, pop: Population, records: Records, draws: Keyed) -> Records:
+    """The records pooled (draw 0 of each record's identity), and among them those merged
+    (draw 1) onto another adult of the region (draw 2)."""
     xp = namespace(records.day)
     share = xp.asarray([r.pooling_share for r in scenario.regions])
     # A record is pooled from the region where it was made: the actor's, or for a fabricated
@@ -24,16 +23,17 @@ def pool(
     chance = share[pop.region[origin]] * group_multiplier(
         scenario.targeting.pooling_multiplier_by_group, scenario, pop.group[origin]
     )
-    pooled = rng.random(records.size) < chance
+    pooled = draws.uniforms(records.id, 0) < chance
     kept = records.take(xp.flatnonzero(pooled))
     merges = scenario.channels.merges
     if not merges.enabled or merges.rate == 0 or kept.size == 0:
         return kept
-    merged = xp.flatnonzero(rng.random(kept.size) < merges.rate)
+    merged = xp.flatnonzero(draws.uniforms(kept.id, 1) < merges.rate)
     if merged.size:
         picker = adults_sharing(pop, "region")
         subject = kept.subject[merged]
-        new_subject = picker.pick(pop.region[subject], subject, rng)
+        u = draws.uniforms(kept.id[merged], 2)
+        new_subject = picker.pick(pop.region[subject], subject, u)
         kept.subject[merged] = new_subject
         correct_before = kept.cause[merged] == CORRECT
         kept.cause[merged[correct_before & (new_subject != subject)]] = MERGE

@@ -8,6 +8,7 @@ from types import ModuleType
 import numpy as np
 
 from creditsim.arrays.backend import namespace, to_host
+from creditsim.arrays.streams import Keyed, derive
 
 NO_ACTOR = -1
 
@@ -44,6 +45,9 @@ class Records:
     kind: np.ndarray  # int16, behaviour index; len(behaviours): informed; + 1: insider change
     channel: np.ndarray  # int8, index into CHANNELS
     cause: np.ndarray  # int8, index into CAUSES
+    # uint64, the record's identity, by which every later draw about it is keyed: from its
+    # event and channel (`of_events`), or derived from what made it (`derive` in arrays).
+    id: np.ndarray
 
     @property
     def size(self) -> int:
@@ -65,12 +69,14 @@ class Records:
     def empty(xp: ModuleType = np) -> Records:
         i32 = xp.zeros(0, dtype=np.int32)
         return Records(
-            i32, i32, i32, xp.zeros(0, np.int16), xp.zeros(0, np.int8), xp.zeros(0, np.int8)
-        )
+            i32, i32, i32, xp.zeros(0, np.int16), xp.zeros(0, np.int8), xp.zeros(0, np.int8),
+            xp.zeros(0, np.uint64),
+        )  # fmt: skip
 
     @staticmethod
-    def build(day, subject, actor, kind, channel: int, cause) -> Records:
-        """Records from arrays; `actor` and `cause` may be one value for all."""
+    def build(day, subject, actor, kind, channel: int, cause, id) -> Records:
+        """Records from arrays; `actor` and `cause` may be one value for all; `id` their
+        identities (`of_events` for records of events)."""
         xp = namespace(day)
         n = day.shape[0]
         return Records(
@@ -80,10 +86,28 @@ class Records:
             kind.astype(np.int16, copy=False),
             xp.full(n, channel, dtype=np.int8),
             _column(xp, cause, n, np.int8),
+            id.astype(np.uint64, copy=False),
         )
 
     def to_host(self) -> Records:
         return Records(*(to_host(getattr(self, f.name)) for f in fields(self)))
+
+
+def of_events(identity: np.ndarray, channel: int) -> np.ndarray:
+    """The identities of a channel's records of events (the events' `identity()`): the channel
+    above the event's behaviour and serial, so one event's records by two channels differ."""
+    return identity | np.uint64((channel + 1) << 56)
+
+
+def spawned(draws: Keyed, ids: np.ndarray, mean: float, draw: int, tag: int):
+    """Records that others bring (the false flags beside a true one): a Poisson count with
+    the given mean per parent, keyed by the parent's identity. Returns each one's parent (an
+    index into `ids`) and its own identity, derived from the parent's and its rank."""
+    xp = namespace(ids)
+    count = draws.poisson(ids, mean, draw)
+    parent = xp.repeat(xp.arange(ids.shape[0]), count)
+    rank = xp.arange(parent.shape[0]) - (xp.cumsum(count) - count)[parent]
+    return parent, derive(derive(ids[parent], tag) + rank.astype(np.uint64), tag)
 
 
 def _column(xp: ModuleType, value, n: int, dtype) -> np.ndarray:

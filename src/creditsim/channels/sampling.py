@@ -34,13 +34,14 @@ class MemberPicker:
         skipped = keys.shape[0] - int(self._count.sum())
         self._start = skipped + xp.cumsum(self._count) - self._count
 
-    def pick(self, key: np.ndarray, exclude: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A member of each `key`'s set other than `exclude` (`exclude` itself if there is none)."""
+    def pick(self, key: np.ndarray, exclude: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+        """A member of each `key`'s set other than `exclude` (`exclude` itself if there is none),
+        chosen by one uniform each."""
         xp = self.xp
         key = key.astype(np.int64)
         count = self._count[key]
         others = xp.maximum(count - 1, 1)
-        slot = (rng.random(key.shape[0]) * others).astype(np.int64)
+        slot = (uniform * others).astype(np.int64)
         at = xp.minimum(self._start[key] + slot, max(self._members.shape[0] - 1, 0))
         chosen = self._members[at]
         # Skip over the excluded citizen by moving to the last slot, which the draw never takes.

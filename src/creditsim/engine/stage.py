@@ -7,6 +7,11 @@ state (`engine/state.py`). It declares:
 - `purposes`: the random streams it draws from, as templates such as `"behaviour:{behaviour}"`
   whose `{...}` parts are names from the scenario. Streams are keyed by seed, shard and purpose,
   so a purpose drawn by two stages would hand both the same numbers: no two stages share one;
+- `redraws`: purposes of an earlier stage that it draws from again, on purpose. A keyed draw
+  (`keyed` in `arrays/streams.py`) gives the same number to the same identity, so a stage that
+  decides again what an earlier one decided for other items (giving up observes the offences
+  that come back with the channels' own draws) redraws that stage's purposes: an item meets the
+  draws it would have met in the earlier stage;
 - `enabled(scenario)`: whether it runs for this scenario (most stages need the system on);
 - `tallies`: the additive tallies it adds to the shard's tables (templates too).
 
@@ -49,6 +54,7 @@ class Stage:
     purposes: tuple[str, ...] = ()
     tallies: tuple[str, ...] = ()
     enabled: Callable[[Scenario], bool] = always
+    redraws: tuple[str, ...] = ()
 
     @property
     def summary(self) -> str:
@@ -65,13 +71,15 @@ def stage(
     purposes: Iterable[str] = (),
     tallies: Iterable[str] = (),
     enabled: Callable[[Scenario], bool] = always,
+    redraws: Iterable[str] = (),
 ) -> Callable[[Run], Stage]:
     """Makes a function of the shard's state into a stage: `@stage("channels", reads=...)`."""
 
     def make(run: Run) -> Stage:
         return Stage(
-            name, run, tuple(reads), tuple(writes), tuple(purposes), tuple(tallies), enabled
-        )
+            name, run, tuple(reads), tuple(writes), tuple(purposes), tuple(tallies), enabled,
+            tuple(redraws),
+        )  # fmt: skip
 
     return make
 
@@ -85,7 +93,7 @@ def purpose_pattern(template: str) -> re.Pattern[str]:
 def check(pipeline: Iterable[Stage], inputs: Iterable[str]) -> None:
     """Raises ValueError unless the stages have distinct names, no purpose is declared by two
     stages (no purpose of one matches a template of another), and each stage reads only inputs
-    and fields that an earlier stage writes."""
+    and fields that an earlier stage writes, and what a stage redraws is an earlier stage's."""
     stages = list(pipeline)
     names = [s.name for s in stages]
     if len(set(names)) != len(names):
@@ -101,6 +109,12 @@ def check(pipeline: Iterable[Stage], inputs: Iterable[str]) -> None:
         for other, other_name in owner.items():
             if other_name != name and purpose_pattern(other).fullmatch(example):
                 raise ValueError(f"purposes {template!r} ({name}) and {other!r} overlap")
+    declared: set[str] = set()
+    for s in stages:
+        for template in s.redraws:
+            if template not in declared:
+                raise ValueError(f"{s.name!r} redraws {template!r}: no stage before draws it")
+        declared |= set(s.purposes)
     known = set(inputs)
     for s in stages:
         missing = set(s.reads) - known

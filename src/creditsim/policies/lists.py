@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from creditsim.arrays.streams import stream
+from creditsim.arrays.streams import keyed
 from creditsim.intervals import Intervals, union
 from creditsim.scenario.schema import INCOME_BANDS, ListPolicy, Scenario
 
@@ -30,9 +30,8 @@ class ListRule:
         if "payment" in policy.removal:
             rate = np.array([policy.payments_per_year.get(b, 0.0) for b in INCOME_BANDS])
             per_citizen = rate[income_band]
-            wait = stream(seed, shard, f"list:{policy.name}:payment").exponential(
-                size=income_band.shape[0]
-            )
+            citizen = np.arange(income_band.shape[0], dtype=np.uint64)
+            wait = keyed(seed, shard, f"list:{policy.name}:payment").exponential(citizen)
             with np.errstate(divide="ignore"):
                 days = np.where(per_citizen > 0, np.ceil(wait / per_citizen * 365.0), NEVER)
             self.days_to_pay = np.minimum(days, NEVER).astype(np.int64)

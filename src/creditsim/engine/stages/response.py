@@ -56,7 +56,7 @@ def deterrence(state: ShardState) -> None:
         "score_rules", "days", "seed", "shard", "xp",
     ),
     writes=("records", "events", "candidates"),
-    purposes=("giving-up:{step}:{channel}", "giving-up:{step}:pooling"),
+    redraws=("channel:{channel}", "channel:pooling"),
     enabled=may_give_up,
 )  # fmt: skip
 def giving_up(state: ShardState) -> None:
@@ -108,7 +108,7 @@ def give_up(
     parts = [records]
     reads = [rule.records(records.day, records.subject, records.kind, records.channel)]
     changed = None  # who got new records in the last step (None at first)
-    for step in range(GIVING_UP_MAX_STEPS):
+    for _ in range(GIVING_UP_MAX_STEPS):
         picked = reads
         if changed is not None and rule.network is None:
             # Only they can sink further: the others' spells are those of the step before.
@@ -123,10 +123,9 @@ def give_up(
         if not new.any():
             break
         back |= new
-        extra = observe(
-            scenario, pop, deterred.take(np.flatnonzero(new)), days, seed, shard,
-            purpose=f"giving-up:{step}",
-        )  # fmt: skip
+        # The channels' own keyed draws: an offence that comes back meets the draws it would
+        # have met had it never been held back.
+        extra = observe(scenario, pop, deterred.take(np.flatnonzero(new)), days, seed, shard)
         if scenario.exemptions.records_dropped and exempt.any():
             extra = extra.take(np.flatnonzero(~exempt[extra.subject]))
         parts.append(extra)
