@@ -58,7 +58,7 @@ MiB = 2**20
 
 # Bytes per item, measured on the presets and on scenarios that stress each term (see the
 # module's docstring), rounded up.
-RUN_OVERHEAD = 32 * MiB  # what a first run loads and keeps (Parquet writer, arenas)
+RUN_OVERHEAD = 64 * MiB  # what a first run loads and keeps (Parquet writer, arenas, modules)
 WORKER_PROCESS = 192 * MiB  # a Dask worker process with the simulator imported
 MAIN_OVERHEAD = 16 * MiB  # the merged tables and the audit's own of the adding process
 HELD_RESULT = 4 * MiB  # a finished run kept by a compare, sweep or calibration (its audit)
