@@ -34,42 +34,33 @@ each once (then served from the run's cache); when too many are waiting, 503 wit
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
-import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from creditsim import __version__, catalogue
-from creditsim.engine import footprint
-from creditsim.figures import numbers as fmt
-from creditsim.report.loading import ReportError
-from creditsim.report.render import CSP as REPORT_CSP
-from creditsim.scenario import load_scenario, preset_names
-from creditsim.web import blacklist as bl
 from creditsim.web.guard import MAX_BODY, RequestGuard, clip, clip_message
-from creditsim.web.heavy import QUEUE, Drawing, Renderer, Saturated
-from creditsim.web.jobs import Busy, JobManager
+from creditsim.web.heavy import QUEUE, Renderer
+from creditsim.web.jobs import JobManager
 from creditsim.web.knobs import (
     MAX_POPULATION,
     CompareRequest,
-    KnobError,
     RunRequest,
-    check_population,
-    check_preset,
-    describe_preset,
-    scenario_for,
 )
-from creditsim.web.views import Library, NotFound
+from creditsim.web.routes_common import ApiError, Parts
+from creditsim.web.routes_compares import add_compare_routes
+from creditsim.web.routes_jobs import add_job_routes
+from creditsim.web.routes_pages import add_page_routes
+from creditsim.web.routes_runs import add_run_routes
+from creditsim.web.views import Library
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_DATA_DIR = Path("~/.local/share/creditsim/dashboard")
@@ -79,14 +70,6 @@ CSP = (
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]", "testserver"]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers
 
 
 def default_data_dir() -> Path:
@@ -159,6 +142,28 @@ def create_app(
     app.add_middleware(RequestGuard, max_body=max_body)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOOPBACK_HOSTS)
 
+    _security_headers(app)
+
+    _errors(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    parts = Parts(
+        manager, library, renderer, folder,
+        max_population, max_running, max_queued, time_limit, abandon_after,
+    )  # fmt: skip
+    add_page_routes(app, parts)
+    add_job_routes(app, parts)
+    add_run_routes(app, parts)
+    add_compare_routes(app, parts)
+    return app
+
+
+# ------------------------------------------------------------------------------------- errors
+
+
+def _security_headers(app: FastAPI) -> None:
+    """Every answer carries the dashboard's CSP and no-sniff, no-referrer; the API's, no-store."""
+
     @app.middleware("http")
     async def headers(request: Request, call_next):
         response = await call_next(request)
@@ -168,243 +173,6 @@ def create_app(
         if request.url.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
-
-    _errors(app)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
-    # ---------------------------------------------------------------------------------- page
-
-    @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
-
-    @app.get("/runs/{run_id}/report", response_class=HTMLResponse)
-    async def report(run_id: int) -> HTMLResponse:
-        """The run's HTML report, as `creditsim report` writes it (drawn once, then cached)."""
-        data = await _drawn(renderer, lambda: library.drawing(run_id, "report"))
-        return HTMLResponse(data, headers={"Content-Security-Policy": REPORT_CSP})
-
-    # ----------------------------------------------------------------------------------- api
-
-    @app.get("/api/health")
-    def health() -> dict[str, Any]:
-        return {
-            "ok": True,
-            "version": __version__,
-            "jobs": manager.counts(),
-            "drawing": renderer.busy(),
-            "limits": {
-                "max_population": max_population,
-                "max_running": max_running,
-                "max_queued": max_queued,
-                "time_limit_seconds": time_limit,
-                "abandon_after_seconds": abandon_after,
-            },
-        }
-
-    @app.get("/api/presets")
-    def presets() -> list[dict[str, Any]]:
-        out = []
-        for name in preset_names():
-            scenario = load_scenario(name)
-            out.append({"name": name, "description": scenario.description})
-        return out
-
-    @app.get("/api/presets/{name}")
-    def preset(name: str) -> dict[str, Any]:
-        try:
-            return describe_preset(name, max_population)
-        except KnobError as error:
-            raise ApiError(404, str(error)) from None
-
-    @app.post("/api/runs", status_code=202)
-    def submit_run(body: RunRequest) -> dict[str, Any]:
-        check = _checked(lambda: _run_payload(body, max_population))
-        payload, description = check
-        out = folder / "runs" / _folder_name()
-        job = _submit(manager, "run", payload, description, out)
-        return manager.view(job)
-
-    @app.post("/api/compare", status_code=202)
-    def submit_compare(body: CompareRequest) -> dict[str, Any]:
-        payload, description = _checked(lambda: _compare_payload(body, max_population))
-        out = folder / "compares" / _folder_name()
-        job = _submit(manager, "compare", payload, description, out)
-        return manager.view(job)
-
-    @app.get("/api/jobs/{job_id}")
-    def job(job_id: str) -> dict[str, Any]:
-        found = manager.get(job_id)
-        if found is None:
-            raise ApiError(
-                404, f"no job {clip(job_id)} (jobs are forgotten when the server restarts)"
-            )
-        return manager.view(found)
-
-    @app.delete("/api/jobs/{job_id}")
-    def cancel(job_id: str) -> dict[str, Any]:
-        found = manager.cancel(job_id)
-        if found is None:
-            raise ApiError(404, f"no job {clip(job_id)}")
-        return manager.view(found)
-
-    @app.get("/api/runs")
-    def runs(limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
-        return library.runs(limit=limit, kind="run")
-
-    @app.get("/api/runs/{run_id}")
-    def run_view(run_id: int) -> dict[str, Any]:
-        return _found(lambda: library.run_view(run_id))
-
-    @app.get("/api/runs/{run_id}/audit")
-    def audit(run_id: int) -> dict[str, Any]:
-        return _found(lambda: library.audit(run_id))
-
-    @app.get("/api/runs/{run_id}/plots/{kind}", response_class=Response)
-    async def plot(run_id: int, kind: str) -> Response:
-        """One plot of the run, SVG (drawn once, then cached)."""
-        name = kind.removesuffix(".svg")
-        data = await _drawn(renderer, lambda: library.drawing(run_id, name))
-        return Response(data, media_type="image/svg+xml", headers={"Cache-Control": "max-age=3600"})
-
-    @app.get("/api/runs/{run_id}/blacklist")
-    def blacklist(
-        run_id: int,
-        page: Annotated[int, Query(ge=1)] = 1,
-        per_page: Annotated[int, Query(ge=1, le=bl.MAX_PER_PAGE)] = 25,
-        wrongful: bool | None = None,
-        entry: Annotated[str | None, Query(max_length=80)] = None,
-    ) -> dict[str, Any]:
-        try:
-            return library.blacklist_page(
-                run_id, page_number=page, per_page=per_page, wrongful=wrongful, entry=entry
-            )
-        except NotFound as error:
-            raise ApiError(404, str(error)) from None
-        except bl.BlacklistUnavailable as error:
-            raise ApiError(409, str(error)) from None
-        except ValueError as error:
-            raise ApiError(422, str(error)) from None
-
-    @app.get("/api/compares")
-    def compares(limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
-        return library.runs(limit=limit, kind="compare")
-
-    @app.get("/api/compares/{compare_id}")
-    def compare_view(compare_id: int) -> dict[str, Any]:
-        return _found(lambda: library.compare_view(compare_id))
-
-    @app.get("/api/compare-runs")
-    def compare_runs(a: int, b: int) -> dict[str, Any]:
-        return _found(lambda: library.compare_runs(a, b))
-
-    return app
-
-
-# ----------------------------------------------------------------------------------- requests
-
-
-def _run_payload(body: RunRequest, cap: int) -> tuple[dict[str, Any], str]:
-    check_preset(body.preset)
-    check_population(body.population, cap)
-    settings = {"population": body.population, "years": body.years, "seed": body.seed}
-    scenario, point = scenario_for(
-        body.preset, body.knobs, {**settings, "citizen_rows": "all"}, field="knobs"
-    )
-    footprint.check(scenario)  # a run that would not fit in memory: 422, as creditsim run
-    record = {
-        "preset": body.preset,
-        **settings,
-        "knobs": body.knobs.model_dump(exclude_defaults=True),
-        "paths": point,
-    }
-    payload = {"scenario": scenario.model_dump(mode="json"), "settings": record}
-    changes = f", {len(point)} setting{'s' if len(point) > 1 else ''} changed" if point else ""
-    description = (
-        f"{body.preset}: {fmt.integer(body.population)} citizens, {_years(body.years)}, "
-        f"seed {body.seed}{changes}"
-    )
-    return payload, description
-
-
-def _compare_payload(body: CompareRequest, cap: int) -> tuple[dict[str, Any], str]:
-    check_preset(body.a.preset, "a.preset")
-    check_preset(body.b.preset, "b.preset")
-    check_population(body.population, cap)
-    settings = {"population": body.population, "years": body.years, "citizen_rows": "none"}
-    a, point_a = scenario_for(body.a.preset, body.a.knobs, settings, field="a.knobs")
-    b, point_b = scenario_for(body.b.preset, body.b.knobs, settings, field="b.knobs")
-    footprint.check_runs([a, b], runs=2 * body.seeds)
-    payload = {
-        "a": a.model_dump(mode="json"),
-        "b": b.model_dump(mode="json"),
-        "population": body.population,
-        "years": body.years,
-        "seed": body.seed,
-        "seeds": body.seeds,
-        "settings": {
-            "a": {"preset": body.a.preset, "knobs": body.a.knobs.model_dump(exclude_defaults=True),
-                  "paths": point_a},
-            "b": {"preset": body.b.preset, "knobs": body.b.knobs.model_dump(exclude_defaults=True),
-                  "paths": point_b},
-            "population": body.population,
-            "years": body.years,
-            "seed": body.seed,
-            "seeds": body.seeds,
-        },
-    }  # fmt: skip
-    description = (
-        f"{body.a.preset}{' (changed)' if point_a else ''} against "
-        f"{body.b.preset}{' (changed)' if point_b else ''}: {fmt.integer(body.population)} "
-        f"citizens, {_years(body.years)}, {body.seeds} seed{'s' if body.seeds > 1 else ''}"
-    )
-    return payload, description
-
-
-def _years(years: float) -> str:
-    return "1 year" if years == 1 else f"{years:g} years"
-
-
-def _checked(make):
-    try:
-        return make()
-    except (KnobError, footprint.FootprintError) as error:
-        raise ApiError(422, str(error)) from None
-
-
-def _submit(manager: JobManager, kind: str, payload, description: str, out: Path):
-    try:
-        return manager.submit(kind, payload, description, out)
-    except Busy as error:
-        raise ApiError(503, str(error), headers={"Retry-After": "10"}) from None
-
-
-def _found(make):
-    try:
-        return make()
-    except NotFound as error:
-        raise ApiError(404, str(error)) from None
-    except catalogue.CatalogueError as error:
-        raise ApiError(503, str(error)) from None
-
-
-async def _drawn(renderer: Renderer, what) -> bytes:
-    """A plot or report: found in the catalogue (in a thread), then drawn by the renderer."""
-    drawing: Drawing = await run_in_threadpool(_found, what)
-    try:
-        return await renderer.get(drawing)
-    except Saturated as error:
-        raise ApiError(503, str(error), headers={"Retry-After": str(error.retry_after)}) from None
-    except ReportError as error:
-        raise ApiError(404, str(error)) from None
-
-
-def _folder_name() -> str:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{uuid.uuid4().hex[:8]}"
-
-
-# ------------------------------------------------------------------------------------- errors
 
 
 def _errors(app: FastAPI) -> None:
