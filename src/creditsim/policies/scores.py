@@ -215,16 +215,7 @@ def run_ledger(
     change of an own score is passed on to the contacts' sums, and the shown scores follow."""
     policy = rule.policy
     n = rule.start.shape[0]
-    delta = rule.delta_by_kind[kind]
-    keep = np.flatnonzero(delta != 0)
-    if keep.shape[0] < delta.shape[0]:
-        day, subject, delta = day[keep], subject[keep], delta[keep]
-    delta = delta.astype(np.int64)
-    if policy.restore_after_days is not None:
-        lost = np.flatnonzero((delta < 0) & (day + policy.restore_after_days < days))
-        day = np.concatenate([day, day[lost] + policy.restore_after_days])
-        subject = np.concatenate([subject, subject[lost]])
-        delta = np.concatenate([delta, -delta[lost]])
+    day, subject, delta = _deltas(rule, day, subject, kind, days)
     keys = _Keys(days)
     bounds = policy.minimum, policy.maximum
     key, net = _summed(keys(subject, day.astype(np.int64) * 2), delta)
@@ -248,23 +239,8 @@ def run_ledger(
         moves, score = _passed_on(shown, keys, own, rule.start, contact_start, start)
 
     grade = _Grader(policy)
-    # Fixed parts (income, age) and contacts may start a citizen outside the nominal start
-    # grade: a change on day 0, so that spells and triggers see it.
     initial = grade(start)
-    started = np.flatnonzero(initial != policy.start_grade()).astype(np.int32)
-    before, after = grade(moves.before), grade(moves.after)
-    regraded = np.flatnonzero(before != after)
-    # In day order; within a day, the records' changes before a hack's, each by citizen.
-    regraded = regraded[np.argsort(moves.moment[regraded] * n + moves.person[regraded])]
-    on_day = (moves.moment[regraded] >> 1).astype(np.int32)
-    changes = GradeChanges(
-        np.concatenate([np.zeros(started.shape[0], np.int32), on_day]),
-        np.concatenate([started, moves.person[regraded].astype(np.int32)]),
-        np.concatenate(
-            [np.full(started.shape[0], policy.start_grade(), np.int8), before[regraded]]
-        ),
-        np.concatenate([initial[started], after[regraded]]),
-    )
+    changes = _grade_changes(policy, grade, initial, moves, n)
     if score is None:
         score = start.copy()
         last = _lasts(moves.person)  # the own steps are sorted by citizen, then moment
@@ -279,6 +255,44 @@ def run_ledger(
         histograms=histograms,
         swapped_down=swapped_down,
         initial_grade=initial,
+    )
+
+
+def _deltas(
+    rule: ScoreRule, day: np.ndarray, subject: np.ndarray, kind: np.ndarray, days: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The records that move this policy's score, as (day, subject, points), with the
+    restorations of deductions after `restore_after_days` added as records of their own."""
+    policy = rule.policy
+    delta = rule.delta_by_kind[kind]
+    keep = np.flatnonzero(delta != 0)
+    if keep.shape[0] < delta.shape[0]:
+        day, subject, delta = day[keep], subject[keep], delta[keep]
+    delta = delta.astype(np.int64)
+    if policy.restore_after_days is not None:
+        lost = np.flatnonzero((delta < 0) & (day + policy.restore_after_days < days))
+        day = np.concatenate([day, day[lost] + policy.restore_after_days])
+        subject = np.concatenate([subject, subject[lost]])
+        delta = np.concatenate([delta, -delta[lost]])
+    return day, subject, delta
+
+
+def _grade_changes(policy, grade, initial: np.ndarray, moves, n: int) -> GradeChanges:
+    """Every change of grade, in day order (within a day the records' changes before a hack's,
+    each by citizen). Fixed parts (income, age) and contacts may start a citizen outside the
+    nominal start grade: that is a change on day 0, so that spells and triggers see it."""
+    started = np.flatnonzero(initial != policy.start_grade()).astype(np.int32)
+    before, after = grade(moves.before), grade(moves.after)
+    regraded = np.flatnonzero(before != after)
+    regraded = regraded[np.argsort(moves.moment[regraded] * n + moves.person[regraded])]
+    on_day = (moves.moment[regraded] >> 1).astype(np.int32)
+    return GradeChanges(
+        np.concatenate([np.zeros(started.shape[0], np.int32), on_day]),
+        np.concatenate([started, moves.person[regraded].astype(np.int32)]),
+        np.concatenate(
+            [np.full(started.shape[0], policy.start_grade(), np.int8), before[regraded]]
+        ),
+        np.concatenate([initial[started], after[regraded]]),
     )
 
 
