@@ -155,6 +155,9 @@ def _sanction_entry(tallies: dict[str, np.ndarray], name: str, scale: float) -> 
         entry["denied_purchases"] = denied
         entry["denied_purchases_at_1_4_billion"] = round(denied * scale)
     entry["wrongful_by_cause"] = _wrongful_by_cause(tallies, name)
+    reached = "children_reached" if name == "any" else f"{name}:children_reached"
+    if reached in tallies:
+        entry["children_reached"] = int(tallies[reached].sum())
     if name != "any":
         entry["appeals"] = _appeals(
             tallies, name, "sanction intervals (one per citizen unless a sanction ended and "

@@ -68,8 +68,13 @@ def _add_list(
     entries = appeals.intervals
     key = f"list:{name}"
     if state.keep_rows:
+        listed, due = people(entries), people(deserved)
         tables.col[f"days_listed_{name}"] = entries.days_per_person(n, days)
         tables.col[f"wrongful_listed_{name}"] = mask(wrongful, n)
+        tables.col[f"deserved_listed_{name}"] = mask(due, n)
+        tables.col[f"false_positive_listed_{name}"] = mask(
+            np.setdiff1d(listed, due, assume_unique=True), n
+        )
     tables.tally_outcome(key, people(entries), wrongful, people(deserved))
     published = entries_of(state.scenario, key, entries, wrongful)
     if published is not None:
@@ -98,6 +103,7 @@ def _add_list(
     tallies=(
         *(f"{{sanction}}:{t}" for t in _OUTCOME), "{sanction}:denied_purchases",
         "{sanction}:days", "{sanction}:intervals", "{sanction}:appeals",
+        "{sanction}:children_reached",
     ),
 )  # fmt: skip
 def sanction_outcomes(state: ShardState) -> None:
@@ -119,12 +125,33 @@ def _reach(state: ShardState, tables: Tables, sanction, appealed: Appealed, sanc
         n = state.pop.size
         tables.col[f"days_{name}"] = recorded.days_per_person(n, state.days)
         tables.col[f"wrongful_{name}"] = mask(wrongful, n)
+        # The truth beside the record: sanctioned under perfect information (the true events),
+        # and sanctioned though not deserved (the false positive; `wrongful` is measured
+        # against the citizen's own correct records instead).
+        tables.col[f"deserved_{name}"] = mask(due, n)
+        tables.col[f"false_positive_{name}"] = mask(
+            np.setdiff1d(sanctioned, due, assume_unique=True), n
+        )
         if sanction.purchases is not None:
             denied = np.bincount(state.denied[name][0], minlength=n).astype(np.int32)
             tables.col[f"denied_{name}"] = denied
     published = entries_of(state.scenario, name, recorded, wrongful)
     if published is not None:
         tables.published.append(published)
+    # The children this sanction reaches: in the household of someone under it, where it
+    # reaches the children or the household.
+    reached = np.zeros(state.pop.households, dtype=bool)
+    if sanction.reach in ("children", "household"):
+        reached[state.pop.household[sanctioned]] = True
+    child = state.pop.age_band == CHILD
+    tables.tallies[f"{name}:children_reached"] = count_where(
+        tables.strata, reached[state.pop.household] & child, tables.strata_count
+    )
+    if state.keep_rows:
+        affected = np.zeros(state.pop.size, dtype=state.pop.children.dtype)
+        if sanction.reach in ("children", "household"):
+            affected[sanctioned] = state.pop.children[sanctioned]
+        tables.col[f"children_affected_{name}"] = affected
     if sanction.kind != "sanction":  # rewards are not part of "any sanction"
         return
     anyone, household = tables.anyone, state.pop.household
@@ -195,6 +222,8 @@ def _any_sanction(state: ShardState, tables: Tables) -> None:
     anyone, pop, col = tables.anyone, state.pop, tables.col
     col["any_sanction"] = anyone.sanctioned
     col["any_wrongful"] = anyone.wrongful
+    col["any_deserved"] = anyone.deserved
+    col["any_false_positive"] = anyone.sanctioned & ~anyone.deserved
     col["children_affected"] = anyone.children_affected
     masks = (anyone.sanctioned, anyone.wrongful, anyone.deserved)
     tables.tally_outcome("any", *(np.flatnonzero(m) for m in masks))

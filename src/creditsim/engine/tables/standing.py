@@ -28,7 +28,7 @@ RECOVERY_BIN_DAYS = 30
     "standing",
     reads=(
         "scenario", "pop", "tables", "score_rules", "ledgers", "grade_changes", "records", "exempt",
-        "cells", "days",
+        "cells", "days", "keep_rows",
     ),
     writes=("tables",),
     tallies=(
@@ -89,6 +89,12 @@ def _punished(state: ShardState, tables: Tables, rule: ScoreRule) -> None:
         about = about[rule.channel_read[records.channel[about]] & (rule.delta_by_kind[kind] < 0)]
         by_category = np.bincount(category_of[records.kind[about]], minlength=len(names) + 1)
     tables.punished[name] = punished
+    if state.keep_rows:
+        n = state.pop.size
+        tables.col[f"punished_{name}"] = mask(punished, n)
+        tables.col[f"deserved_punished_{name}"] = mask(deserved, n)
+        false_positive = np.setdiff1d(punished, deserved, assume_unique=True)
+        tables.col[f"false_positive_punished_{name}"] = mask(false_positive, n)
     tables.tally_outcome(f"policy:{name}", punished, wrongful, deserved)
     tables.tallies[f"policy:{name}:records_by_category"] = by_category
 
