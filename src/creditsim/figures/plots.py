@@ -374,6 +374,38 @@ def disparity(data: _Data) -> Figure:
     ax.axvspan(1.0 / threshold, high, color=FLAG_COLOUR, zorder=0)
     ax.axvspan(threshold, 1.0 / threshold, color=BAND_COLOUR, zorder=0, label="within the band")
     ax.axvline(1.0, color="#666666", linewidth=0.8, zorder=1)
+    flagged = _disparity_points(ax, data, groups, outcomes)
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    ticks = [0.1, 0.25, 0.5, threshold, 1.0 / threshold, 2.0, 4.0, 10.0]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_yticks(range(len(outcomes)), [_outcome_label(o) for o in outcomes])
+    ax.set_ylim(len(outcomes) - 0.5, -0.5)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(
+        f"disparate impact: the group's rate ÷ {reference}'s rate  "
+        "(← sanctioned less often · sanctioned more often →)"
+    )
+    ax.set_title(f"Disparate impact by group, against {reference} (bars: confidence intervals)")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    ax.legend(
+        unique.values(),
+        unique.keys(),
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        title="filled: whole interval\noutside the band",
+    )
+    figure.creditsim_alt = _disparity_alt(groups, reference, outcomes, threshold, flagged)
+    return figure
+
+
+def _disparity_points(ax, data: _Data, groups: list[str], outcomes: list[str]) -> list:
+    """Each group's ratio and interval per outcome, drawn; the (group, outcome) pairs flagged
+    with the whole interval outside the band."""
+    audit = data.audit
+    low, high = DI_LIMITS
     offsets = np.linspace(-0.22, 0.22, len(groups)) if len(groups) > 1 else np.zeros(1)
     flagged = []
     for g, group in enumerate(groups):
@@ -405,28 +437,12 @@ def disparity(data: _Data) -> Figure:
                 if y == 0 or not ax.get_legend_handles_labels()[1].count(group)
                 else None,
             )
-    ax.set_xscale("log")
-    ax.set_xlim(low, high)
-    ticks = [0.1, 0.25, 0.5, threshold, 1.0 / threshold, 2.0, 4.0, 10.0]
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.minorticks_off()
-    ax.set_yticks(range(len(outcomes)), [_outcome_label(o) for o in outcomes])
-    ax.set_ylim(len(outcomes) - 0.5, -0.5)
-    ax.grid(axis="y", visible=False)
-    ax.set_xlabel(
-        f"disparate impact: the group's rate ÷ {reference}'s rate  "
-        "(← sanctioned less often · sanctioned more often →)"
-    )
-    ax.set_title(f"Disparate impact by group, against {reference} (bars: confidence intervals)")
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=True))
-    ax.legend(
-        unique.values(),
-        unique.keys(),
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        title="filled: whole interval\noutside the band",
-    )
+    return flagged
+
+
+def _disparity_alt(
+    groups: list[str], reference: Any, outcomes: list[str], threshold: float, flagged: list
+) -> str:
     alt = (
         f"Dot plot of the disparate-impact ratio of {', '.join(groups)} against {reference} for "
         f"{len(outcomes)} outcomes (the group's rate over {reference}'s), with confidence "
@@ -441,8 +457,7 @@ def disparity(data: _Data) -> Figure:
         )
     else:
         alt += "No group's whole interval lies outside the band."
-    figure.creditsim_alt = alt
-    return figure
+    return alt
 
 
 def _outcome_label(outcome: str) -> str:
