@@ -113,12 +113,7 @@ def sweep(
     seed_list = replicate_seeds(base.run.seed if seed is None else seed, seeds)
     values, bounds = _design_inputs(grid, ranges, lhs)
     target = Path(out) if out is not None else None
-    run_settings: dict[str, Any] = {
-        key: value
-        for key, value in (("population", population), ("years", years), ("shard_size", shard_size))
-        if value is not None
-    }
-    run_settings["citizen_rows"] = citizen_rows_for(citizen_rows, base, target)
+    run_settings = _run_settings(base, target, population, years, shard_size, citizen_rows)
     parameters = [*values, *bounds]
     for path in parameters:
         _check_run_path(path, run_settings)
@@ -134,15 +129,9 @@ def sweep(
         for s in seed_list
     ]
     specs = run_specs(cells, target, overwrite, backend, memory_limit)
-    settings = {
-        "grid": values,
-        "ranges": {path: list(pair) for path, pair in bounds.items()},
-        "lhs": lhs,
-        "seeds": seed_list,
-        "points": points,
-        "citizen_rows": run_settings["citizen_rows"],
-        "scheduler": scheduler,
-    }
+    settings = {"grid": values, "ranges": {path: list(pair) for path, pair in bounds.items()},
+                "lhs": lhs, "seeds": seed_list, "points": points,
+                "citizen_rows": run_settings["citizen_rows"], "scheduler": scheduler}  # fmt: skip
     with recording(
         "sweep", catalogue, scenario=base.name, scenario_hash=scenario_hash(base),
         seed=seed_list[0], population=resolved[0].run.population, years=resolved[0].run.years,
@@ -155,11 +144,8 @@ def sweep(
         )  # fmt: skip
         description = {"scenario": base.name, "scenario_hash": scenario_hash(base), **settings}
         write_table(target, FILES, table, description)
-        extra = [
-            {"sweep": record.entry, "point": index, "values": point}
-            for index, point in enumerate(points)
-            for _ in seed_list
-        ]
+        extra = [{"sweep": record.entry, "point": i, "values": point}
+                 for i, point in enumerate(points) for _ in seed_list]  # fmt: skip
         record_runs(results, record.entry, workers, extra)
     record.complete(
         target,
@@ -168,6 +154,24 @@ def sweep(
         metrics={"points": len(points), "runs": len(results), "means": _means(result)},
     )
     return result
+
+
+def _run_settings(
+    base: Scenario,
+    target: Path | None,
+    population: int | None,
+    years: float | None,
+    shard_size: int | None,
+    citizen_rows: str | float | None,
+) -> dict[str, Any]:
+    """The `[run]` settings every point shares: those given, and the citizen rows kept."""
+    settings: dict[str, Any] = {
+        key: value
+        for key, value in (("population", population), ("years", years), ("shard_size", shard_size))
+        if value is not None
+    }
+    settings["citizen_rows"] = citizen_rows_for(citizen_rows, base, target)
+    return settings
 
 
 def _design_inputs(
