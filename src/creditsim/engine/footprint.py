@@ -519,9 +519,11 @@ def _household_contacts(scenario: Scenario) -> float:
 
 def _row_columns(scenario: Scenario, categories: int) -> int:
     """The citizen rows' columns (see the shard's tables)."""
-    columns = 9 + 2 * categories + 4 + 3 + 2 * len(scenario.score_policies)
-    columns += sum(3 if s.purchases is not None else 2 for s in scenario.sanctions)
-    return columns + 2 * sum(isinstance(p, ListPolicy) for p in scenario.policies)
+    # Any sanction: sanctioned, wrongful, deserved, false positive, children affected.
+    columns = 9 + 2 * categories + 4 + 5 + 5 * len(scenario.score_policies)
+    # Per sanction: days, wrongful, deserved, false positive, children affected (and denied).
+    columns += sum(6 if s.purchases is not None else 5 for s in scenario.sanctions)
+    return columns + 4 * sum(isinstance(p, ListPolicy) for p in scenario.policies)
 
 
 def _bytes(value: float) -> int:
