@@ -196,43 +196,8 @@ def estimate(scenario: Scenario, written: bool = True) -> Footprint:
     parts["events"] = _bytes(PER_EVENT * events)
     sizes["events"] = f"about {_count(events)} true events of {m:,} citizens"
     if scenario.system_enabled:
-        records_by = _records_per_citizen(scenario, events_by, years)
-        records = m * float(records_by.sum())
-        parts["records"] = _bytes(PER_RECORD * records)
-        sizes["records"] = f"about {_count(records)} records"
-        steps, contact_steps, contacts = 0.0, 0.0, 0.0
-        for policy in scenario.score_policies:
-            own = m * _ledger_steps(scenario, policy, events_by, records_by, days)
-            steps = max(steps, own)
-            if policy.contacts.weight > 0:
-                degree = policy.contacts.mean_degree + (
-                    _household_contacts(scenario) if policy.contacts.household else 0.0
-                )
-                contact_steps = max(contact_steps, own * degree)
-                contacts = max(contacts, m * degree)
-        parts["score ledgers"] = _bytes(PER_LEDGER_STEP * steps + PER_CONTACT_STEP * contact_steps)
-        sizes["score ledgers"] = f"about {_count(steps + contact_steps)} score steps"
-        if contacts:
-            stretch = min(contact_steps, CONTACT_STEPS_AT_ONCE) * PER_CONTACT_STRETCH
-            parts["contacts"] = _bytes(PER_CONTACT * contacts + stretch)
-            sizes["contacts"] = f"{m:,} citizens x {contacts / m:.1f} contacts"
-        purchases = _purchases_per_citizen(scenario, years)
-        if purchases:
-            parts["denied purchases"] = _bytes(PER_PURCHASE * m * purchases)
-            sizes["denied purchases"] = f"at most {_count(m * purchases)} purchases tried"
-
-    # The audit, in the process that adds the shards up: bootstrap resamples of every outcome,
-    # for every (region, group, income band), and for each breakdown with all its rates.
-    outcomes = len(scenario.sanctions) + (1 if scenario.sanctions else 0)
-    outcomes += len(scenario.list_policies) + len(spans)
-    replicates = scenario.audit.bootstrap_replicates
-    widest_breakdown = max(groups, len(scenario.regions), len(INCOME_BANDS))
-    main["audit"] = (
-        replicates
-        * outcomes
-        * max(PER_RESAMPLE_STRATUM * strata, PER_RESAMPLE_DETAIL * widest_breakdown)
-    )
-    sizes["audit"] = f"{replicates:,} bootstrap replicates x {outcomes} outcomes x {strata} strata"
+        _system_parts(result, scenario, events_by, years, days)
+    _audit_part(result, scenario, strata, len(spans))
     return result
 
 
@@ -515,6 +480,54 @@ def _household_contacts(scenario: Scenario) -> float:
         sizes = grown
     mean = sum(s * p for s, p in sizes.items())
     return sum(s * (s - 1) * p for s, p in sizes.items()) / mean if mean else 0.0
+
+
+def _system_parts(
+    result: Footprint, scenario: Scenario, events_by: list[float], years: float, days: int
+) -> None:
+    """Records, score ledgers (with contacts) and denied purchases: what a system adds."""
+    parts, sizes, m = result.shard_parts, result.sizes, result.shard_citizens
+    records_by = _records_per_citizen(scenario, events_by, years)
+    records = m * float(records_by.sum())
+    parts["records"] = _bytes(PER_RECORD * records)
+    sizes["records"] = f"about {_count(records)} records"
+    steps, contact_steps, contacts = 0.0, 0.0, 0.0
+    for policy in scenario.score_policies:
+        own = m * _ledger_steps(scenario, policy, events_by, records_by, days)
+        steps = max(steps, own)
+        if policy.contacts.weight > 0:
+            degree = policy.contacts.mean_degree + (
+                _household_contacts(scenario) if policy.contacts.household else 0.0
+            )
+            contact_steps = max(contact_steps, own * degree)
+            contacts = max(contacts, m * degree)
+    parts["score ledgers"] = _bytes(PER_LEDGER_STEP * steps + PER_CONTACT_STEP * contact_steps)
+    sizes["score ledgers"] = f"about {_count(steps + contact_steps)} score steps"
+    if contacts:
+        stretch = min(contact_steps, CONTACT_STEPS_AT_ONCE) * PER_CONTACT_STRETCH
+        parts["contacts"] = _bytes(PER_CONTACT * contacts + stretch)
+        sizes["contacts"] = f"{m:,} citizens x {contacts / m:.1f} contacts"
+    purchases = _purchases_per_citizen(scenario, years)
+    if purchases:
+        parts["denied purchases"] = _bytes(PER_PURCHASE * m * purchases)
+        sizes["denied purchases"] = f"at most {_count(m * purchases)} purchases tried"
+
+
+def _audit_part(result: Footprint, scenario: Scenario, strata: int, policies: int) -> None:
+    """The audit, in the process that adds the shards up: posterior draws of every outcome,
+    for every (region, group, income band), and for each breakdown with all its rates."""
+    outcomes = len(scenario.sanctions) + (1 if scenario.sanctions else 0)
+    outcomes += len(scenario.list_policies) + policies
+    replicates = scenario.audit.bootstrap_replicates
+    widest_breakdown = max(len(scenario.groups), len(scenario.regions), len(INCOME_BANDS))
+    result.main_parts["audit"] = (
+        replicates
+        * outcomes
+        * max(PER_RESAMPLE_STRATUM * strata, PER_RESAMPLE_DETAIL * widest_breakdown)
+    )
+    result.sizes["audit"] = (
+        f"{replicates:,} posterior draws x {outcomes} outcomes x {strata} strata"
+    )
 
 
 def _row_columns(scenario: Scenario, categories: int) -> int:
