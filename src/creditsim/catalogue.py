@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pyarrow as pa
 
-from creditsim.errors import CreditsimError
+from creditsim.errors import CreditsimError, shorten
 from creditsim.version import __version__
 
 if TYPE_CHECKING:
@@ -229,10 +229,10 @@ def try_record_run(result: RunResult, **keywords: Any) -> int | None:
 def list_runs(limit: int | None = 20, kind: str | None = None) -> list[dict[str, Any]]:
     """The newest entries first (all with `limit` None), JSON columns decoded."""
     if kind is not None and kind not in KINDS:
-        raise CatalogueError(f"--kind {_shown(kind)}: allowed are {', '.join(KINDS)}")
+        raise CatalogueError(f"--kind {shorten(kind)}: allowed are {', '.join(KINDS)}")
     if limit is not None and not 1 <= limit <= MAX_LIMIT:
         raise CatalogueError(
-            f"--limit {_shown(limit)}: allowed is a whole number, 1 to {MAX_LIMIT:,}"
+            f"--limit {shorten(limit)}: allowed is a whole number, 1 to {MAX_LIMIT:,}"
         )
     location = _existing()
     sql = "SELECT * FROM runs"
@@ -498,12 +498,6 @@ def _union(runs: list[tuple[int, list[str]]]) -> str:
         for run_id, files in runs
     ]
     return " UNION ALL BY NAME ".join(parts)
-
-
-def _shown(value: object, keep: int = 80) -> str:
-    """A value the user gave, as shown in a message: cut short if long."""
-    text = str(value)
-    return text if len(text) <= keep else text[: keep - 3] + "..."
 
 
 def _literal(text: str) -> str:

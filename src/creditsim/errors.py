@@ -12,8 +12,18 @@ class CreditsimError(ValueError):
     """A mistake in what the user asked for, or a place that cannot be used; one message."""
 
 
+def shorten(value: object, limit: int = 80) -> str:
+    """A value the user gave, as a message repeats it: its text, cut to `limit` characters (a
+    10 MB value must not come back as a 10 MB message)."""
+    try:
+        text = str(value)
+    except ValueError:  # an integer of more digits than Python writes out
+        return "a number too long to repeat"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class OutputError(CreditsimError):
     """The output directory cannot be used; nothing has been written."""
 
 
-__all__ = ["CreditsimError", "OutputError"]
+__all__ = ["CreditsimError", "OutputError", "shorten"]

@@ -18,9 +18,13 @@ import numpy as np
 from creditsim.arrays.backend import namespace
 
 
+def _sequence(seed: int, shard: int, purpose: str) -> np.random.SeedSequence:
+    """The seed sequence of (seed, shard, purpose): the purpose's name, not an order, keys it."""
+    return np.random.SeedSequence(seed, spawn_key=(shard, zlib.crc32(purpose.encode("utf-8"))))
+
+
 def stream(seed: int, shard: int, purpose: str, xp: ModuleType = np) -> Any:
-    key = zlib.crc32(purpose.encode("utf-8"))
-    sequence = np.random.SeedSequence(seed, spawn_key=(shard, key))
+    sequence = _sequence(seed, shard, purpose)
     if xp is np:
         return np.random.Generator(np.random.PCG64(sequence))
     state = int(sequence.generate_state(1, dtype=np.uint64)[0])
@@ -128,9 +132,7 @@ def _poisson_inverse(u: Any, mean: Any, xp: ModuleType) -> Any:
 def keyed(seed: int, shard: int, purpose: str) -> Keyed:
     """Keyed draws for (seed, shard, purpose): the key is the first 64 bits of the same seed
     sequence that `stream` would use, so purposes are as independent as streams are."""
-    key = zlib.crc32(purpose.encode("utf-8"))
-    sequence = np.random.SeedSequence(seed, spawn_key=(shard, key))
-    return Keyed(int(sequence.generate_state(1, dtype=np.uint64)[0]))
+    return Keyed(int(_sequence(seed, shard, purpose).generate_state(1, dtype=np.uint64)[0]))
 
 
 def pair(high: Any, low: Any) -> Any:

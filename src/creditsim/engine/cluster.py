@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from creditsim.engine.memory import WORKER_ENVIRONMENT
-from creditsim.errors import CreditsimError
+from creditsim.errors import CreditsimError, shorten
 
 SCHEMES = ("tcp", "tls", "ws", "wss")
 CONNECT_SECONDS = 10  # how long to wait for a scheduler that does not answer
@@ -33,7 +33,7 @@ class ClusterError(CreditsimError):
 def check_address(address: str) -> str:
     """A scheduler's address as Dask takes it, `SCHEME://HOST:PORT`; anything else is refused
     with a message that says what is allowed."""
-    shown = address if len(address) <= 80 else address[:77] + "..."
+    shown = shorten(address)
     allowed = f"allowed is SCHEME://HOST:PORT with SCHEME one of {', '.join(SCHEMES)}"
     try:
         parts = urlsplit(address.strip())

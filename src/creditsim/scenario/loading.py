@@ -18,7 +18,7 @@ import numpy as np
 import tomli_w
 from pydantic import BaseModel, ValidationError
 
-from creditsim.errors import CreditsimError
+from creditsim.errors import CreditsimError, shorten
 from creditsim.scenario.schema import NAME_PATTERN, Scenario
 
 PRESETS_PACKAGE = "creditsim.scenario.presets"
@@ -134,12 +134,12 @@ def to_toml(scenario: Scenario) -> str:
 def _resolve(source: str, depth: int) -> tuple[dict[str, Any], str]:
     if depth > MAX_EXTENDS_DEPTH:
         raise ScenarioError(
-            f"{_short(source, MAX_LABEL)}: `extends` goes deeper than {MAX_EXTENDS_DEPTH} levels"
+            f"{shorten(source, MAX_LABEL)}: `extends` goes deeper than {MAX_EXTENDS_DEPTH} levels"
         )
     path: Path | None = None
     if source.endswith(".toml") or "/" in source or "\\" in source:
         path = Path(source)
-        label = _short(str(path), MAX_LABEL)
+        label = shorten(str(path), MAX_LABEL)
         text = _read(path, label)
     else:
         text = preset_text(source)
@@ -227,7 +227,7 @@ def _path_text(path: tuple) -> str:
         text += (
             f"[{part}]"
             if isinstance(part, int)
-            else (f".{_short(str(part))}" if text else _short(str(part)))
+            else (f".{shorten(str(part), MAX_SHOWN)}" if text else shorten(str(part), MAX_SHOWN))
         )
     return text
 
@@ -273,7 +273,7 @@ def _merge_named(old: list[dict], new: list[dict], where: str = "") -> list[dict
     for item in new:
         item = dict(item)
         name = item["name"]
-        field = f"{where}[{_short(name)}]"
+        field = f"{where}[{shorten(name, MAX_SHOWN)}]"
         remove = item.pop("remove", False)
         if not isinstance(remove, bool):
             raise ScenarioError(
@@ -288,7 +288,7 @@ def _merge_named(old: list[dict], new: list[dict], where: str = "") -> list[dict
         if others:
             raise ScenarioError(
                 f"field `{field}.remove`: an entry removed must have no other fields "
-                f"(got {', '.join(_short(str(o)) for o in others)})"
+                f"(got {', '.join(shorten(str(o), MAX_SHOWN) for o in others)})"
             )
         if name == "*":  # drop every inherited entry
             result.clear()
@@ -424,7 +424,9 @@ def _locate(loc: tuple, raw: Any) -> _Place:
             node = item
             kind = typing.get_args(kind)[0] if origin is list else None
             continue
-        parts.append(f".{_short(str(part))}" if parts else _short(str(part)))
+        parts.append(
+            f".{shorten(str(part), MAX_SHOWN)}" if parts else shorten(str(part), MAX_SHOWN)
+        )
         if _is_model(kind):
             owner = kind
             field = kind.model_fields.get(part)
@@ -476,17 +478,13 @@ def _tagged(kind: Any, tag: Any) -> bool:
     return tag in _tags(kind)
 
 
-def _short(text: str, limit: int = MAX_SHOWN) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _shown(value: Any) -> str:
     """A value as a message echoes it: its repr, cut short."""
     try:
         text = repr(value)
     except ValueError:  # an integer of more digits than Python prints
         return "a number of thousands of digits"
-    return _short(text)
+    return shorten(text, MAX_SHOWN)
 
 
 def _drop_none(value: Any) -> Any:

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from creditsim.engine.footprint import check_runs
+from creditsim.errors import shorten
 from creditsim.outputs import write_json, write_text
 from creditsim.result import RunResult
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
@@ -261,7 +262,7 @@ def parse_fit(texts: list[str]) -> dict[str, tuple[float, float]]:
         numbers = all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
         if not path or len(bounds) != 2 or not numbers:
             raise WorkflowError(
-                f"--fit {_cut(text)!r}: expected path.to.field=low:high, two numbers"
+                f"--fit {shorten(text)!r}: expected path.to.field=low:high, two numbers"
             )
         try:
             low, high = (float(b) for b in bounds)
@@ -269,22 +270,17 @@ def parse_fit(texts: list[str]) -> dict[str, tuple[float, float]]:
             low = high = math.inf
         if not (math.isfinite(low) and math.isfinite(high)):
             raise WorkflowError(
-                f"--fit {_cut(text)!r}: low and high must be finite numbers, low < high"
+                f"--fit {shorten(text)!r}: low and high must be finite numbers, low < high"
             )
         if not low < high:
             raise WorkflowError(
-                f"--fit {_cut(text)!r}: a range is low:high with low < high (got {low:g} >= "
+                f"--fit {shorten(text)!r}: a range is low:high with low < high (got {low:g} >= "
                 f"{high:g})"
             )
         if path in ranges:
-            raise WorkflowError(f"--fit {_cut(path)}: given twice; give each path once")
+            raise WorkflowError(f"--fit {shorten(path)}: given twice; give each path once")
         ranges[path] = (low, high)
     return ranges
-
-
-def _cut(text: str, limit: int = 80) -> str:
-    """Text as a message echoes it: cut short."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _check_memory(base, space: Space, start, settings, evaluations: int, memory_limit) -> None:
@@ -322,8 +318,8 @@ def _parameters(given, goal: Targets) -> list[Parameter]:
             )
         except (TypeError, ValueError, OverflowError):
             raise WorkflowError(
-                f"--fit {_cut(str(path))}: a range is low:high, two finite numbers with "
-                f"low < high (got {_cut(repr(bounds))})"
+                f"--fit {shorten(str(path))}: a range is low:high, two finite numbers with "
+                f"low < high (got {shorten(repr(bounds))})"
             ) from None
     if not chosen:
         raise WorkflowError("nothing to fit: name parameters as --fit path=low:high")

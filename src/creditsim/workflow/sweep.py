@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from creditsim.errors import shorten
 from creditsim.result import RunResult
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, merge, scenario_hash
 from creditsim.workflow.batch import (
@@ -359,7 +360,7 @@ def _check_distinct(path: str, values: Sequence[Value]) -> None:
         try:
             if key in seen:
                 raise WorkflowError(
-                    f"--set {path}: {_short(repr(value))} given twice; give each value once"
+                    f"--set {path}: {shorten(repr(value), 60)} given twice; give each value once"
                 )
             seen.add(key)
         except TypeError:  # a value with no hash (a list, from Python) is not compared
@@ -420,17 +421,12 @@ def _bounds(path: str, given: tuple[float, float]) -> tuple[float, float]:
         low, high = given
     except (TypeError, ValueError):
         raise WorkflowError(f"--set {path}: a range is (low, high)") from None
-    shown = f"--set {path}={_short(low)}:{_short(high)}"
+    shown = f"--set {path}={shorten(low, 60)}:{shorten(high, 60)}"
     if not all(_is_number(v) for v in (low, high)) or not low < high:
         raise WorkflowError(f"{shown}: a range is two numbers, low < high")
     if not all(_finite(v) for v in (low, high)):
         raise WorkflowError(f"{shown}: a range is two finite numbers")
     return low, high
-
-
-def _short(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _finite(value: float) -> bool:
