@@ -108,9 +108,9 @@ class JobManager:
             running = sum(job.state == RUNNING for job in self.jobs.values())
             if waiting + running >= self.max_queued + self.max_running:
                 raise Busy(
-                    f"the dashboard is busy: {running} running and {waiting} waiting, the most it "
-                    f"takes (--max-running {self.max_running}, --max-queued {self.max_queued}); "
-                    "try again when one has finished"
+                    f"the dashboard is busy: {_count(running, 'run')} under way and "
+                    f"{waiting} waiting, as many as it takes at once; try again when one has "
+                    "finished"
                 )
             job = Job(uuid.uuid4().hex[:12], kind, payload, description, out)
             self.jobs[job.id] = job
@@ -124,7 +124,7 @@ class JobManager:
                 job.last_seen = time.monotonic()
             return job
 
-    def cancel(self, job_id: str, reason: str = "cancelled on request") -> Job | None:
+    def cancel(self, job_id: str, reason: str = "cancelled: nothing was kept") -> Job | None:
         with self.lock:
             job = self.jobs.get(job_id)
             if job is not None and job.state not in FINISHED:
@@ -139,11 +139,14 @@ class JobManager:
     def view(self, job: Job) -> dict[str, Any]:
         """What GET /api/jobs/{id} answers."""
         with self.lock:
-            position = None
+            position = ahead = None
             if job.state == QUEUED:
                 waiting = [j for j in self.jobs.values() if j.state == QUEUED]
                 waiting.sort(key=lambda j: j.created)
                 position = 1 + [j.id for j in waiting].index(job.id)
+                # How many must finish before it starts (0: it starts at the next round).
+                running = sum(j.state == RUNNING for j in self.jobs.values())
+                ahead = max(0, running + position - self.max_running)
             elapsed = None
             if job.started is not None:
                 elapsed = (job.finished or time.time()) - job.started
@@ -153,6 +156,7 @@ class JobManager:
                 "state": job.state,
                 "description": job.description,
                 "position": position,
+                "ahead": ahead,
                 "progress": {
                     "done": job.done,
                     "total": job.total,
@@ -196,7 +200,7 @@ class JobManager:
                         job,
                         FAILED,
                         error=f"stopped at the time limit of {self.time_limit:g} s "
-                        "(--time-limit); try fewer citizens or years",
+                        "that this dashboard gives a run; try fewer citizens or years",
                     )
             running = sum(job.state == RUNNING for job in self.jobs.values())
             waiting = sorted(
@@ -279,6 +283,10 @@ class JobManager:
         finished.sort(key=lambda job: job.finished or 0.0)
         for job in finished[: max(0, len(finished) - KEEP_FINISHED)]:
             del self.jobs[job.id]
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _context():

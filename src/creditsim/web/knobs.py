@@ -16,7 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from creditsim.figures import numbers as fmt
 from creditsim.scenario import Scenario, ScenarioError, load_scenario, merge, preset_names
-from creditsim.scenario.schema import fpir
+from creditsim.scenario.schema import (
+    MAX_CAMERAS_PER_1000,
+    MAX_SCORE,
+    Appeals,
+    Camera,
+    Informant,
+    Sanction,
+    fpir,
+)
 from creditsim.web.guard import clip
 from creditsim.workflow.sweep import override_for, steps
 
@@ -251,7 +259,11 @@ def describe_preset(name: str, max_population: int = MAX_POPULATION) -> dict[str
             "years": scenario.run.years,
             "seed": scenario.run.seed,
         },
-        "limits": {"max_population": max_population, "max_years": MAX_YEARS},
+        "limits": {
+            "max_population": max_population,
+            "max_years": MAX_YEARS,
+            "knobs": knob_limits(scenario, max_population),
+        },
         "regions": [
             {"name": r.name, "cameras_per_1000": r.cameras_per_1000} for r in scenario.regions
         ],
@@ -292,6 +304,74 @@ def describe_preset(name: str, max_population: int = MAX_POPULATION) -> dict[str
             "giving_up": response.giving_up.enabled,
         },
     }
+
+
+def knob_limits(scenario: Scenario, max_population: int = MAX_POPULATION) -> dict[str, Any]:
+    """What each knob of this preset may be, read from the request's and the scenario's own
+    bounds (so the page shows the limits the server applies): {knob: {min, max, min_open,
+    max_open, integer}}. The camera multiplier's ceiling is computed: the densest region times
+    it must stay within the scenario's most cameras per 1,000 people."""
+    densest = max((r.cameras_per_1000 for r in scenario.regions), default=0.0)
+    camera_max = MAX_MULTIPLIER_KNOB
+    if densest > 0:
+        camera_max = min(camera_max, MAX_CAMERAS_PER_1000 / densest)
+    region_max = {
+        r.name: min(MAX_MULTIPLIER_KNOB, MAX_CAMERAS_PER_1000 / r.cameras_per_1000)
+        if r.cameras_per_1000 > 0
+        else MAX_MULTIPLIER_KNOB
+        for r in scenario.regions
+    }
+    return {
+        "population": _limit(1, max_population, integer=True),
+        "years": _limit(0.0, MAX_YEARS, min_open=True),
+        "seed": _limit(0, 2**31 - 1, integer=True),
+        "camera_density": _limit(0.0, camera_max),
+        "camera_density_by_region": {n: _limit(0.0, m) for n, m in region_max.items()},
+        "fpir": _bounds(Camera, "fpir_reference"),
+        "fpir_multiplier": _limit(0.0, _bounds(Camera, "fpir_multiplier_by_group")["max"]),
+        "informant_false_share": _bounds(Informant, "false_share"),
+        "grade_floor": _limit(-MAX_SCORE, MAX_SCORE, integer=True),
+        "duration_days": _limit(1, _bounds(Sanction, "duration_days")["max"], integer=True),
+        "appeal_success_wrongful": _bounds(Appeals, "success_rate_wrongful"),
+        "appeal_success_rightful": _bounds(Appeals, "success_rate_rightful"),
+    }
+
+
+MAX_MULTIPLIER_KNOB = 100.0  # the request's own bound on a camera multiplier (`Multiplier`)
+
+
+def _limit(
+    low: float,
+    high: float,
+    *,
+    integer: bool = False,
+    min_open: bool = False,
+    max_open: bool = False,
+) -> dict[str, Any]:
+    return {"min": low, "max": high, "min_open": min_open, "max_open": max_open,
+            "integer": integer}  # fmt: skip
+
+
+def _bounds(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """A field's numeric bounds from its annotations (ge, gt, le, lt), whatever its container
+    (a dict's values carry them in their own metadata)."""
+    field = model.model_fields[name]
+    metadata = list(field.metadata)
+    for argument in getattr(field.annotation, "__args__", ()):
+        metadata += list(getattr(argument, "__metadata__", ()))
+        for inner in getattr(argument, "__metadata__", ()):
+            metadata += list(getattr(inner, "metadata", ()))
+    low, high, low_open, high_open = None, None, False, False
+    for item in metadata:
+        if getattr(item, "ge", None) is not None:
+            low = item.ge
+        if getattr(item, "gt", None) is not None:
+            low, low_open = item.gt, True
+        if getattr(item, "le", None) is not None:
+            high = item.le
+        if getattr(item, "lt", None) is not None:
+            high, high_open = item.lt, True
+    return _limit(low, high, min_open=low_open, max_open=high_open)
 
 
 # ------------------------------------------------------------------------------------ internals
@@ -377,6 +457,7 @@ __all__ = [
     "check_population",
     "check_preset",
     "describe_preset",
+    "knob_limits",
     "knob_paths",
     "scenario_for",
 ]

@@ -93,7 +93,7 @@ function table(caption, header, rows, numeric, options) {
 const PAGES = ["run", "runs", "view", "compare", "blacklist"];
 
 function route() {
-  const hash = location.hash.replace(/^#/, "") || "/";
+  const hash = location.hash.replace(/^#/, "").split("?")[0] || "/";
   const parts = hash.split("/").filter(Boolean);
   let page = "run";
   if (parts[0] === "runs" && parts[1]) page = "view";
@@ -111,7 +111,7 @@ function route() {
   window.scrollTo(0, 0);
   showError("fatal", null);
   const load = {
-    run: () => {},
+    run: () => saveSettings(),
     runs: loadRuns,
     view: () => (parts[0] === "runs" ? loadRunView(parts[1]) : loadCompareView(parts[1])),
     compare: loadComparePage,
@@ -127,6 +127,13 @@ function route() {
 
 // ------------------------------------------------------------------------------- the run page
 
+const RESPONSES = ["enabled", "deterrence", "gaming", "informing", "giving_up"];
+const PLAIN = {  // what a reader calls each setting, for messages at the field
+  population: "Citizens", years: "Years", seed: "Seed", camera_density: "Camera density",
+  fpir: "False match rate (FPIR)", informant_false_share: "False reports",
+  appeal_success_wrongful: "Success, wrongful sanction", appeal_success_rightful: "Success, deserved sanction",
+};
+
 async function loadPresets() {
   state.presets = await api("/api/presets");
   const select = $("preset");
@@ -135,48 +142,99 @@ async function loadPresets() {
   const b = $("compare-b");
   for (const p of state.presets) b.append(h("option", { value: p.name, text: p.name }));
   b.value = "no-system";
+  const wanted = runQuery().get("preset");
+  if (wanted && state.presets.some((p) => p.name === wanted)) select.value = wanted;
   await loadPreset(select.value);
+  applyQuery(runQuery());
+}
+
+function fmtLimit(value) {
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString("en");
+  return String(Number(value.toPrecision(4)));
+}
+
+function limitWords(limit) {
+  // "0 to 100", "more than 0, at most 10", "0 to under 1"
+  const low = limit.min_open ? `more than ${fmtLimit(limit.min)}` : fmtLimit(limit.min);
+  if (limit.max_open) return `${low} to under ${fmtLimit(limit.max)}`;
+  return limit.min_open ? `${low}, at most ${fmtLimit(limit.max)}` : `${low} to ${fmtLimit(limit.max)}`;
+}
+
+function setLimit(node, limit, why) {
+  // The knob's limits as attributes (checked before Run) and in words beside it.
+  if (!limit) return;
+  Object.assign(node.dataset, { min: limit.min, max: limit.max, minOpen: limit.min_open, maxOpen: limit.max_open, integer: limit.integer });
+  node.min = limit.min;
+  node.max = limit.max;
+  if (why) node.dataset.why = why;
+  let shown = node.parentNode.querySelector(`.limit[data-for="${node.id || node.dataset.key}"]`);
+  if (!shown) {
+    shown = h("span", { class: "limit", "data-for": node.id || node.dataset.key });
+    node.insertAdjacentElement("afterend", shown);
+  }
+  shown.textContent = limitWords(limit);
 }
 
 async function loadPreset(name) {
   const preset = await api(`/api/presets/${encodeURIComponent(name)}`);
   state.preset = preset;
+  clearFieldErrors();
   $("preset-description").textContent = preset.description || "";
   const limits = preset.limits;
+  const lim = limits.knobs;
   $("population").value = preset.run.population;
-  $("population").max = limits.max_population;
-  $("population-hint").textContent =
-    `Up to ${limits.max_population.toLocaleString("en")} citizens here; a run of 100,000 takes about a second.`;
+  setLimit($("population"), lim.population, "the most this dashboard runs (larger runs: the command line)");
   $("years").value = preset.run.years;
-  $("years").max = limits.max_years;
+  setLimit($("years"), lim.years);
   $("seed").value = preset.run.seed;
+  setLimit($("seed"), lim.seed);
+  timeHint();
   setValue("camera_density", 1);
-  $("regions").replaceChildren(...preset.regions.map((r) => h("label", { class: "row" },
-    `${r.name} (${r.cameras_per_1000.toLocaleString("en")}/1,000) ×`,
-    h("input", { type: "number", min: 0, max: 100, step: 0.1, "data-region": r.name, "data-default": 1, value: 1 }))));
+  setLimit($("camera_density"), lim.camera_density, "the densest region times it must stay within 100,000 cameras per 1,000 people");
+  $("regions").replaceChildren(...preset.regions.map((r) => {
+    const input = h("input", { type: "number", step: 0.1, "data-region": r.name, "data-key": `region-${r.name}`, "data-default": 1, value: 1, "aria-label": `camera density of ${r.name}` });
+    const label = h("label", { class: "row" }, `${r.name} (${r.cameras_per_1000.toLocaleString("en")}/1,000) ×`, input);
+    setLimit(input, lim.camera_density_by_region[r.name]);
+    return label;
+  }));
   setValue("fpir", preset.camera.fpir);
+  setLimit($("fpir"), lim.fpir);
   $("fpir-hint").textContent = `The share of searches that match the wrong person on a reference gallery (${preset.camera.fpir} is 1 in ${Math.round(1 / preset.camera.fpir).toLocaleString("en")}); it grows with the gallery, to ${(preset.camera.fpir_at_gallery * 100).toFixed(2)}% against ${(preset.camera.gallery_size / 1e9).toLocaleString("en")} billion ID photos.`;
-  $("groups").replaceChildren(...preset.groups.map((g) => h("label", { class: "row" }, g.name,
-    h("input", { type: "number", min: 0, step: 0.5, "data-group": g.name, "data-default": g.fpir_multiplier, value: g.fpir_multiplier }))));
+  $("groups").replaceChildren(...preset.groups.map((g) => {
+    const input = h("input", { type: "number", step: 0.5, "data-group": g.name, "data-key": `group-${g.name}`, "data-default": g.fpir_multiplier, value: g.fpir_multiplier, "aria-label": `false matches of group ${g.name}` });
+    const label = h("label", { class: "row" }, g.name, input);
+    setLimit(input, lim.fpir_multiplier);
+    return label;
+  }));
   setValue("informant_false_share", preset.informant.false_share);
+  setLimit($("informant_false_share"), lim.informant_false_share, "a share: every report false would make informants meaningless");
   const policy = preset.policy;
-  $("policy-hint").textContent = `The lowest score of each grade of the ${policy.name} score (${policy.type}, ${policy.minimum} to ${policy.maximum}, everyone starts at ${policy.start}).`;
-  $("grades").replaceChildren(...policy.grades.map((g) => h("label", { class: "row" }, g.grade,
-    h("input", { type: "number", step: 10, "data-grade": g.grade, "data-default": g.min_score, value: g.min_score }))));
+  $("policy-hint").textContent = `The lowest score of each grade of the ${policy.name} score (${policy.type}, ${policy.minimum} to ${policy.maximum}, everyone starts at ${policy.start}). Each grade's floor lies below the grade above it and above the one below; the lowest grade starts at or below ${policy.minimum}, so that every score has a grade.`;
+  $("grades").replaceChildren(...policy.grades.map((g) => {
+    const input = h("input", { type: "number", step: 10, "data-grade": g.grade, "data-key": `grade-${g.grade}`, "data-default": g.min_score, value: g.min_score, "aria-label": `lowest score of grade ${g.grade}` });
+    const label = h("label", { class: "row" }, h("span", { class: "grade", text: g.grade }), input);
+    setLimit(input, lim.grade_floor);
+    return label;
+  }));
+  gradeLimits();
   const rows = preset.sanctions.map((s) => {
     const grade = s.trigger_grade === null ? h("span", { class: "hint", text: "no grade" }) :
       h("select", { "data-trigger": s.name, "data-default": s.trigger_grade, "aria-label": `trigger grade of ${s.label}` },
         s.grades.map((g) => h("option", { value: g, text: `${s.trigger === "grade at or above" ? "≥" : "≤"} ${g.replace(/_/g, " ")}` })));
     if (s.trigger_grade !== null) grade.value = s.trigger_grade;
+    const days = h("input", { type: "number", step: 1, "data-duration": s.name, "data-key": `days-${s.name}`, "data-default": s.duration_days, value: s.duration_days, "aria-label": `days of ${s.label}` });
+    const cell = h("td", {}, days);
+    setLimit(days, lim.duration_days);
     return h("tr", {}, h("th", { scope: "row" }, s.label, s.kind === "reward" ? h("span", { class: "hint", text: " (reward)" }) : null),
-      h("td", {}, grade),
-      h("td", {}, h("input", { type: "number", min: 1, max: 36500, step: 1, "data-duration": s.name, "data-default": s.duration_days, value: s.duration_days, "aria-label": `days of ${s.label}` })));
+      h("td", {}, grade), cell);
   });
   $("sanction-knobs").tBodies[0].replaceChildren(...rows);
   $("appeals").checked = preset.appeals.enabled;
   $("appeals").dataset.default = String(preset.appeals.enabled);
   setValue("appeal_success_wrongful", preset.appeals.success_rate_wrongful);
+  setLimit($("appeal_success_wrongful"), lim.appeal_success_wrongful);
   setValue("appeal_success_rightful", preset.appeals.success_rate_rightful);
+  setLimit($("appeal_success_rightful"), lim.appeal_success_rightful);
   for (const [name, on] of Object.entries(preset.responses)) {
     const box = $(`response-${name}`);
     box.checked = on;
@@ -187,6 +245,25 @@ async function loadPreset(name) {
   $("no-system-hint").hidden = preset.system;
   markChanges();
   describeA();
+}
+
+function gradeLimits() {
+  // A grade's floor lies between its neighbours' floors: its limits move with them.
+  const inputs = [...$("grades").querySelectorAll("[data-grade]")];
+  const policy = state.preset.policy;
+  const wide = state.preset.limits.knobs.grade_floor;
+  inputs.forEach((input, i) => {
+    const above = i > 0 ? Number(inputs[i - 1].value) : null;
+    const below = i < inputs.length - 1 ? Number(inputs[i + 1].value) : null;
+    const low = below !== null && inputs[i + 1].value !== "" ? below + 1 : wide.min;
+    let high = above !== null && inputs[i - 1].value !== "" ? above - 1 : wide.max;
+    if (i === inputs.length - 1) high = Math.min(high, policy.minimum);
+    setLimit(input, { min: low, max: high, min_open: false, max_open: false, integer: true });
+    input.dataset.why = i === inputs.length - 1 ? `the lowest grade starts at or below the lowest score, ${policy.minimum}, so that every score has a grade` :
+      "a grade's floor lies below the grade above it and above the grade below";
+    const shown = input.parentNode.querySelector(".limit");
+    shown.textContent = i === 0 ? `above ${fmtLimit(low - 1)}` : i === inputs.length - 1 ? `at most ${fmtLimit(high)}` : `${fmtLimit(low)} to ${fmtLimit(high)}`;
+  });
 }
 
 function setValue(id, value) {
@@ -228,11 +305,51 @@ function knobs() {
   if (changed($("appeals"))) out.appeals = $("appeals").checked;
   if (changed($("appeal_success_wrongful"))) out.appeal_success_wrongful = number("appeal_success_wrongful");
   if (changed($("appeal_success_rightful"))) out.appeal_success_rightful = number("appeal_success_rightful");
-  for (const name of ["enabled", "deterrence", "gaming", "informing", "giving_up"]) {
+  for (const name of RESPONSES) {
     const box = $(`response-${name}`);
     if (changed(box)) (out.responses ||= {})[name] = box.checked;
   }
   return out;
+}
+
+function knobNode(path) {
+  // The input of a request field (`knobs.fpir_multiplier_by_group.minority-b`), or null.
+  const parts = path.split(".");
+  if (parts[0] === "a" || parts[0] === "b") parts.shift();
+  if (parts.length === 1 && ["population", "years", "seed", "preset"].includes(parts[0])) return $(parts[0]);
+  if (parts[0] !== "knobs") return null;
+  const [, knob, ...rest] = parts;
+  const key = rest.join(".");
+  const form = $("knobs");
+  const pick = (attr) => (key ? form.querySelector(`[${attr}="${CSS.escape(key)}"]`) : form.querySelector(`[${attr}]`));
+  const by = {
+    camera_density_by_region: () => pick("data-region"), fpir_multiplier_by_group: () => pick("data-group"),
+    grade_floors: () => pick("data-grade"), trigger_grades: () => pick("data-trigger"),
+    sanction_durations: () => pick("data-duration"), responses: () => $(`response-${key || "enabled"}`),
+  };
+  if (by[knob]) return by[knob]();
+  return $(knob) || null;
+}
+
+function applyKnobs(k) {
+  // Put a run's knobs back on the form (from the URL or a past run's settings).
+  const form = $("knobs");
+  const put = (node, value) => {
+    if (!node) return;
+    if (node.type === "checkbox") node.checked = Boolean(value); else node.value = value;
+  };
+  const each = (object, attr) => Object.entries(object || {}).forEach(([name, value]) =>
+    put(form.querySelector(`[${attr}="${CSS.escape(name)}"]`), value));
+  for (const id of ["camera_density", "fpir", "informant_false_share", "appeal_success_wrongful", "appeal_success_rightful"]) {
+    if (k[id] !== undefined) put($(id), k[id]);
+  }
+  if (k.appeals !== undefined) put($("appeals"), k.appeals);
+  each(k.camera_density_by_region, "data-region");
+  each(k.fpir_multiplier_by_group, "data-group");
+  each(k.grade_floors, "data-grade");
+  each(k.trigger_grades, "data-trigger");
+  each(k.sanction_durations, "data-duration");
+  for (const [name, on] of Object.entries(k.responses || {})) put($(`response-${name}`), on);
 }
 
 function countKnobs(value) {
@@ -249,11 +366,44 @@ function runRequest() {
   };
 }
 
+// ---------------------------------------------------------------------- settings in the URL
+
+function runQuery() {
+  const hash = location.hash.replace(/^#/, "");
+  const [path, query] = hash.split("?");
+  return (path === "" || path === "/") && query ? new URLSearchParams(query) : new URLSearchParams();
+}
+
+function settingsQuery(request, job) {
+  const query = new URLSearchParams({ preset: request.preset, population: $("population").value, years: $("years").value, seed: $("seed").value });
+  if (Object.keys(request.knobs).length) query.set("knobs", JSON.stringify(request.knobs));
+  if (job) query.set("job", job);
+  return query;
+}
+
+function saveSettings() {
+  // The page's settings (and a run under way) in the URL: a reload or a shared link restores them.
+  if (!$("page-run").hidden && state.preset) {
+    history.replaceState(null, "", `#/?${settingsQuery(runRequest(), state.runJob)}`);
+  }
+}
+
+function applyQuery(query) {
+  for (const id of ["population", "years", "seed"]) if (query.has(id)) $(id).value = query.get(id);
+  if (query.has("knobs")) {
+    try { applyKnobs(JSON.parse(query.get("knobs"))); } catch (error) { /* a link cut short: keep the preset's */ }
+  }
+  gradeLimits();
+  markChanges();
+  timeHint();
+}
+
 function markChanges() {
   for (const node of $("knobs").querySelectorAll("[data-default]")) node.classList.toggle("changed", changed(node));
   const count = countKnobs(knobs());
   $("changes").textContent = count ? `${plural(count, "knob")} changed from the preset (marked in blue).` : "Every knob is at the preset's value.";
   describeA();
+  saveSettings();
 }
 
 function describeA() {
@@ -263,33 +413,179 @@ function describeA() {
   $("compare-a").textContent = `${request.preset}${count ? `, with ${plural(count, "knob")} changed on the Run page` : " as it is (change knobs on the Run page)"}, ${Number(request.population).toLocaleString("en")} citizens, ${request.years} year${request.years === 1 ? "" : "s"}, from seed ${request.seed}`;
 }
 
+async function timeHint() {
+  // How long a run takes here, measured from the runs this machine has made, not a constant.
+  const node = $("population-hint");
+  if (!state.timings) {
+    state.timings = api("/api/runs?limit=100").then((runs) => runs
+      .filter((r) => r.seconds > 0 && r.population > 0 && r.years > 0)
+      .map((r) => r.seconds / (r.population * r.years))).catch(() => []);
+  }
+  const rates = (await state.timings).slice().sort((a, b) => a - b);
+  const cap = Number($("population").max).toLocaleString("en");
+  if (!rates.length) {
+    node.textContent = `Up to ${cap} citizens here. No run has been timed on this machine yet: the first one will tell how long a run takes.`;
+    return;
+  }
+  const median = rates[Math.floor(rates.length / 2)];
+  const size = Number($("population").value) * Number($("years").value);
+  const seconds = median * size;
+  const guess = !(seconds > 0) ? "" : seconds < 1 ? " about a second" : ` about ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+  node.textContent = `Up to ${cap} citizens here. Measured on this machine (${plural(rates.length, "past run")}): ${(median * 1e5).toFixed(2)} s per 100,000 citizen-years${guess ? `, so this run should take${guess} once started` : ""}.`;
+}
+
+// ---------------------------------------------------------------------- errors at the field
+
+function clearFieldErrors() {
+  for (const node of document.querySelectorAll("#knobs .field-error")) node.remove();
+  for (const node of document.querySelectorAll("#knobs [aria-invalid]")) node.removeAttribute("aria-invalid");
+}
+
+function nameOf(node) {
+  if (PLAIN[node.id]) return PLAIN[node.id];
+  return node.getAttribute("aria-label") || node.id || "this setting";
+}
+
+function markField(node, message) {
+  // Mark the field, say what is wrong beside it, and bring it into view.
+  node.setAttribute("aria-invalid", "true");
+  const id = `error-${node.id || node.dataset.key || Math.random().toString(36).slice(2)}`;
+  const shown = h("span", { class: "field-error", id, role: "alert", text: message });
+  const after = node.parentNode.querySelector(".limit") || node;
+  after.insertAdjacentElement("afterend", shown);
+  node.setAttribute("aria-describedby", id);
+  const details = node.closest("details");
+  if (details) details.open = true;
+  return shown;
+}
+
+function checkField(node) {
+  // The plain-words problem with one field's value, or null.
+  const d = node.dataset;
+  if (d.min === undefined) return null;
+  const limit = { min: Number(d.min), max: Number(d.max), min_open: d.minOpen === "true", max_open: d.maxOpen === "true", integer: d.integer === "true" };
+  const range = limitWords(limit);
+  const text = node.value.trim();
+  if (text === "") return node.validity && node.validity.badInput ? `This is not a number: enter a number from ${range}.` : `This field is empty: enter a number from ${range}.`;
+  const value = Number(text);
+  if (!Number.isFinite(value)) return `${text} is not a number: enter a number from ${range}.`;
+  if (limit.integer && !Number.isInteger(value)) return `Enter a whole number (you entered ${text}).`;
+  const why = d.why ? ` (${d.why})` : "";
+  if (limit.max_open ? value >= limit.max : value > limit.max) return `${limit.max_open ? "It must be under" : "The most it can be is"} ${fmtLimit(limit.max)}${why}; you entered ${text}.`;
+  if (limit.min_open ? value <= limit.min : value < limit.min) return `${limit.min_open ? "It must be more than" : "The least it can be is"} ${fmtLimit(limit.min)}${why}; you entered ${text}.`;
+  return null;
+}
+
+function checkForm() {
+  clearFieldErrors();
+  gradeLimits();
+  const problems = [];
+  for (const node of $("knobs").querySelectorAll("input[type=number]")) {
+    if (node.closest("fieldset:disabled")) continue;
+    const message = checkField(node);
+    if (message) problems.push([node, message]);
+  }
+  return problems;
+}
+
+function plainServerMessage(message) {
+  // The server names fields as a program would; a reader gets the reason in words.
+  let text = message.replace(/^field `[^`]+`( \((the|with the) scenario's `[^`]+`\))?: /, "");
+  text = text.replace(/`([^`]+)`/g, (all, name) => name.split(/[.[\]]/).filter(Boolean).pop().replace(/_/g, " "));
+  text = text.replace(/^Input should be/, "It must be").replace(/\(got ([^)]*)\)/, "(you entered $1)");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function showProblems(problems) {
+  const [first] = problems;
+  problems.forEach(([node, message]) => markField(node, message));
+  const names = problems.slice(0, 3).map(([node]) => nameOf(node)).join("; ");
+  showError("run-error", problems.length === 1 ? `One setting needs a change before this can run: ${names} (marked in the form).` :
+    `${problems.length} settings need a change before this can run: ${names}${problems.length > 3 ? " …" : ""} (marked in the form).`);
+  first[0].scrollIntoView({ block: "center" });
+  first[0].focus({ preventScroll: true });
+}
+
+// ------------------------------------------------------------------------------- running
+
 async function submitRun(event) {
   event.preventDefault();
+  if (state.runJob || $("run-button").disabled) return;
+  $("run-button").disabled = true;  // at once: a second click does not make a second run
   showError("run-error", null);
+  const problems = checkForm();
+  if (problems.length) {
+    $("run-button").disabled = false;
+    showProblems(problems);
+    return;
+  }
   let job;
   try {
     job = await api("/api/runs", { body: runRequest() });
   } catch (error) {
-    showError("run-error", error);
+    $("run-button").disabled = false;
+    const match = /^field `([^`]+)`/.exec(error.message);
+    const node = match && error.status === 422 ? knobNode(match[1]) : null;
+    if (node) showProblems([[node, plainServerMessage(error.message)]]);
+    else showError("run-error", error.status === 422 ? plainServerMessage(error.message) : error.message);
     return;
   }
+  followRun(job);
+}
+
+function followRun(job) {
   state.runJob = job.id;
+  sessionStorage.setItem("creditsim.runJob", job.id);
+  saveSettings();
   $("run-button").disabled = true;
   $("run-status").hidden = false;
+  $("cancel-button").hidden = false;
+  $("cancel-button").disabled = false;
   // The Run button sits at the foot of a long form: bring the progress bar and result into view.
   if ($("run-status").getBoundingClientRect().top < 0) $("run-status").scrollIntoView({ block: "start" });
   watch(job, "run", async (done) => {
     $("run-button").disabled = false;
+    $("run-status").hidden = true;
+    sessionStorage.removeItem("creditsim.runJob");
+    saveSettings();
+    state.timings = null;
+    timeHint();
     if (done.state === "done") {
-      $("run-status").hidden = true;
       state.lastRun = done.result.run;
       const view = await api(`/api/runs/${done.result.run}`);
       renderRun($("run-result"), view, true);
       if ($("run-result").getBoundingClientRect().top < 0) $("run-result").scrollIntoView({ block: "start" });
+    } else if (done.state === "cancelled") {
+      showError("run-error", done.error && !done.error.startsWith("cancelled:") ? done.error : "Cancelled: the run was stopped and nothing was kept.");
     } else {
       showError("run-error", done.error || done.state);
     }
   });
+}
+
+async function reattach() {
+  // A run under way when the page was reloaded (or left and come back to): follow it again.
+  const id = runQuery().get("job") || sessionStorage.getItem("creditsim.runJob");
+  if (!id || state.runJob) return;
+  let job;
+  try {
+    job = await api(`/api/jobs/${encodeURIComponent(id)}`);
+  } catch (error) {
+    sessionStorage.removeItem("creditsim.runJob");
+    saveSettings();
+    if (error.status === 404) showError("run-error", "The run started before this page was reloaded is no longer known to the dashboard (it was restarted): look for it under Past runs.");
+    return;
+  }
+  if (job.kind === "run") followRun(job);
+}
+
+function progressWords(now) {
+  const p = now.progress;
+  if (now.state === "queued") {
+    return now.ahead ? `waiting for ${plural(now.ahead, "run")} ahead of it to finish` : "starting…";
+  }
+  const time = now.elapsed_seconds !== null ? ` (${now.elapsed_seconds.toFixed(1)} s)` : "";
+  return `${now.state === "running" ? "running" : now.state}: ${p.label}${time}`;
 }
 
 function watch(job, prefix, finished) {
@@ -307,14 +603,8 @@ function watch(job, prefix, finished) {
       finished({ state: "failed", error: error.message });
       return;
     }
-    const p = now.progress;
-    if (now.state === "queued") {
-      label.textContent = `waiting: number ${now.position} in the queue`;
-      bar.removeAttribute("value");
-    } else {
-      label.textContent = `${now.state === "running" ? "running" : now.state}: ${p.label}${now.elapsed_seconds !== null ? ` (${now.elapsed_seconds.toFixed(1)} s)` : ""}`;
-      bar.value = p.fraction;
-    }
+    label.textContent = progressWords(now);
+    if (now.state === "queued") bar.removeAttribute("value"); else bar.value = now.progress.fraction;
     if (["done", "failed", "cancelled"].includes(now.state)) {
       state[key] = null;
       finished(now);
@@ -328,6 +618,9 @@ function watch(job, prefix, finished) {
 async function cancelJob(key, prefix) {
   const id = state[key];
   if (!id) return;
+  const button = prefix === "run" ? $("cancel-button") : $("compare-cancel");
+  button.hidden = true;  // one press; the message comes when the job has stopped
+  $(`${prefix}-label`).textContent = "cancelling…";
   try { await api(`/api/jobs/${id}`, { method: "DELETE" }); } catch (error) { /* already over */ }
 }
 
@@ -693,7 +986,11 @@ function renderDetail(r) {
 
 document.addEventListener("DOMContentLoaded", async () => {
   $("knobs").addEventListener("submit", submitRun);
-  $("knobs").addEventListener("input", markChanges);
+  $("knobs").addEventListener("input", (event) => {
+    if (event.target.dataset.grade) gradeLimits();
+    if (["population", "years"].includes(event.target.id)) timeHint();
+    markChanges();
+  });
   $("knobs").addEventListener("change", markChanges);
   $("preset").addEventListener("change", (e) => loadPreset(e.target.value).catch((error) => showError("run-error", error)));
   $("reset-button").addEventListener("click", () => loadPreset($("preset").value).catch((error) => showError("run-error", error)));
@@ -707,6 +1004,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   } catch (error) {
     showError("fatal", error);
   }
-  document.body.dataset.ready = "true";
   route();
+  await reattach().catch((error) => showError("run-error", error));
+  document.body.dataset.ready = "true";
 });
