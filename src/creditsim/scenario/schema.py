@@ -59,6 +59,10 @@ MAX_SEED = 2**63 - 1
 # only makes nearly everyone's propensity zero.
 MIN_PROPENSITY_SHAPE = 0.01
 MAX_TEXT = 10_000  # a description
+# Assumption ranges: at most this many (each is a dimension of an uncertainty analysis, whose
+# runs grow with their number); a path is a few field names.
+MAX_ASSUMPTIONS = 200
+MAX_PATH = 300
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(ge=0.0, le=MAX_RATE_PER_YEAR)]  # events (or tries) per year
@@ -773,6 +777,45 @@ class Response(Model):
     """Informing more when it pays."""
 
 
+class Assumption(Model):
+    """A plausible range for a number the real system keeps secret: `creditsim uncertainty`
+    draws it from [low, high] and carries the range into an interval on every headline number."""
+
+    path: Annotated[str, Field(max_length=MAX_PATH)]
+    """The field, as a dotted path the way `creditsim sweep --set` names it (a named list's entry
+    by its name): `channels.camera.fpir_reference`, `behaviours.unpaid_judgment.rate_per_year`,
+    `channels.camera.fpir_multiplier_by_group.minority-b`. It must hold a number."""
+    low: float
+    """The lowest plausible value."""
+    high: float
+    """The highest plausible value (above `low`); the scenario's own value lies within."""
+    log: bool = False
+    """Whether to draw on a log scale, for a range over orders of magnitude (needs `low` > 0)."""
+    why: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+    """Why this range: its source (an id in the published figures), or "assumption" and the
+    reasoning."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Assumption:
+        parts = self.path.split(".")
+        if len(parts) < 2 or not all(part and _path_part(part) for part in parts):
+            raise ValueError(
+                f"path: a dotted path to a field, names joined by dots, such as "
+                f"channels.camera.fpir_reference (got {self.path[:60]!r})"
+            )
+        if not self.low < self.high:
+            raise ValueError(
+                f"low: must be below high (got low {self.low:g}, high {self.high:g} for "
+                f"{self.path})"
+            )
+        if self.log and self.low <= 0.0:
+            raise ValueError(
+                f"low: a log range needs low above 0 (got {self.low:g} for {self.path}); "
+                "set log = false or raise low"
+            )
+        return self
+
+
 class Audit(Model):
     # "largest", "least-sanctioned", or a group's name
     reference_group: Annotated[str, Field(min_length=1, max_length=64)] = "largest"
@@ -828,6 +871,11 @@ class Scenario(Model):
     """Attacks on the system and its faults."""
     response: Response = Response()
     """How citizens respond to the system."""
+    assumptions: list[Assumption] = Field(default_factory=list, max_length=MAX_ASSUMPTIONS)
+    """Plausible ranges for the numbers that are assumptions (`[[assumptions]]`, each field
+    once): `creditsim uncertainty` draws them and gives every headline number an interval over
+    them, with a ranking of which drive it. A file that extends another and gives its own
+    replaces the inherited list."""
     audit: Audit = Audit()
     """How the audit compares groups."""
 
@@ -872,6 +920,16 @@ class Scenario(Model):
         if self.policy.published:
             return 1.0
         return self.response.deterrence.secret_rules_awareness
+
+    @model_validator(mode="after")
+    def _assumptions_once(self) -> Scenario:
+        paths = [assumption.path for assumption in self.assumptions]
+        twice = sorted({path for path in paths if paths.count(path) > 1})
+        if twice:
+            raise ValueError(
+                f"assumptions: {twice[0]} has more than one range; give each field one"
+            )
+        return self
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -950,6 +1008,11 @@ class Scenario(Model):
                 f"allowed: largest, least-sanctioned, or a group: {sorted(groups)}"
             )
         return self
+
+
+def _path_part(part: str) -> bool:
+    """A segment of a dotted path: a field's, an entry's or a key's name."""
+    return all(c.isascii() and (c.isalnum() or c in "_-") for c in part)
 
 
 def _check_grade_trigger(where: str, policy: ScorePolicy, grade: str | None, below: bool) -> None:
