@@ -487,6 +487,13 @@ def calibrate_command(
             help="path.to.field=low:high to fit (default: the targets file's [[parameters]]).",
         ),
     ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="mcmc: a posterior (emcee), the default; optimize: one best point (Nelder-Mead).",
+        ),
+    ] = "mcmc",
     population: Annotated[
         int | None, typer.Option("--population", "-n", help="Citizens per evaluation.")
     ] = None,
@@ -495,17 +502,26 @@ def calibrate_command(
         int | None,
         typer.Option("--seed", "-s", min=0, max=MAX_SEED, help="The seed of every evaluation."),
     ] = None,
+    walkers: Annotated[int, typer.Option("--walkers", help="mcmc: walkers of the ensemble.")] = 16,
+    steps: Annotated[int, typer.Option("--steps", help="mcmc: steps of every walker.")] = 50,
+    burn: Annotated[
+        int | None,
+        typer.Option("--burn", help="mcmc: steps dropped before keeping (default: half)."),
+    ] = None,
     max_evaluations: Annotated[
-        int, typer.Option("--max-evaluations", help="Runs the optimiser may make.")
+        int, typer.Option("--max-evaluations", help="optimize: runs the optimiser may make.")
     ] = 80,
+    workers: RunsWorkers = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Write calibration.json and fitted.toml here."),
+        typer.Option(
+            "--out", "-o", help="Write calibration.json, posterior.csv and fitted.toml here."
+        ),
     ] = None,
     overwrite: Overwrite = False,
     memory_limit: MemoryLimit = None,
 ) -> None:
-    """Fit parameters of SCENARIO to published figures, scaled to 1.4 billion citizens."""
+    """Find values of SCENARIO's parameters consistent with published figures (at 1.4 billion)."""
     from creditsim.workflow.calibrate import calibrate, parse_fit
 
     try:
@@ -515,10 +531,15 @@ def calibrate_command(
                 scenario,
                 targets,
                 parameters=ranges,
+                method=method,
                 population=population,
                 years=years,
                 seed=seed,
+                walkers=walkers,
+                steps=steps,
+                burn=burn,
                 max_evaluations=max_evaluations,
+                workers=workers,
                 out=out,
                 overwrite=overwrite,
                 progress=advance,
@@ -531,33 +552,20 @@ def calibrate_command(
 
 
 def _print_calibration(result) -> None:
-    """The fitted parameters, then each target: published against the model before and after."""
-    fitted = Table(title=f"fitted parameters of {result.scenario.name}", show_header=True)
-    for column in ("parameter", "start", "fitted"):
-        fitted.add_column(column, justify="left" if column == "parameter" else "right")
-    for path, value in result.fitted.items():
-        fitted.add_row(escape(path), _setting(result.start[path]), _setting(value))
-    console.print(fitted)
-    gaps = Table(
-        title=f"targets: published against the model at 1.4 billion "
-        f"(loss {result.start_loss:.4g} -> {result.loss:.4g}, {result.evaluations} runs)",
-        show_header=True,
-    )
-    for column in ("target", "published", "model before", "model", "gap", "model / published"):
-        if column == "target":
-            gaps.add_column(column, justify="left", overflow="fold", min_width=12)
-        else:
-            gaps.add_column(column, justify="right")
-    for row in result.to_frame().to_dict(orient="records"):
-        gaps.add_row(
-            escape(row["id"]),
-            f"{row['published']:,.0f}",
-            f"{row['model_before']:,.0f}",
-            f"{row['model']:,.0f}",
-            f"{row['gap']:+,.0f}",
-            f"{row['ratio']:.3f}",
-        )
-    console.print(gaps)
+    """The parameters (the posterior's median and 90% interval, or the fitted point), then each
+    target: published against the model, before and after, with the model's interval."""
+    from creditsim.workflow.calibrate import calibration_text
+
+    parameters, targets, notes = calibration_text(result)
+    for title, rows in ((parameters[0], parameters[1]), (targets[0], targets[1])):
+        table = Table(title=title, show_header=True)
+        for index, column in enumerate(rows[0]):
+            table.add_column(column, justify="left" if index == 0 else "right", overflow="fold")
+        for row in rows[1:]:
+            table.add_row(*(escape(cell) for cell in row))
+        console.print(table)
+    for line in notes:
+        console.print(escape(line))
     if result.path is not None:
         console.print(f"written to {result.path}")
     if result.catalogue_id is not None:
