@@ -38,6 +38,7 @@ COLUMNS = {
 }
 DAY_ZERO = dt.date(2018, 1, 1)
 MAX_PER_PAGE = 100
+ORDERS = ("published", "wrongful_first")
 CALLER_SANCTION = "caller_message"
 CALLER_MESSAGE = (
     "The person you are calling has been listed by the court as a dishonest person subject to "
@@ -104,8 +105,15 @@ def page(
     per_page: int = 25,
     wrongful: bool | None = None,
     entry: str | None = None,
+    order: str = "published",
 ) -> dict[str, Any]:
-    """One page of entries, filtered, each as the listing shows it beside the truth."""
+    """One page of entries, filtered, each as the listing shows it beside the truth; `order`
+    "published" (by date, as the listing) or "wrongful_first" (the wrongful entries first, each
+    part by date)."""
+    if order not in ORDERS:
+        raise ValueError(
+            f"field `order`: {clip(order)} is not an order; allowed: {', '.join(ORDERS)}"
+        )
     entries = sorted(frame["entry"].unique().tolist())
     chosen = frame
     if entry:
@@ -117,6 +125,8 @@ def page(
         chosen = chosen[chosen["entry"] == entry]
     if wrongful is not None:
         chosen = chosen[chosen["wrongful"] == wrongful]
+    if order == "wrongful_first":
+        chosen = chosen.sort_values("wrongful", ascending=False, kind="stable")
     total = len(chosen)
     pages = max(1, math.ceil(total / per_page))
     if page_number > pages:
@@ -127,6 +137,7 @@ def page(
         "page": page_number,
         "pages": pages,
         "per_page": per_page,
+        "order": order,
         "entries_total": len(frame),
         "wrongful_total": int(frame["wrongful"].sum()),
         "citizens_total": int(frame["citizen"].nunique()),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query
 from fastapi.responses import Response
@@ -10,6 +10,11 @@ from fastapi.responses import Response
 from creditsim.web import blacklist as bl
 from creditsim.web.routes_common import ApiError, Parts, drawn, found
 from creditsim.web.views import NotFound
+
+
+def has_route(app: FastAPI, path: str) -> bool:
+    """Whether the app serves `path` (a route's template, as declared)."""
+    return any(getattr(route, "path", None) == path for route in app.routes)
 
 
 def add_run_routes(app: FastAPI, parts: Parts) -> None:
@@ -21,7 +26,11 @@ def add_run_routes(app: FastAPI, parts: Parts) -> None:
 
     @app.get("/api/runs/{run_id}")
     def run_view(run_id: int) -> dict[str, Any]:
-        return found(lambda: library.run_view(run_id))
+        view = found(lambda: library.run_view(run_id))
+        # The findings and case files are served by their own routes, where the app has them.
+        view["has_findings"] = has_route(app, "/api/runs/{run_id}/findings")
+        view["has_case"] = has_route(app, "/runs/{run_id}/case/{citizen_id}")
+        return view
 
     @app.get("/api/runs/{run_id}/audit")
     def audit(run_id: int) -> dict[str, Any]:
@@ -41,11 +50,19 @@ def add_run_routes(app: FastAPI, parts: Parts) -> None:
         per_page: Annotated[int, Query(ge=1, le=bl.MAX_PER_PAGE)] = 25,
         wrongful: bool | None = None,
         entry: Annotated[str | None, Query(max_length=80)] = None,
+        order: Literal["published", "wrongful_first"] = "published",
     ) -> dict[str, Any]:
         try:
-            return library.blacklist_page(
-                run_id, page_number=page, per_page=per_page, wrongful=wrongful, entry=entry
+            data = library.blacklist_page(
+                run_id,
+                page_number=page,
+                per_page=per_page,
+                wrongful=wrongful,
+                entry=entry,
+                order=order,
             )
+            data["has_case"] = has_route(app, "/runs/{run_id}/case/{citizen_id}")
+            return data
         except NotFound as error:
             raise ApiError(404, str(error)) from None
         except bl.BlacklistUnavailable as error:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from creditsim import catalogue
 from creditsim.audit.disparity import POPULATION
+from creditsim.audit.flags import four_fifths
 from creditsim.figures import numbers as fmt
 from creditsim.figures.plots import KINDS
 from creditsim.report.loading import ReportError, open_comparison, open_run
@@ -101,6 +102,8 @@ class Library:
             "path": row.get("path"),
             "on_disk": row.get("on_disk"),
             "settings": (row.get("settings") or {}).get("dashboard"),
+            "parent": row.get("parent"),
+            "label": (row.get("settings") or {}).get("label"),
             "summary": _plain(row.get("metrics") or {}),
             "files": result is not None,
         }
@@ -117,6 +120,7 @@ class Library:
         view["sanctions"] = sanction_rows(audit, result.scenario)
         view["lists"] = list_rows(audit)
         view["groups"] = group_rows(audit)
+        view["examples"] = self.examples(run_id)
         view["causes"] = cause_rows(audit)
         view["plots"] = [{"kind": k, "title": fmt.label(k), "what": w} for k, w in KINDS.items()]
         return view
@@ -162,6 +166,19 @@ class Library:
             while len(self._frames) > OPEN_CACHE:
                 self._frames.popitem(last=False)
         return frame
+
+    def examples(self, run_id: int, per_group: int = 3) -> dict[str, list[int]]:
+        """A few citizens of each group listed wrongfully (their case files tell the story),
+        {group: [citizen id, ...]}; empty where the run kept no blacklist."""
+        try:
+            frame = self.blacklist_frame(run_id)
+        except bl.BlacklistUnavailable:
+            return {}
+        wrongful = frame[frame["wrongful"]].drop_duplicates("citizen")
+        return {
+            str(group): [int(c) for c in rows["citizen"].head(per_group)]
+            for group, rows in wrongful.groupby("group", sort=False)
+        }
 
     def blacklist_page(self, run_id: int, **options: Any) -> dict[str, Any]:
         row, _ = self.result(run_id)
@@ -256,7 +273,8 @@ def cards(audit: dict[str, Any]) -> list[dict[str, Any]]:
     change = overall.get("behaviour_change", {})
     offending = change.get("offending", {}).get("change_share")
     speech = change.get("by_category", {}).get("speech", {}).get("change_share")
-    flagged = audit.get("flagged_significant", [])
+    flags = four_fifths(audit)  # counted as the command line's run summary counts them
+    flagged = flags["flags"]
     out = [
         _card("citizens", citizens, fmt.integer(citizens), "synthetic citizens simulated",
               f"in {fmt.integer(overall.get('households'))} households"),
@@ -288,15 +306,14 @@ def cards(audit: dict[str, Any]) -> list[dict[str, Any]]:
                   "change in speech: the chilling effect", "critical posts and rumours",
                   alert=speech < 0)
         )  # fmt: skip
+    named = "; ".join(_flag_words(f) for f in flagged[:4]) + (" …" if len(flagged) > 4 else "")
     out.append(
         _card(
             "flagged",
-            len(flagged),
-            fmt.integer(len(flagged)),
-            "outcomes flagged outside the band 0.8 to 1.25",
-            "; ".join(_flag_words(f) for f in flagged[:4]) + (" …" if len(flagged) > 4 else "")
-            if flagged
-            else "no group's whole confidence interval lies outside the band",
+            flags["count"],
+            fmt.integer(flags["count"]),
+            "outcomes flagged by the four-fifths rule",
+            f"{named + '. ' if named else ''}{flags['words'][0].upper()}{flags['words'][1:]}.",
             alert=bool(flagged),
         )
     )

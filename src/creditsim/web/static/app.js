@@ -8,7 +8,7 @@ const state = {
   runJob: null,        // the job of the run page
   compareJob: null,    // the job of the compare page
   lastRun: null,       // the id of the last run shown on the run page
-  blacklist: { run: null, page: 1, wrongful: false, entry: "", selected: 0 },
+  blacklist: { run: null, page: 1, wrongful: false, entry: "", selected: 0, first: false },
 };
 
 // ------------------------------------------------------------------------------------ helpers
@@ -111,7 +111,7 @@ function route() {
   window.scrollTo(0, 0);
   showError("fatal", null);
   const load = {
-    run: () => saveSettings(),
+    run: openRunPage,
     runs: loadRuns,
     view: () => (parts[0] === "runs" ? loadRunView(parts[1]) : loadCompareView(parts[1])),
     compare: loadComparePage,
@@ -374,8 +374,9 @@ function runQuery() {
   return (path === "" || path === "/") && query ? new URLSearchParams(query) : new URLSearchParams();
 }
 
-function settingsQuery(request, job) {
-  const query = new URLSearchParams({ preset: request.preset, population: $("population").value, years: $("years").value, seed: $("seed").value });
+function settingsQuery(request, job, from) {
+  const source = from || { population: $("population").value, years: $("years").value, seed: $("seed").value };
+  const query = new URLSearchParams({ preset: request.preset, population: source.population, years: source.years, seed: source.seed });
   if (Object.keys(request.knobs).length) query.set("knobs", JSON.stringify(request.knobs));
   if (job) query.set("job", job);
   return query;
@@ -386,6 +387,20 @@ function saveSettings() {
   if (!$("page-run").hidden && state.preset) {
     history.replaceState(null, "", `#/?${settingsQuery(runRequest(), state.runJob)}`);
   }
+}
+
+async function openRunPage() {
+  // A link with settings (from a past run, or shared) puts them on the form; otherwise the form
+  // keeps what it has and the URL says so.
+  const query = runQuery();
+  const differs = query.toString() !== settingsQuery(runRequest(), state.runJob).toString();
+  if (query.has("preset") && !state.runJob && state.preset && differs) {
+    const name = state.presets.some((p) => p.name === query.get("preset")) ? query.get("preset") : state.preset.name;
+    $("preset").value = name;
+    await loadPreset(name);
+    applyQuery(query);
+  }
+  saveSettings();
 }
 
 function applyQuery(query) {
@@ -637,8 +652,9 @@ function renderRun(container, view, fresh) {
     h(fresh ? "h2" : "h1", { id: "result-title" }, `Run ${view.id}: ${view.scenario}`), links));
   parts.push(h("p", { class: "hint" },
     `${Number(view.population).toLocaleString("en")} synthetic citizens over ${view.years === 1 ? "one year" : `${view.years} years`} (${view.days} days), seed ${view.seed}; simulated in ${Number(view.seconds).toFixed(2)} s; recorded ${view.created_at.slice(0, 19)} UTC.`));
-  parts.push(settingsLine(view.settings));
+  parts.push(settingsLine(view.settings, view));
   if (view.note) parts.push(h("p", { class: "note", text: view.note }));
+  if (view.files && view.has_findings) parts.push(findings(view.id));
   if (!view.files) {
     parts.push(table("Headline numbers recorded in the catalogue", ["measure", "value"],
       Object.entries(view.summary).map(([k, v]) => ({ cells: [k, String(v)] })), [1]));
@@ -666,12 +682,14 @@ function renderRun(container, view, fresh) {
   }
   if (view.groups.length) {
     parts.push(table("Any sanction by group (disparate impact: the group's rate over the reference group's; outside 0.8 to 1.25 it is flagged)",
-      ["group", "citizens", "sanction rate", "wrongfully", "disparate impact", "95% interval", "in words", ""],
+      ["group", "citizens", "sanction rate", "wrongfully", "disparate impact", "95% interval", "in words", ""].concat(view.has_case ? ["case files (listed wrongfully)"] : []),
       view.groups.map((g) => ({
         cells: [g.group, g.text.citizens, g.text.sanction_rate, g.text.wrongful, g.text.disparate_impact, g.text.interval, g.text.in_words || "",
-          g.significant ? h("span", { class: "badge sig", text: "flagged, significant" }) : g.flagged ? h("span", { class: "badge wrong", text: "flagged" }) : ""],
+          g.significant ? h("span", { class: "badge sig", text: "flagged, significant" }) : g.flagged ? h("span", { class: "badge wrong", text: "flagged" }) : ""]
+          .concat(view.has_case ? [caseLinks(view.id, (view.examples || {})[g.group] || [])] : []),
         class: g.flagged ? "flag" : null,
-      })), [1, 2, 3, 4, 5], { compact: true }));
+        dataset: { group: g.group },
+      })), [1, 2, 3, 4, 5], { compact: true, id: "groups-table" }));
   }
   if (view.causes.length) {
     parts.push(table("Why innocent citizens were recorded and sanctioned", ["cause", "wrongful records", "citizens sanctioned wrongfully (any sanction)"],
@@ -685,36 +703,100 @@ function renderRun(container, view, fresh) {
   fill(container, parts);
 }
 
-function settingsLine(settings) {
-  if (!settings) return h("p", { class: "hint", text: "Made outside the dashboard (with creditsim run or the Python API)." });
+function settingsLine(settings, view) {
+  if (view && view.parent) {
+    return h("p", { class: "hint", id: "run-origin" }, `Made by `, h("a", { href: `#/compares/${view.parent}`, text: `comparison ${view.parent}` }),
+      " (one side of it, one seed); its settings are shown there.");
+  }
+  if (!settings) return h("p", { class: "hint", id: "run-origin", text: "Made outside the dashboard (with creditsim run or the Python API)." });
   const paths = Object.entries(settings.paths || {});
-  if (!paths.length) return h("p", { class: "hint", text: `Made on the dashboard: the ${settings.preset} preset as it is.` });
+  const again = h("a", { href: `#/?${settingsQuery({ preset: settings.preset, knobs: settings.knobs || {} }, null, settings)}`, id: "run-again", text: "Open these settings on the Run page" });
+  if (!paths.length) return h("p", { class: "hint", id: "run-origin" }, `Made on the dashboard: the ${settings.preset} preset as it is. `, again);
   const count = countKnobs(settings.knobs || {});
-  return h("details", { class: "settings" }, h("summary", { text: `Made on the dashboard: the ${settings.preset} preset with ${plural(count, "knob")} changed (${plural(paths.length, "scenario field")})` }),
-    table(null, ["scenario field", "value"], paths.map(([k, v]) => ({ cells: [h("code", { text: k }), typeof v === "object" ? JSON.stringify(v) : String(v)] })), [1], { compact: true }));
+  return h("details", { class: "settings", id: "run-origin" }, h("summary", { text: `Made on the dashboard: the ${settings.preset} preset with ${plural(count, "knob")} changed (${plural(paths.length, "scenario field")})` }),
+    knobTable(settings.knobs || {}), h("p", {}, again));
+}
+
+function knobWords(knobs) {
+  // A run's knobs as a reader reads them: [name, value] pairs.
+  const out = [];
+  const named = { camera_density: "camera density ×", fpir: "false match rate (FPIR)", informant_false_share: "share of false informant reports",
+    appeals: "citizens appeal", appeal_success_wrongful: "appeals won against a wrongful sanction", appeal_success_rightful: "appeals won against a deserved sanction" };
+  const groups = { camera_density_by_region: (k) => `camera density × in ${k}`, fpir_multiplier_by_group: (k) => `false matches × for group ${k}`,
+    grade_floors: (k) => `lowest score of grade ${k}`, trigger_grades: (k) => `grade that triggers ${k.replace(/_/g, " ")}`,
+    sanction_durations: (k) => `days of ${k.replace(/_/g, " ")}`, responses: (k) => (k === "enabled" ? "any response at all" : `response: ${k.replace(/_/g, " ")}`) };
+  for (const [key, value] of Object.entries(knobs || {})) {
+    if (groups[key]) for (const [k, v] of Object.entries(value)) out.push([groups[key](k), v]);
+    else out.push([named[key] || key.replace(/_/g, " "), value]);
+  }
+  return out.map(([name, value]) => [name, typeof value === "boolean" ? (value ? "on" : "off") : String(value)]);
+}
+
+function knobTable(knobs, caption) {
+  const rows = knobWords(knobs);
+  if (!rows.length) return h("p", { class: "hint", text: "Every knob at the preset's value." });
+  return table(caption || null, ["knob", "value"], rows.map(([k, v]) => ({ cells: [k, v] })), [1], { compact: true });
+}
+
+function caseLinks(run, citizens) {
+  // Case files open in the same tab: plain pages the server writes for one synthetic citizen.
+  if (!citizens.length) return "";
+  return h("span", { class: "cases" }, citizens.flatMap((c, i) => [i ? " " : "", h("a", { href: `/runs/${run}/case/${c}`, class: "case", text: `no. ${c}` })]));
+}
+
+function findings(run) {
+  // What was found, first, in plain words (served by the findings route; absent: nothing shown).
+  const box = h("section", { id: "findings", class: "findings", hidden: true, "aria-label": "what was found" });
+  api(`/api/runs/${run}/findings`).then((data) => {
+    const items = (data && data.findings) || [];
+    if (!items.length) return;
+    box.replaceChildren(h("h3", { text: "What was found" }),
+      h("ul", {}, items.map((f) => h("li", {}, h("strong", { text: f.title }), " ", f.text))));
+    box.hidden = false;
+  }).catch(() => { /* no findings for this run yet: nothing to show */ });
+  return box;
 }
 
 function plots(view) {
-  const figure = h("figure", {}, h("img", { alt: "", id: "plot-image", width: 720, height: 400 }), h("figcaption", { id: "plot-caption" }));
+  // One plot at a time: a loading sign while the server draws it (the first time takes seconds),
+  // and the caption changed together with the image, when it has arrived.
+  const img = h("img", { alt: "", id: "plot-image", width: 720, height: 400 });
+  const loading = h("p", { class: "loading", id: "plot-loading", role: "status", hidden: true });
+  const caption = h("figcaption", { id: "plot-caption" });
+  const full = h("a", { id: "plot-full", target: "_blank", rel: "noopener", class: "hint", text: "Open the plot full size" });
+  const figure = h("figure", { class: "plot" }, loading, h("div", { class: "plot-box" }, img), caption, full);
+  let current = null;
   const show = (plot) => {
     for (const button of tabs.querySelectorAll("button")) button.setAttribute("aria-selected", String(button.dataset.kind === plot.kind));
-    const img = figure.querySelector("img");
-    const caption = figure.querySelector("figcaption");
     const source = `/api/runs/${view.id}/plots/${plot.kind}.svg`;
+    current = plot.kind;
     let tries = 0;
+    figure.setAttribute("aria-busy", "true");
+    figure.dataset.kind = plot.kind;
+    loading.textContent = `Drawing the plot “${plot.title}”… (the first time takes a few seconds)`;
+    loading.hidden = false;
+    img.classList.add("stale");
+    const next = new Image();
     // The server draws a few plots at a time and asks the rest to come back (503): try again.
-    img.onerror = () => {
-      if (!img.src.endsWith(source) && !img.src.includes(`${source}?`)) return;
-      if (tries >= 5) { caption.textContent = `${plot.title}: the plot could not be drawn; reload the page to try again.`; return; }
+    next.onerror = () => {
+      if (current !== plot.kind) return;
+      if (tries >= 5) { loading.textContent = `${plot.title}: the plot could not be drawn; reload the page to try again.`; return; }
       tries += 1;
-      caption.textContent = `${plot.title}: the server is busy drawing plots; trying again…`;
-      setTimeout(() => { img.src = `${source}?try=${tries}`; }, 2000 * tries);
+      loading.textContent = `${plot.title}: the server is busy drawing plots; trying again…`;
+      setTimeout(() => { next.src = `${source}?try=${tries}`; }, 2000 * tries);
     };
-    img.onload = () => { caption.textContent = `${plot.title}: ${plot.what}.`; };
-    img.src = source;
-    img.alt = `Plot: ${plot.what}`;
-    img.removeAttribute("width"); img.removeAttribute("height");
-    caption.textContent = `${plot.title}: ${plot.what}.`;
+    next.onload = () => {
+      if (current !== plot.kind) return;  // another tab was chosen meanwhile
+      img.removeAttribute("width"); img.removeAttribute("height");
+      img.src = next.src;
+      img.alt = `Plot: ${plot.what}`;
+      img.classList.remove("stale");
+      caption.textContent = `${plot.title}: ${plot.what}.`;
+      full.href = source;
+      loading.hidden = true;
+      figure.setAttribute("aria-busy", "false");
+    };
+    next.src = source;
   };
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "plots" },
     view.plots.map((plot) => h("button", { type: "button", role: "tab", "data-kind": plot.kind, onclick: () => show(plot) }, plot.title)));
@@ -880,7 +962,7 @@ async function openBlacklist(run) {
     run = (runs.find((r) => r.dashboard) || runs[0]).id;
     history.replaceState(null, "", `#/blacklist/${run}`);
   }
-  if (state.blacklist.run !== run) Object.assign(state.blacklist, { run, page: 1, wrongful: false, entry: "", selected: 0 });
+  if (state.blacklist.run !== run) Object.assign(state.blacklist, { run, page: 1, wrongful: false, entry: "", selected: 0, first: false });
   await loadBlacklist();
 }
 
@@ -890,6 +972,7 @@ async function loadBlacklist() {
   const query = new URLSearchParams({ page: b.page, per_page: 20 });
   if (b.wrongful) query.set("wrongful", "true");
   if (b.entry) query.set("entry", b.entry);
+  if (b.first) query.set("order", "wrongful_first");
   let data;
   try {
     data = await api(`/api/runs/${b.run}/blacklist?${query}`);
@@ -910,20 +993,23 @@ async function loadBlacklist() {
   kinds.value = b.entry;
   const only = h("input", { type: "checkbox", id: "bl-wrongful", onchange: (e) => { Object.assign(b, { wrongful: e.target.checked, page: 1, selected: 0 }); loadBlacklist(); } });
   only.checked = b.wrongful;
+  const first = h("input", { type: "checkbox", id: "bl-first", onchange: (e) => { Object.assign(b, { first: e.target.checked, page: 1, selected: 0 }); loadBlacklist(); } });
+  first.checked = b.first;
   const filters = h("div", { class: "cc-filters" },
     h("label", {}, "Show", kinds),
     h("label", {}, only, "only the wrongful entries (what the simulator knows)"),
+    h("label", {}, first, "wrongful entries first"),
     h("span", { class: "hint", id: "bl-count", text: `${data.entries_total.toLocaleString("en")} entries of ${data.citizens_total.toLocaleString("en")} citizens, ${data.wrongful_total.toLocaleString("en")} of them wrongful` }));
   const rows = data.rows.map((r, i) => h("tr", { class: `link${i === b.selected ? " selected" : ""}`, tabindex: 0, "data-citizen": r.citizen,
     onclick: () => { b.selected = i; renderDetail(data.rows[i]); markSelected(i); },
     onkeydown: (e) => { if (e.key === "Enter") { b.selected = i; renderDetail(data.rows[i]); markSelected(i); } } },
-    h("td", { class: "cc-name", text: r.name }),
+    h("td", { class: "cc-name" }, data.has_case ? h("a", { href: `/runs/${data.run}/case/${r.citizen}`, class: "case", title: `the case file of ${r.name} (synthetic citizen no. ${r.citizen})`, text: r.name }) : r.name),
     h("td", { class: "cc-id", text: r.id_number }),
     h("td", { text: r.entry_label }),
     h("td", { text: r.reasons.join(", ") || "—" }),
     h("td", { class: "num", text: r.published }),
     h("td", { class: "num", text: r.still_listed ? `${r.until} (still listed)` : r.until }),
-    h("td", { text: r.sanctions.join(", ") || "—" }),
+    h("td", { class: "cc-sanctions", text: r.sanctions.join(", ") || "—" }),
     h("td", { class: "truth" }, r.truth.wrongful ? h("span", { class: "badge wrong", text: "wrongful" }) : h("span", { class: "badge right", text: "rightful" }),
       r.truth.wrongful && r.truth.causes.length ? h("div", { class: "hint", text: r.truth.causes.map((c) => c.name.replace(/_/g, " ")).join(", ") }) : null)));
   const listing = data.rows.length ? h("div", { class: "wide" }, h("table", { class: "cc", id: "blacklist-table" },
@@ -932,9 +1018,9 @@ async function loadBlacklist() {
       h("th", { scope: "col", class: "truth", text: "The truth" }))),
     h("tbody", {}, rows))) : h("p", { class: "note", text: b.wrongful ? "No wrongful entry in this list." : "Nobody was listed in this run." });
   const pager = h("div", { class: "pager" },
-    h("button", { type: "button", id: "bl-prev", disabled: b.page <= 1, onclick: () => { b.page -= 1; b.selected = 0; loadBlacklist(); } }, "← Previous"),
+    h("button", { type: "button", id: "bl-prev", disabled: b.page <= 1, onclick: () => { b.page -= 1; b.selected = 0; loadBlacklist().then(backUp); } }, "← Previous"),
     h("span", { id: "bl-page", text: `page ${data.page} of ${data.pages} (${data.total.toLocaleString("en")} entries shown by this filter)` }),
-    h("button", { type: "button", id: "bl-next", disabled: b.page >= data.pages, onclick: () => { b.page += 1; b.selected = 0; loadBlacklist(); } }, "Next →"));
+    h("button", { type: "button", id: "bl-next", disabled: b.page >= data.pages, onclick: () => { b.page += 1; b.selected = 0; loadBlacklist().then(backUp); } }, "Next →"));
   const detail = h("aside", { class: "cc-detail", id: "bl-detail", "aria-live": "polite" });
   fill(body,
     h("h1", { text: `The public blacklist of run ${data.run}` }),
@@ -942,8 +1028,15 @@ async function loadBlacklist() {
       h("a", { href: `#/runs/${data.run}`, text: `Back to run ${data.run}` })),
     banner, filters, warning,
     h("div", { class: "cc-layout" }, h("div", {}, listing, data.rows.length ? pager : null), detail));
+  state.blacklist.hasCase = data.has_case;
   if (data.rows.length) renderDetail(data.rows[Math.min(b.selected, data.rows.length - 1)]);
   else detail.hidden = true;
+}
+
+function backUp() {
+  // A new page of the listing starts at its top, not where the last one ended.
+  const top = $("blacklist-table") || $("blacklist-body");
+  if (top.getBoundingClientRect().top < 0) top.scrollIntoView({ block: "start" });
 }
 
 function markSelected(index) {
@@ -978,7 +1071,8 @@ function renderDetail(r) {
         h("dt", { text: "Age band" }), h("dd", { text: truth.age_band }),
         h("dt", { text: "Income band" }), h("dd", { text: truth.income_band }),
         h("dt", { text: "Household" }), h("dd", { text: `no. ${truth.household}` }),
-        h("dt", { text: "Citizen" }), h("dd", { text: `no. ${r.citizen} (synthetic)` }))));
+        h("dt", { text: "Citizen" }), h("dd", { text: `no. ${r.citizen} (synthetic)` })),
+      state.blacklist.hasCase ? h("p", {}, h("a", { href: `/runs/${state.blacklist.run}/case/${r.citizen}`, id: "bl-case", text: "Open the case file: the true acts and the records made about them" })) : null));
   detail.hidden = false;
 }
 
