@@ -204,8 +204,14 @@ def _print_run(result) -> None:
     table = Table(title=f"creditsim: {result.scenario.name}", show_header=True)
     table.add_column("measure")
     table.add_column("value", justify="right")
+    from creditsim.audit.flags import four_fifths
+
+    flags = four_fifths(result.audit())  # counted as the dashboard counts them
     for key, value in result.summary().items():
+        if key in ("flagged (four-fifths rule)", "flagged, significant"):
+            continue
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    table.add_row("flagged by the four-fifths rule", flags["words"])
     console.print(table)
     if result.path is not None:
         console.print(f"written to {result.path}")
