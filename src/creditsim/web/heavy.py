@@ -164,10 +164,17 @@ def _warm() -> None:
 
 
 def draw(kind: str, run: str, cached: str) -> bytes:
-    """Draw one plot (as SVG) or the report (HTML) of the run directory `run`; write it to
-    `cached` (whole or not at all) and give its bytes."""
-    from creditsim.report.loading import open_run
+    """Draw one plot (as SVG) or the report (HTML) of the run directory `run`, or the report of
+    the comparison directory `run` ("compare_report"); write it to `cached` (whole or not at
+    all) and give its bytes."""
+    from creditsim.report.loading import open_comparison, open_run
 
+    if kind == "compare_report":
+        from creditsim.report.compare_report import render_compare
+
+        data = render_compare(open_comparison(Path(run))).encode("utf-8")
+        write(Path(cached), data)
+        return data
     result = open_run(Path(run))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -25,3 +25,9 @@ def add_page_routes(app: FastAPI, parts: Parts) -> None:
         """The run's HTML report, as `creditsim report` writes it (drawn once, then cached)."""
         data = await drawn(renderer, lambda: library.drawing(run_id, "report"))
         return HTMLResponse(data, headers={"Content-Security-Policy": REPORT_CSP})
+
+    @app.get("/compares/{compare_id}/report", response_class=HTMLResponse)
+    async def compare_report(compare_id: int) -> HTMLResponse:
+        """The comparison's HTML report, as `creditsim report` writes it (drawn once, cached)."""
+        data = await drawn(renderer, lambda: library.compare_drawing(compare_id))
+        return HTMLResponse(data, headers={"Content-Security-Policy": REPORT_CSP})

@@ -144,6 +144,18 @@ class Library:
             raise NotFound(f"run {run_id}: its files are not on disk, so it has no {what}")
         return Drawing(f"{folder.name}/{kind}", kind, Path(str(row.get("path"))), cached)
 
+    def compare_drawing(self, compare_id: int) -> Drawing:
+        """The report of a catalogued comparison, drawn once and cached beside the runs'."""
+        row = self.entry(compare_id, kind="compare")
+        cached = self._cache(row) / "report.html"
+        if not cached.is_file() and (row.get("path") is None or row.get("on_disk") != "present"):
+            raise NotFound(
+                f"comparison {compare_id}: its files are not on disk, so it has no report"
+            )
+        return Drawing(
+            f"{cached.parent.name}/compare", "compare_report", Path(str(row["path"])), cached
+        )
+
     # ----------------------------------------------------------------------------- blacklist
 
     def blacklist_frame(self, run_id: int) -> pd.DataFrame:
@@ -245,10 +257,12 @@ class Library:
         }
 
     def _cache(self, row: dict[str, Any]) -> Path:
-        """A run's cache folder, named by its id and what it is (a catalogue reset reuses ids)."""
+        """A run's (or comparison's) cache folder, named by its id and what it is (a catalogue
+        reset reuses ids)."""
         key = f"{row.get('path')}|{row.get('scenario_hash')}|{row.get('wall_seconds')}"
         digest = hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
-        return self.cache_dir / f"run-{row['id']}-{digest}"
+        kind = "compare" if row.get("kind") == "compare" else "run"
+        return self.cache_dir / f"{kind}-{row['id']}-{digest}"
 
     def _children(self, compare_id: int) -> list[dict[str, Any]]:
         try:
@@ -432,43 +446,68 @@ def cause_rows(audit: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def compare_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """Metrics of a paired table: the headline ones first, each with its words and numbers."""
+    """Metrics of a paired table: the headline ones first, each with its words and numbers.
+    Counts are shown as whole numbers (a mean over seeds, rounded); the interval of a quantity
+    that cannot be negative (a count, a rate, a ratio) is cut at the least B − A can be, −A,
+    so that it never says B might fall below zero."""
     order = {name: i for i, name in enumerate(HEADLINE)}
     rows = []
     for record in table.to_dict(orient="records"):
         metric = record["metric"]
-        share = metric.endswith(("change_share", "sanction_rate"))
-        show = (lambda v: fmt.percent(v, signed=False)) if share else fmt.number  # noqa: E731
+        kind = metric_kind(metric)
+        a, b = _float(record.get("a_mean")), _float(record.get("b_mean"))
         low, high = _float(record.get("ci_low")), _float(record.get("ci_high"))
+        if low is not None and high is not None and not metric.endswith("change"):
+            if kind != "change" and a is not None:
+                low = max(low, -a)
+            if kind == "share" and a is not None:
+                high = min(high, 1.0 - a)
         difference = _float(record.get("difference"))
         significant = record.get("significant")
         rows.append(
             {
                 "metric": metric,
                 "words": metric_words(metric),
+                "kind": kind,
                 "headline": metric in order,
-                "a": _float(record.get("a_mean")),
-                "b": _float(record.get("b_mean")),
+                "a": a,
+                "b": b,
                 "difference": difference,
+                "interval": None if low is None else [low, high],
                 "significant": None if _missing(significant) else bool(significant),
-                "text": {
-                    "a": show(_float(record.get("a_mean"))),
-                    "b": show(_float(record.get("b_mean"))),
-                    "difference": fmt.percent(difference, signed=True)
-                    if share
-                    else fmt.signed_number(difference),
-                    "interval": ""
-                    if low is None
-                    else (
-                        f"{fmt.percent(low, signed=True)} to {fmt.percent(high, signed=True)}"
-                        if share
-                        else f"{fmt.signed_number(low)} to {fmt.signed_number(high)}"
-                    ),
-                },
+                "text": _compare_text(kind, a, b, difference, low, high),
             }
         )
     rows.sort(key=lambda row: (order.get(row["metric"], len(order)),))
     return rows
+
+
+def metric_kind(metric: str) -> str:
+    """count (whole citizens, records, days), share (0 to 1), ratio (disparate impact) or
+    change (a change in events, a share that may be negative)."""
+    if metric.endswith("change_share"):
+        return "change"
+    if metric.endswith("sanction_rate"):
+        return "share"
+    if metric.endswith("disparate_impact"):
+        return "ratio"
+    return "count"
+
+
+def _compare_text(kind, a, b, difference, low, high) -> dict[str, str]:
+    if kind in ("share", "change"):
+        value = lambda v: fmt.percent(v, signed=False)  # noqa: E731
+        signed = lambda v: fmt.percent(v, signed=True)  # noqa: E731
+    elif kind == "ratio":
+        value = fmt.ratio
+        signed = lambda v: fmt.signed_number(v, 2)  # noqa: E731
+    else:  # counts: whole numbers, the interval rounded outwards
+        value = fmt.integer
+        signed = lambda v: fmt.signed_number(round(v)) if v is not None else "—"  # noqa: E731
+        low = None if low is None else math.floor(low)
+        high = None if high is None else math.ceil(high)
+    interval = "" if low is None else f"{signed(low)} to {signed(high)}"
+    return {"a": value(a), "b": value(b), "difference": signed(difference), "interval": interval}
 
 
 def metric_words(metric: str) -> str:

@@ -856,12 +856,14 @@ async function loadComparePage() {
   if (keepA) a.value = keepA; else if (runs.length > 1) a.value = String(runs.filter((r) => r.files)[1]?.id ?? "");
   if (keepB) b.value = keepB;
   $("pick-button").disabled = options.length < 2;
-  if (options.length < 2) showError("pick-error", "Make at least two runs first.");
+  if (options.length < 2) showError("pick-error", `Side by side needs two runs with their files; ${options.length ? "there is one so far" : "there are none yet"}: make them on the Run page, or with a paired comparison on the left.`);
   else showError("pick-error", null);
 }
 
 async function submitCompare(event) {
   event.preventDefault();
+  if (state.compareJob || $("compare-button").disabled) return;
+  $("compare-button").disabled = true;  // at once: a second click does not make a second comparison
   showError("compare-error", null);
   const run = runRequest();
   const request = {
@@ -874,18 +876,23 @@ async function submitCompare(event) {
   try {
     job = await api("/api/compare", { body: request });
   } catch (error) {
-    showError("compare-error", error);
+    $("compare-button").disabled = false;
+    showError("compare-error", error.status === 422 ? plainServerMessage(error.message) : error);
     return;
   }
   state.compareJob = job.id;
   $("compare-button").disabled = true;
   $("compare-status").hidden = false;
+  $("compare-cancel").hidden = false;
   watch(job, "compare", async (done) => {
     $("compare-button").disabled = false;
+    $("compare-status").hidden = true;
     if (done.state === "done") {
-      $("compare-status").hidden = true;
       const view = await api(`/api/compares/${done.result.compare}`);
       renderCompare($("compare-result"), view);
+      loadComparePage().catch(() => {});  // its runs can now be set side by side
+    } else if (done.state === "cancelled") {
+      showError("compare-error", "Cancelled: the comparison was stopped and nothing was kept.");
     } else {
       showError("compare-error", done.error || done.state);
     }
@@ -918,14 +925,66 @@ function compareTable(rows, labelA, labelB, withInterval) {
   ];
 }
 
+function armWords(arm) {
+  // One side of a comparison, as a reader would name it: "national-2018 with 2 knobs changed".
+  if (!arm) return null;
+  const count = countKnobs(arm.knobs || {});
+  return count ? `${arm.preset} with ${plural(count, "knob")} changed` : `${arm.preset} as it is`;
+}
+
+function diffPlot(rows) {
+  // B − A with its interval, one line per measure, each on its own scale (their units differ):
+  // the middle line is no difference; a dot right of it, B is higher.
+  const shown = rows.filter((r) => r.difference !== null);
+  const width = 320, height = 30, mid = width / 2;
+  const lines = shown.map((r) => {
+    const [low, high] = r.interval || [r.difference, r.difference];
+    const reach = Math.max(Math.abs(low), Math.abs(high), Math.abs(r.difference), 1e-12) * 1.1;
+    const x = (v) => mid + (v / reach) * (mid - 10);
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    svg.setAttribute("class", "diff-svg");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", `${r.words}: B − A ${r.text.difference}${r.text.interval ? `, 95% interval ${r.text.interval}` : ""}`);
+    const add = (tag, attrs) => {
+      const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+      for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+      svg.append(node);
+    };
+    add("line", { x1: mid, x2: mid, y1: 2, y2: height - 2, class: "zero" });
+    if (r.interval) add("line", { x1: x(low), x2: x(high), y1: height / 2, y2: height / 2, class: "whisker" });
+    add("circle", { cx: x(r.difference), cy: height / 2, r: 5, class: r.significant ? "dot sig" : "dot" });
+    return h("tr", { "data-metric": r.metric }, h("th", { scope: "row", text: r.words }), h("td", { class: "num", text: r.text.difference }),
+      h("td", { class: "num", text: r.text.interval || "—" }), h("td", { class: "plotcell" }, svg));
+  });
+  return h("figure", { id: "compare-plot", class: "diff-plot" },
+    h("div", { class: "wide" }, h("table", { class: "compact" }, h("thead", {}, h("tr", {},
+      ["measure", "B − A", "95% interval", "B − A (dot) and its interval (line); the middle line is no difference"].map((t, i) => h("th", { scope: "col", class: i === 1 || i === 2 ? "num" : null, text: t })))),
+    h("tbody", {}, lines))),
+    h("figcaption", { text: "Each measure on its own scale, as their units differ. A dot right of the middle line: B is higher than A; a line that does not cross the middle: the difference is significant (filled dot)." }));
+}
+
 function renderCompare(container, view) {
-  const title = `Comparison ${view.id}: ${view.b} (B) against ${view.a} (A)`;
+  const settings = view.settings || null;
+  const aWords = settings ? armWords(settings.a) : view.a;
+  const bWords = settings ? armWords(settings.b) : view.b;
+  const title = `Comparison ${view.id}: ${bWords} (B) against ${aWords} (A)`;
   const seeds = view.seeds ? view.seeds.length : 0;
+  const knobs = settings ? h("details", { class: "settings", id: "compare-knobs", open: true },
+    h("summary", { text: "The settings of A and B" }),
+    h("div", { class: "columns even" },
+      h("div", {}, h("h4", { text: `A, the baseline: ${aWords}` }), knobTable(settings.a.knobs || {})),
+      h("div", {}, h("h4", { text: `B: ${bWords}` }), knobTable(settings.b.knobs || {})))) :
+    h("p", { class: "hint", id: "compare-knobs", text: "Made with creditsim compare: A and B are the scenarios named in the title, as they are." });
   fill(container,
-    h("h2", { id: "compare-title", text: title }),
-    h("p", { class: "hint", text: `${Number(view.population).toLocaleString("en")} synthetic citizens, ${view.years === 1 ? "one year" : `${view.years} years`}, ${plural(seeds, "seed")}: A and B on the same citizens and chances. Values are means over the seeds; B − A is what B changes, paired seed by seed.` }),
+    h("div", { class: "result-head" }, h("h2", { id: "compare-title", text: title }),
+      h("div", { class: "links" }, h("a", { href: `/compares/${view.id}/report`, target: "_blank", rel: "noopener", id: "compare-report" }, "Report for a reader (HTML)"))),
+    h("p", { class: "hint", text: `${Number(view.population).toLocaleString("en")} synthetic citizens, ${view.years === 1 ? "one year" : `${view.years} years`}, ${plural(seeds, "seed")}: A and B on the same citizens and chances. Values are means over the seeds (counts rounded to whole citizens); B − A is what B changes, paired seed by seed.` }),
+    knobs,
     view.note ? h("p", { class: "note", text: view.note }) : null,
     ...compareTable(view.rows, `A: ${view.a}`, `B: ${view.b}`, seeds > 1),
+    h("h3", { text: "What B changes: B − A, with its 95% interval" }),
+    seeds > 1 ? diffPlot(view.rows.filter((r) => r.headline)) : h("p", { class: "hint", text: "With one seed there is no interval to draw: compare with 2 or more seeds." }),
     h("p", { class: "hint" }, "Its runs: ", ...(view.children || []).flatMap((id, i) => [i ? ", " : "", h("a", { href: `#/runs/${id}`, text: `run ${id}` })])));
 }
 
