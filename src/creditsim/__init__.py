@@ -29,6 +29,8 @@ _PUBLIC = {
     "preset_names": "creditsim.scenario.loading",
     "run": "creditsim.workflow.run",
     "sweep": "creditsim.workflow.sweep",
+    "uncertainty": "creditsim.workflow.uncertainty",
+    "UncertaintyResult": "creditsim.workflow.uncertainty",
 }
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from creditsim.workflow.run import run
     from creditsim.workflow.runs import WorkflowError
     from creditsim.workflow.sweep import SweepResult, sweep
+    from creditsim.workflow.uncertainty import UncertaintyResult, uncertainty
 
 
 def __getattr__(name: str) -> Any:
@@ -67,6 +70,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SweepResult",
+    "UncertaintyResult",
     "WorkflowError",
     "__version__",
     "calibrate",
@@ -76,4 +80,5 @@ __all__ = [
     "report",
     "run",
     "sweep",
+    "uncertainty",
 ]

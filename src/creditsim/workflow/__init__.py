@@ -1,5 +1,6 @@
-"""The research workflow: one run (`run`), paired comparisons, parameter sweeps and calibration,
-each a module of its own, loaded on first use so that one run does not load the others."""
+"""The research workflow: one run (`run`), paired comparisons, parameter sweeps, calibration and
+uncertainty over the assumption ranges, each a module of its own, loaded on first use so that one
+run does not load the others."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ _PUBLIC = {
     "CompareResult": "compare",
     "HEADLINE": "metrics",
     "SweepResult": "sweep",
+    "UncertaintyResult": "uncertainty",
     "WorkflowError": "runs",
     "compare": "compare",
     "flatten_audit": "metrics",
@@ -18,6 +20,7 @@ _PUBLIC = {
     "paired_table": "compare",
     "parse_settings": "sweep",
     "sweep": "sweep",
+    "uncertainty": "uncertainty",
 }
 
 
@@ -32,6 +35,7 @@ __all__ = [
     "HEADLINE",
     "CompareResult",
     "SweepResult",
+    "UncertaintyResult",
     "WorkflowError",
     "compare",
     "flatten_audit",
@@ -40,4 +44,5 @@ __all__ = [
     "paired_table",
     "parse_settings",
     "sweep",
+    "uncertainty",
 ]
