@@ -120,7 +120,9 @@ def _sampler(post: Posterior) -> dict[str, Any]:
         "burn": post.burn,
         "kept": len(post.samples),
         "acceptance": post.acceptance,
-        "autocorrelation_steps": post.autocorrelation,
+        "autocorrelation_steps": {
+            path: t if math.isfinite(t) else None for path, t in post.autocorrelation.items()
+        },
         "effective_samples": post.effective(),
         "likelihood": "Gaussian on log((model + 1) / (published + 1)) per fitted target, sd "
         "sqrt(tolerance^2 + 1 / (count + 1)) where the audit's figure is a count",
@@ -254,8 +256,7 @@ def _sample(evaluator: Evaluator, start, walkers: int, steps: int, burn, seed: i
     outcome.posterior = posterior
     outcome.parameters = parameter_summaries(posterior, evaluator, start, best)
     for row, target in zip(outcome.fit, evaluator.goal.targets, strict=True):
-        median, low, high = predictive(posterior, target)
-        row.update(median=median, low=low, high=high, inside=low <= target.value <= high)
+        row.update(predictive(posterior, target))
     return outcome
 
 
@@ -507,7 +508,7 @@ def _target_table(result: CalibrationResult) -> tuple[str, Rows]:
     )
     header = ["target", *(["year"] if dated else []), "published", "before", "best point"]
     header += [
-        f"model: median [{LEVEL:.0%}]", "median / published", "inside"
+        f"model: median [{LEVEL:.0%} predictive]", "median / published", "inside"
     ] if interval else ["gap", "model / published"]  # fmt: skip
     rows = []
     for row in result.fit:
@@ -516,7 +517,8 @@ def _target_table(result: CalibrationResult) -> tuple[str, Rows]:
         cells += [_figure(row[k]) for k in ("published", "model_before", "model")]
         if interval:
             cells += [
-                f"{_figure(row['median'])} [{_figure(row['low'])} to {_figure(row['high'])}]",
+                f"{_figure(row['median'])} [{_figure(row['predictive_low'])} to "
+                f"{_figure(row['predictive_high'])}]",
                 f"{row['median'] / row['published']:.3f}", "yes" if row["inside"] else "no",
             ]  # fmt: skip
         else:
@@ -528,20 +530,25 @@ def _target_table(result: CalibrationResult) -> tuple[str, Rows]:
 def _notes(result: CalibrationResult) -> list[str]:
     notes = [
         "median / published: the model's figure divided by the published one (1.000: equal); "
-        f"inside: the published figure lies in the model's {LEVEL:.0%} interval; a held-out "
-        "target is not fitted, only shown as validation."
+        "a held-out target is not fitted, only shown as validation."
     ]
     post = result.posterior
     if post is not None:
         notes.append(
-            f"The model's interval is its figure over the posterior samples, each a run on the "
-            f"common seed; {post.acceptance:.0%} of proposals accepted, about "
-            f"{post.effective():.0f} effective samples (a rough estimate on a short chain)."
+            f"model: the median of the model's figure over the posterior samples (each a run on "
+            f"the common seed); the {LEVEL:.0%} predictive interval adds the likelihood's noise "
+            "(the target's tolerance, a count's sampling noise): inside says whether the "
+            "published figure lies in it."
+        )
+        notes.append(
+            f"{post.acceptance:.0%} of proposals accepted; about {post.effective():.0f} "
+            "effective samples (a rough estimate on a short chain: run more --steps to be sure)."
         )
         outside = [row["id"] for row in result.fit if not row["inside"]]
         if outside:
             notes.append(
-                f"Published outside the model's {LEVEL:.0%} interval: {', '.join(outside)}."
+                f"Published outside the model's {LEVEL:.0%} predictive interval: "
+                f"{', '.join(outside)}."
             )
     return notes
 

@@ -64,7 +64,7 @@ def log_likelihood(goal: Targets, reading: Reading) -> float:
     total = 0.0
     for target in goal.fitted:
         ratio = math.log((reading.model[target.id] + 1.0) / (target.value + 1.0))
-        variance = target.tolerance**2 + _noise(reading.counts[target.id])
+        variance = variance_of(target, reading)
         total += target.weight * (-0.5 * ratio**2 / variance - 0.5 * math.log(variance))
     return total
 
@@ -78,8 +78,11 @@ def loss(goal: Targets, reading: Reading) -> float:
     )
 
 
-def _noise(count: int | None) -> float:
-    return 0.0 if count is None else 1.0 / (count + 1.0)
+def variance_of(target: Target, reading: Reading) -> float:
+    """The likelihood's variance on the log scale: the target's tolerance squared, plus for a
+    count its sampling noise."""
+    count = reading.counts[target.id]
+    return target.tolerance**2 + (0.0 if count is None else 1.0 / (count + 1.0))
 
 
 @dataclass

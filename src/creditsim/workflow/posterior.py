@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from creditsim.workflow.evaluate import Evaluator, Reading, log_likelihood
+from creditsim.workflow.evaluate import Evaluator, Reading, log_likelihood, variance_of
 from creditsim.workflow.targets import Target
 
 LEVEL = 0.90  # the interval shown for every parameter and target
@@ -38,6 +38,7 @@ class Posterior:
     burn: int
     acceptance: float  # the mean share of proposals accepted
     autocorrelation: dict[str, float]  # integrated autocorrelation time per parameter, in steps
+    seed: int = 0  # the sampler's seed (the predictive draws are keyed by it)
 
     def quantiles(self, numbers: list[float]) -> tuple[float, float, float]:
         """The weighted median and the central LEVEL interval of `numbers`."""
@@ -88,6 +89,7 @@ def sample(evaluator: Evaluator, walkers: int, steps: int, burn: int, seed: int)
         burn=burn,
         acceptance=float(np.mean(sampler.acceptance_fraction)),
         autocorrelation=_autocorrelation(chain, [p.path for p in space.chosen]),
+        seed=seed,
     )
 
 
@@ -98,8 +100,11 @@ def _autocorrelation(chain: np.ndarray, paths: list[str]) -> dict[str, float]:
 
     if chain.shape[0] < 2:
         return dict.fromkeys(paths, math.nan)
-    times = integrated_time(chain, tol=0, quiet=True)
-    return {path: float(t) for path, t in zip(paths, times, strict=True)}
+    with np.errstate(invalid="ignore", divide="ignore"):  # a walker that never moved
+        times = integrated_time(chain, tol=0, quiet=True)
+    return {
+        path: float(t) if np.isfinite(t) else math.nan for path, t in zip(paths, times, strict=True)
+    }
 
 
 def weighted_quantiles(numbers: list[float], weights: list[float]) -> tuple[float, float, float]:
@@ -141,13 +146,35 @@ def parameter_summaries(
                 "low": low,
                 "high": high,
                 "share_of_prior": float(highs[index] - lows[index]),
-                "autocorrelation_steps": posterior.autocorrelation[parameter.path],
+                "autocorrelation_steps": _json(posterior.autocorrelation[parameter.path]),
             }
         )
     return rows
 
 
-def predictive(posterior: Posterior, target: Target) -> tuple[float, float, float]:
-    """The model's figure for a target over the posterior samples (each on the common seed):
-    its median and 90 per cent interval."""
-    return posterior.quantiles([reading.model[target.id] for reading in posterior.readings])
+def predictive(posterior: Posterior, target: Target) -> dict[str, float]:
+    """The model's figure for a target over the posterior samples (each on the common seed): its
+    median and 90 per cent interval; and the posterior predictive interval, which adds the
+    likelihood's own noise (the target's tolerance and a count's sampling noise, on the log
+    scale), drawn from a stream keyed by the target: the interval a published figure should
+    fall in if the model is right."""
+    figures = np.array([reading.model[target.id] for reading in posterior.readings])
+    median, low, high = posterior.quantiles(list(figures))
+    noise = np.array([variance_of(target, reading) for reading in posterior.readings])
+    key = [posterior.seed, SAMPLER_PURPOSE, *target.id.encode()]
+    rng = np.random.default_rng(np.random.SeedSequence(key))
+    draws = (figures + 1.0) * np.exp(rng.standard_normal(figures.shape) * np.sqrt(noise)) - 1.0
+    _, predictive_low, predictive_high = posterior.quantiles(list(draws))
+    return {
+        "median": median,
+        "low": low,
+        "high": high,
+        "predictive_low": predictive_low,
+        "predictive_high": predictive_high,
+        "inside": bool(predictive_low <= target.value <= predictive_high),
+    }
+
+
+def _json(number: float) -> float | None:
+    """JSON has no NaN: an estimate that could not be made is null."""
+    return number if math.isfinite(number) else None
