@@ -21,8 +21,9 @@ from creditsim.report import ReportError, open_source
 from creditsim.workflow.targets import gap_table, load_targets
 
 SECTIONS = (
-    "simulated",
+    "findings",
     "headlines",
+    "simulated",
     "sanctions",
     "wrongful",
     "disparity",
@@ -113,7 +114,30 @@ def test_every_plot_kind_is_a_figure_and_all_come_as_a_dict(written):
         assert figure.creditsim_alt, kind
     single = written.plot("sanctions")
     assert isinstance(single, Figure)
-    assert "flight ban" in {ax.get_title("left") for ax in single.axes}
+    titles = [" ".join(ax.get_title("left").split()) for ax in single.axes]
+    assert any("flight ban" in title for title in titles)
+
+
+def test_sanctions_with_the_same_citizens_week_by_week_share_one_panel(written):
+    """Every sanction and list that held anyone is named in exactly one panel, and the panels
+    that name several show series that are equal week by week."""
+    weekly = (
+        written.timeseries()
+        .groupby("period")[[f"{s.name}_active" for s in written.scenario.sanctions]]
+        .sum()
+    )
+    held = [s.name for s in written.scenario.sanctions if weekly[f"{s.name}_active"].max() > 0]
+    panels = [" ".join(ax.get_title("left").split()) for ax in written.plot("sanctions").axes]
+    for name in held:
+        label = name.replace("_", " ")
+        named = [p for p in panels if label in p.split(", ") or f"{label} (reward)" in p]
+        assert len(named) == 1, (name, panels)
+    for panel in panels:
+        names = [n for n in held if n.replace("_", " ") in panel.split(", ")]
+        if len(names) > 1:
+            first = weekly[f"{names[0]}_active"].to_numpy()
+            for other in names[1:]:
+                assert (weekly[f"{other}_active"].to_numpy() == first).all(), panel
 
 
 def test_an_unknown_plot_kind_names_the_allowed_ones(written):

@@ -16,6 +16,22 @@ def integer(value: Any) -> str:
     return f"{round(number):,}".replace("-", "−")
 
 
+def approximate(value: Any) -> str:
+    """A large number rounded for reading: 18.1 million, 2.35 billion, 41,300; under 10,000
+    exactly. An absent value is an em dash."""
+    number = finite(value)
+    if number is None:
+        return "—"
+    size = abs(number)
+    for scale, word in ((1e9, "billion"), (1e6, "million")):
+        if size >= scale:
+            return f"{number / scale:.3g} {word}".replace("-", "−")
+    if size < 10_000:
+        return integer(number)
+    digits = len(str(int(size))) - 3
+    return integer(round(number, -digits))
+
+
 def percent(share: Any, signed: bool = False) -> str:
     """A share as a percentage: 12%, 3.4%, 0.05%, under 0.01%; `signed` adds + or −."""
     number = finite(share)

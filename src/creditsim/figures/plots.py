@@ -7,17 +7,18 @@ needed; each carries `figure.creditsim_alt`, a sentence describing it (the repor
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from creditsim.figures import numbers as fmt
+from creditsim.figures.uncertainty import Posteriors
 
 if TYPE_CHECKING:
     from creditsim.result import RunResult
@@ -80,8 +81,162 @@ def plot(result: RunResult, kind: str | None = None) -> Figure | dict[str, Figur
 
     with matplotlib.rc_context(STYLE):
         figure = DRAW[kind](_Data(result))
+        _fit(figure)
         FigureCanvasAgg(figure)
     return figure
+
+
+def svg(figure: Figure) -> bytes:
+    """A Figure as SVG with its text as text (not paths): a fraction of the size and time."""
+    import matplotlib
+
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------- layout
+
+CHAR = 0.58  # an average character's width, in ems
+INCH = 72.0  # points
+
+
+def _fit(figure: Figure) -> None:
+    """A cheap layout: margins from the lengths of the tick labels, titles and legends, not from
+    measured text (matplotlib's constrained layout measures every text twice, which was most of
+    a report's time). Each column of axes gets the room its widest labels ask for."""
+    axes = [ax for ax in figure.axes if ax.get_subplotspec() is not None]
+    if not axes:
+        return
+    width, height = figure.get_size_inches()
+    rows, cols = axes[0].get_subplotspec().get_gridspec().get_geometry()
+    left, bottom, top = [0.0] * cols, [0.0] * rows, [0.0] * rows
+    right = 0.2
+    for ax in axes:
+        spec = ax.get_subplotspec()
+        if not ax.axison:
+            continue
+        column, first_row, last_row = spec.colspan.start, spec.rowspan.start, spec.rowspan.stop - 1
+        left[column] = max(left[column], _left_room(ax))
+        bottom[last_row] = max(bottom[last_row], _bottom_room(ax))
+        top[first_row] = max(top[first_row], _top_room(ax))
+        if spec.colspan.stop == cols:
+            right = max(right, _right_room(ax))
+    extra_left = 0.3 if figure._supylabel is not None else 0.0  # noqa: SLF001
+    extra_bottom = 0.45 * len(figure.legends)
+    margins = {
+        "left": min((left[0] + extra_left + 0.1) / width, 0.45),
+        "right": 1.0 - min(right / width, 0.35),
+        "bottom": min((bottom[-1] + extra_bottom + 0.1) / height, 0.45),
+        "top": 1.0 - min((top[0] + 0.1) / height, 0.3),
+    }
+    span_x = (margins["right"] - margins["left"]) * width
+    span_y = (margins["top"] - margins["bottom"]) * height
+    gap_x = max(left[1:], default=0.0) + 0.3
+    gap_y = max(bottom[:-1] + top[1:], default=0.0) + 0.15
+    figure.subplots_adjust(
+        wspace=_spacing(span_x, cols, gap_x), hspace=_spacing(span_y, rows, gap_y), **margins
+    )
+
+
+def _spacing(span: float, count: int, gap: float) -> float:
+    """subplots_adjust's spacing (a fraction of the mean axes' size) for gaps of `gap` inches."""
+    if count <= 1:
+        return 0.0
+    size = max((span - gap * (count - 1)) / count, 0.2)
+    return gap / size
+
+
+def _label_chars(texts: list[str]) -> int:
+    """The longest line of the labels, in characters (mathtext counted as a short number)."""
+    longest = 0
+    for text in texts:
+        for line in text.split("\n"):
+            longest = max(longest, 5 if line.startswith("$") else len(line))
+    return longest
+
+
+def _tick_texts(axis) -> list[str]:
+    """The tick labels an axis will show, formatted from its locator's ticks within the view
+    (fixed labels included): no Tick objects made, no drawing."""
+    low, high = sorted(axis.get_view_interval())
+    values = [v for v in axis.get_major_locator()() if low - 1e-9 <= v <= high + 1e-9]
+    try:
+        return list(axis.get_major_formatter().format_ticks(values))
+    except (TypeError, ValueError, AttributeError):  # pragma: no cover - needs a renderer
+        return ["00000"]
+
+
+def _tick_size(which: str) -> float:
+    import matplotlib
+
+    size = matplotlib.rcParams[f"{which}tick.labelsize"]
+    if isinstance(size, int | float):
+        return float(size)
+    return float(matplotlib.rcParams["font.size"]) * 0.9
+
+
+def _labelled(axis, side: str) -> bool:
+    return axis.get_visible() and bool(axis.get_tick_params(which="major").get(f"label{side}"))
+
+
+def _left_room(ax) -> float:
+    """Inches left of an axes for its y tick labels and label."""
+    room = 0.12
+    if _labelled(ax.yaxis, "left"):
+        room += _label_chars(_tick_texts(ax.yaxis)) * CHAR * _tick_size("y") / INCH + 0.08
+    if ax.get_ylabel():
+        room += 1.5 * ax.yaxis.label.get_fontsize() / INCH
+    return room
+
+
+def _bottom_room(ax) -> float:
+    """Inches below an axes for its x tick labels, label and a legend under it."""
+    room = 0.05
+    if _labelled(ax.xaxis, "bottom"):
+        room += 1.6 * _tick_size("x") / INCH
+    if ax.get_xlabel():
+        lines = ax.get_xlabel().count("\n") + 1
+        room += 1.45 * lines * ax.xaxis.label.get_fontsize() / INCH
+    legend = ax.get_legend()
+    if legend is not None and legend.get_bbox_to_anchor().y0 < ax.bbox.y0:
+        entries = len(legend.get_texts())
+        room += 0.2 + 0.2 * -(-entries // max(getattr(legend, "_ncols", 1), 1))
+    return room
+
+
+def _top_room(ax) -> float:
+    room = 0.05
+    titles = [ax.get_title(loc) for loc in ("left", "center", "right")]
+    if any(titles):
+        lines = max(title.count("\n") + 1 for title in titles)
+        room += (0.8 + 1.2 * lines) * _title_size() / INCH
+    if any(child.__class__.__name__ == "SecondaryAxis" for child in ax.child_axes):
+        room += 0.3
+    return room
+
+
+def _title_size() -> float:
+    import matplotlib
+
+    size = matplotlib.rcParams["axes.titlesize"]
+    return float(size) if isinstance(size, int | float) else 11.0
+
+
+def _right_room(ax) -> float:
+    """Inches right of the last column: a legend placed outside the axes."""
+    legend = ax.get_legend()
+    if legend is None or legend.get_bbox_to_anchor().x0 <= ax.bbox.x1:
+        return 0.2
+    texts = [t.get_text() for t in legend.get_texts()]
+    title = legend.get_title().get_text()
+    chars = max(_label_chars(texts) + 3, _label_chars([title]))
+    return chars * CHAR * _size(legend.get_texts(), 9.0) / INCH + 0.3
+
+
+def _size(labels, default: float) -> float:
+    return labels[0].get_fontsize() if labels else default
 
 
 class _Data:
@@ -92,24 +247,54 @@ class _Data:
         self.overall: dict[str, Any] = self.audit["overall"]
         self.scenario = result.scenario
         self._result = result
-        self._weekly: pd.DataFrame | None = None
-        self._timeseries: pd.DataFrame | None = None
+        self._weekly: dict[str, np.ndarray] | None = None
+        self._timeseries: dict[str, np.ndarray] | None = None
+        seed = int(result.manifest.get("seed") or 0)
+        self.post = Posteriors(seed, self.audit.get("confidence", 0.95))
 
     @property
-    def timeseries(self) -> pd.DataFrame:
+    def timeseries(self) -> dict[str, np.ndarray]:
+        """The time series as numpy columns (region and group as names), one row per period and
+        cell; `period_index` numbers the periods 0, 1, ... (numpy only: no pandas to load)."""
         if self._timeseries is None:
-            self._timeseries = self._result.timeseries()
+            table = self._result.timeseries_table
+            columns: dict[str, np.ndarray] = {}
+            for name in table.column_names:
+                column = table.column(name)
+                if hasattr(column.type, "value_type"):  # dictionary-encoded names
+                    column = column.cast(column.type.value_type)
+                    columns[name] = np.asarray(column.to_pylist(), dtype=object)
+                else:
+                    columns[name] = column.to_numpy()
+            if "period" in columns:
+                periods, index = np.unique(columns["period"], return_inverse=True)
+                columns["period_index"] = index.reshape(-1)
+                columns["periods"] = periods
+            self._timeseries = columns
         return self._timeseries
 
+    def per_period(self, values: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Sums of `values` per period (of the chosen `rows`, a mask), for every period."""
+        frame = self.timeseries
+        index = frame["period_index"]
+        if rows is not None:
+            index, values = index[rows], values[rows]
+        return np.bincount(index, weights=values, minlength=frame["periods"].shape[0])
+
     @property
-    def weekly(self) -> pd.DataFrame:
-        """Counts summed over regions and groups, one row per period; `week` from its day."""
+    def weekly(self) -> dict[str, np.ndarray]:
+        """Counts summed over regions and groups, one value per period; `week` from its day."""
         if self._weekly is None:
             frame = self.timeseries
-            counts = [c for c in frame.columns if frame[c].dtype.kind in "iu"]
-            counts = [c for c in counts if c not in ("period", "day", "region", "group")]
-            weekly = frame.groupby("period", sort=True)[counts].sum()
-            weekly["week"] = frame.groupby("period", sort=True)["day"].first() / 7.0
+            skip = ("period", "day", "region", "group", "period_index", "periods")
+            weekly = {
+                name: self.per_period(values.astype(np.float64)).astype(np.int64)
+                for name, values in frame.items()
+                if name not in skip and values.dtype.kind in "iu"
+            }
+            days = np.zeros(frame["periods"].shape[0])
+            days[frame["period_index"][::-1]] = frame["day"][::-1]  # each period's first day
+            weekly["week"] = days / 7.0
             self._weekly = weekly
         return self._weekly
 
@@ -177,7 +362,8 @@ def in_order(mapping: dict[str, Any], names: list[str]) -> list[str]:
 
 
 def _figure(height: float, width: float = WIDTH) -> Figure:
-    return Figure(figsize=(width, height), layout="constrained")
+    """A figure laid out by `_fit` once drawn on (not constrained layout: see `_fit`)."""
+    return Figure(figsize=(width, height))
 
 
 def _empty(ax, message: str) -> None:
@@ -225,29 +411,28 @@ def sanctions_over_time(data: _Data) -> Figure:
             reward = kinds.get(name) == "reward"
             title = fmt.label(name) + (" (reward)" if reward else "")
             colour = PALETTE[2] if reward else PALETTE[0]
-            series[name] = (title, weekly[f"{name}_active"].to_numpy(), colour)
+            series[name] = (title, weekly[f"{name}_active"], colour)
     for policy in data.scenario.list_policies:
         column = f"list_{policy.name}_listed"
         if column in weekly:
             series[f"list:{policy.name}"] = (
                 f"on the list: {fmt.label(policy.name)}",
-                weekly[column].to_numpy(),
+                weekly[column],
                 PALETTE[4],
             )
-    shown = sorted(
-        (key for key in series if len(series[key][1]) and series[key][1].max() > 0),
-        key=lambda key: (key.startswith("list:"), -series[key][1].max()),
-    )
-    idle = [series[key][0] for key in series if key not in shown]
+    idle = [title for title, values, _ in series.values() if not len(values) or values.max() <= 0]
+    series = _merged({k: v for k, v in series.items() if v[0] not in idle})
+    shown = sorted(series, key=lambda key: (key.startswith("list:"), -series[key][1].max()))
     columns = 4
     rows = max(1, -(-len(shown) // columns))
-    figure = _figure(1.9 * rows + 0.7)
+    tall = max((series[key][0].count("\n") for key in shown), default=0)
+    figure = _figure((1.9 + 0.15 * tall) * rows + 0.7)
     if not shown:
         _empty(figure.subplots(), "No sanction, reward or list held anyone in this run.")
         figure.creditsim_alt = "No sanction, reward or list held anyone during the run."
         return figure
     axes = figure.subplots(rows, columns, sharex=True, squeeze=False).ravel()
-    week = weekly["week"].to_numpy()
+    week = weekly["week"]
     for ax, key in zip(axes, shown, strict=False):
         title, values, colour = series[key]
         ax.fill_between(week, values, color=colour, alpha=0.18, linewidth=0)
@@ -288,6 +473,23 @@ def sanctions_over_time(data: _Data) -> Figure:
     return figure
 
 
+def _merged(series: dict[str, tuple[str, np.ndarray, str]]) -> dict:
+    """Series with the same citizens week by week (sanctions with the same trigger and term)
+    drawn once, under all their names: fewer panels to read, and to draw."""
+    import textwrap
+
+    groups: dict[tuple[str, bytes], list[str]] = {}
+    for key, (_, values, colour) in series.items():
+        groups.setdefault((colour, values.tobytes()), []).append(key)
+    merged = {}
+    for keys in groups.values():
+        title, values, colour = series[keys[0]]
+        names = ", ".join(series[k][0] for k in keys)
+        title = "\n".join(textwrap.wrap(names, 24, max_lines=4, placeholder=" …"))
+        merged[keys[0]] = (title, values, colour)
+    return merged
+
+
 def wrongful(data: _Data) -> Figure:
     sanctions = data.overall.get("sanctions", {})
     names = [n for n in data.sanctions("sanction") if sanctions[n]["sanctioned"] > 0]
@@ -299,22 +501,39 @@ def wrongful(data: _Data) -> Figure:
     else:
         order = sorted(names, key=lambda n: sanctions[n]["wrongful"])
         counts = [sanctions[n]["wrongful"] for n in order]
-        left.barh([fmt.label(n) for n in order], counts, color=PALETTE[1])
+        spans = [
+            data.post.share_interval(sanctions[n]["wrongful"], sanctions[n]["sanctioned"])
+            for n in order
+        ]
+        low = [
+            c - lo * sanctions[n]["sanctioned"]
+            for c, (lo, _), n in zip(counts, spans, order, strict=True)
+        ]
+        high = [
+            hi * sanctions[n]["sanctioned"] - c
+            for c, (_, hi), n in zip(counts, spans, order, strict=True)
+        ]
+        left.barh(
+            [fmt.label(n) for n in order], counts, color=PALETTE[1], xerr=[low, high],
+            capsize=2.5, error_kw={"linewidth": 0.9, "ecolor": "#555555"},
+        )  # fmt: skip
+        ends = [c + h for c, h in zip(counts, high, strict=True)]
         for y, name in enumerate(order):
             entry = sanctions[name]
             left.annotate(
                 f" {fmt.integer(entry['wrongful'])} of {fmt.integer(entry['sanctioned'])}"
-                f" ({fmt.percent(entry['wrongful'] / entry['sanctioned'])})",
-                (entry["wrongful"], y),
+                f" ({fmt.percent(entry['wrongful'] / entry['sanctioned'])}; "
+                f"{fmt.percent(spans[y][0])} to {fmt.percent(spans[y][1])})",
+                (ends[y], y),
                 va="center",
-                fontsize=8.5,
+                fontsize=8,
                 color="#333333",
             )
-        left.set_xlim(0, max(max(counts), 1) * 1.6)
+        left.set_xlim(0, max(max(ends), 1) * 1.9)
         left.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
         _thousands(left, "x")
-        left.set_title("Citizens sanctioned wrongfully")
-        left.set_xlabel("citizens (label: wrongful of all sanctioned)")
+        left.set_title("Citizens ever sanctioned wrongfully")
+        left.set_xlabel("citizens (label: wrongful of all sanctioned; 95% interval)")
         left.grid(axis="y", visible=False)
         anyone = sanctions.get("any", {})
         alt = (
@@ -563,7 +782,21 @@ def children(data: _Data) -> Figure:
         ]
         colours = [data.group_colour(n) for n in names] if key == "by_group" else PALETTE[2]
         y = np.arange(len(names))
-        ax.barh(y, _bars(values), color=colours)
+        spans = [
+            data.post.interval(
+                data.post.per(fmt.finite(table[n].get("children_reached")) or 0,
+                              fmt.finite(table[n].get("citizens")) or 0)
+            )
+            for n in names
+        ]  # fmt: skip
+        errors = [
+            [_span(1000.0 * lo if v is not None else None, v) for (lo, _), v in zip(spans, values,
+                                                                                    strict=True)],
+            [_span(v, 1000.0 * hi if v is not None else None) for (_, hi), v in zip(spans, values,
+                                                                                    strict=True)],
+        ]  # fmt: skip
+        ax.barh(y, _bars(values), color=colours, xerr=errors, capsize=3,
+                error_kw={"linewidth": 1})  # fmt: skip
         ax.set_yticks(y, names)
         ax.set_ylim(len(names) - 0.5, -0.5)
         for index, name in enumerate(names):
@@ -573,10 +806,11 @@ def children(data: _Data) -> Figure:
                 if value is None
                 else f" {value:,.1f} ({fmt.integer(table[name].get('children_reached'))})"
             )
-            ax.annotate(text, (value or 0.0, index), va="center", fontsize=8.5)
-        ax.set_xlim(0, max(_bars(values) + [0.1]) * 1.45)
+            end = (value or 0.0) + errors[1][index]
+            ax.annotate(text, (end, index), va="center", fontsize=8.5)
+        ax.set_xlim(0, max(np.add(_bars(values), errors[1]).tolist() + [0.1]) * 1.45)
         ax.set_title(f"Children reached, {title}")
-        ax.set_xlabel("children per 1,000 citizens (label: rate, and count)")
+        ax.set_xlabel("children per 1,000 citizens (label: rate, and count; bars: 95% intervals)")
         ax.grid(axis="y", visible=False)
     figure.creditsim_alt = (
         f"Bar charts of the children reached by sanctions per 1,000 citizens, by group and by "
@@ -757,21 +991,15 @@ def scores(data: _Data) -> Figure:
         _empty(axes[0, 1], "")
         figure.creditsim_alt = "No score policy in this run."
         return figure
-    cells = frame.assign(weight=_cell_weights(data, frame))
+    weight = _cell_weights(data, frame)
     groups = data.groups()
-    group_of = (
-        cells["group"].astype(str)
-        if cells["group"].dtype.kind not in "iu"
-        else (cells["group"].map(dict(enumerate(groups))))
-    )
+    week = data.weekly["week"]
     alt_parts = []
     for (ax, histogram_ax), policy in zip(axes, shown, strict=True):
         prefix = f"score_{policy.name}"
-        periods = cells.groupby("period", sort=True)
-        week = periods["day"].first() / 7.0
-        low = periods[f"{prefix}_p10"].min()
-        high = periods[f"{prefix}_p90"].max()
-        mean = _weighted_mean(cells, f"{prefix}_mean")
+        low = _per_period_extreme(data, frame[f"{prefix}_p10"], np.fmin)
+        high = _per_period_extreme(data, frame[f"{prefix}_p90"], np.fmax)
+        mean = _weighted_mean(data, frame[f"{prefix}_mean"], weight)
         ax.fill_between(
             week,
             low,
@@ -783,12 +1011,12 @@ def scores(data: _Data) -> Figure:
             label="band holding at least 8 in 10 citizens",
         )
         for group in groups:
-            rows = cells[group_of == group]
-            if rows.empty:
+            rows = frame["group"] == group
+            if not rows.any():
                 continue
             ax.plot(
                 week,
-                _weighted_mean(rows, f"{prefix}_mean").reindex(week.index),
+                _weighted_mean(data, frame[f"{prefix}_mean"], weight, rows),
                 color=data.group_colour(group),
                 linewidth=1.2,
                 linestyle=":",
@@ -803,13 +1031,13 @@ def scores(data: _Data) -> Figure:
         _final_histogram(histogram_ax, data, policy)
         if len(mean):
             alt_parts.append(
-                f"{policy.name}: mean {fmt.rate(mean.iloc[0], digits=0)} at the start, "
-                f"{fmt.rate(mean.iloc[-1], digits=0)} at the end; at least 8 in 10 citizens end "
-                f"between {fmt.rate(low.iloc[-1], digits=0)} and "
-                f"{fmt.rate(high.iloc[-1], digits=0)}"
+                f"{policy.name}: mean {fmt.rate(mean[0], digits=0)} at the start, "
+                f"{fmt.rate(mean[-1], digits=0)} at the end; at least 8 in 10 citizens end "
+                f"between {fmt.rate(low[-1], digits=0)} and "
+                f"{fmt.rate(high[-1], digits=0)}"
             )
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5))
+    figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5))
     figure.creditsim_alt = (
         "Line charts of each score policy's mean score and spread over time, and histograms of "
         "the scores at the end with the grade bands. " + "; ".join(alt_parts) + "."
@@ -817,23 +1045,26 @@ def scores(data: _Data) -> Figure:
     return figure
 
 
-def _weighted_mean(rows: pd.DataFrame, column: str) -> pd.Series:
-    """Per period, the mean over the cells weighted by their citizens: the exact mean."""
-    values = rows[column].to_numpy(dtype=float)
-    weights = rows["weight"].to_numpy(dtype=float)
+def _weighted_mean(
+    data: _Data, values: np.ndarray, weights: np.ndarray, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Per period, the mean over the cells (the chosen `rows`) weighted by their citizens: the
+    exact mean; NaN for a period with nobody."""
+    values = np.asarray(values, dtype=float)
     defined = np.isfinite(values) & (weights > 0)
-    frame = (
-        pd.DataFrame(
-            {
-                "period": rows["period"].to_numpy(),
-                "sum": np.where(defined, values * weights, 0.0),
-                "weight": np.where(defined, weights, 0.0),
-            }
-        )
-        .groupby("period", sort=True)[["sum", "weight"]]
-        .sum()
-    )
-    return (frame["sum"] / frame["weight"].where(frame["weight"] > 0)).rename(column)
+    total = data.per_period(np.where(defined, values * weights, 0.0), rows)
+    weight = data.per_period(np.where(defined, weights, 0.0), rows)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, total / weight, np.nan)
+
+
+def _per_period_extreme(data: _Data, values: np.ndarray, pick) -> np.ndarray:
+    """Per period, the least (np.fmin) or greatest (np.fmax) of `values` over the cells, NaN
+    ignored."""
+    frame = data.timeseries
+    out = np.full(frame["periods"].shape[0], np.nan)
+    pick.at(out, frame["period_index"], np.asarray(values, dtype=float))
+    return out
 
 
 def _final_histogram(ax, data: _Data, policy) -> None:
@@ -880,7 +1111,7 @@ def _final_histogram(ax, data: _Data, policy) -> None:
     ax.grid(axis="x", visible=False)
 
 
-def _cell_weights(data: _Data, frame: pd.DataFrame) -> np.ndarray:
+def _cell_weights(data: _Data, frame: dict[str, np.ndarray]) -> np.ndarray:
     """Citizens in each (region, group) cell of the time series, from the audit's intersections
     (the time series holds each cell's mean score, not its size)."""
     counts: dict[tuple[str, str], int] = {}
@@ -894,7 +1125,7 @@ def _cell_weights(data: _Data, frame: pd.DataFrame) -> np.ndarray:
         return names[int(value)] if isinstance(value, int | np.integer) else str(value)
 
     if not counts:
-        return np.ones(len(frame))
+        return np.ones(frame["period"].shape[0])
     return np.array(
         [
             counts.get((name(r, regions), name(g, groups)), 0)
@@ -920,7 +1151,7 @@ def _low_grade_ceiling(policy) -> float | None:
 
 def side_by_side(data: _Data) -> Figure:
     pairs = data.overall.get("side_by_side", [])
-    figure = _figure(3.4 * max(1, len(pairs)))
+    figure = _figure(3.9 * max(1, len(pairs)))
     axes = figure.subplots(max(1, len(pairs)), 2, squeeze=False)
     if not pairs:
         _empty(axes[0, 0], "Only one score policy in this run: nothing to set side by side.")
@@ -940,7 +1171,11 @@ def side_by_side(data: _Data) -> Figure:
         start = 0
         total = max(only_a + both + only_b, 1)
         for text, count, colour in parts:
-            left.barh(0, count, left=start, color=colour, label=f"{text}: {fmt.integer(count)}")
+            low, high = data.post.interval(data.post.per(count, 1.0))
+            left.barh(
+                0, count, left=start, color=colour,
+                label=f"{text}: {fmt.integer(count)} ({fmt.integer(low)} to {fmt.integer(high)})",
+            )  # fmt: skip
             if count / total > 0.08:
                 left.text(
                     start + count / 2,
@@ -956,9 +1191,9 @@ def side_by_side(data: _Data) -> Figure:
         left.set_xlim(0, total)
         _thousands(left, "x")
         left.set_title(f"Punished by {a}, by {b}, or both")
-        left.set_xlabel("citizens at or below each policy's low grade")
+        left.set_xlabel("citizens at or below each low grade (legend: 95% intervals)")
         left.set_ylim(-0.8, 0.8)
-        left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
+        left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1)
         left.spines["left"].set_visible(False)
         left.grid(False)
         by_group = pair.get("by_group", {})
@@ -967,17 +1202,22 @@ def side_by_side(data: _Data) -> Figure:
         # A group with nobody in it has no rate (None): no bar, and a dash for its label.
         rate_a = [_per_thousand(by_group[g].get(f"punished_rate_{a}")) for g in groups]
         rate_b = [_per_thousand(by_group[g].get(f"punished_rate_{b}")) for g in groups]
-        right.barh(y - 0.2, _bars(rate_a), height=0.38, color=PALETTE[1], label=a)
-        right.barh(y + 0.2, _bars(rate_b), height=0.38, color=PALETTE[0], label=b)
-        for offset, rates in ((-0.2, rate_a), (0.2, rate_b)):
+        ends = []
+        for offset, rates, colour, name in ((-0.2, rate_a, PALETTE[1], a),
+                                            (0.2, rate_b, PALETTE[0], b)):  # fmt: skip
+            errors = _rate_errors(data, groups, rates)
+            right.barh(y + offset, _bars(rates), height=0.38, color=colour, label=name,
+                       xerr=errors, capsize=2, error_kw={"linewidth": 0.9})  # fmt: skip
             for index, rate in enumerate(rates):
+                end = (rate or 0.0) + errors[1][index]
+                ends.append(end)
                 text = " no citizens" if rate is None else f" {rate:,.2f}"
-                right.annotate(text, (rate or 0.0, index + offset), va="center", fontsize=8)
-        right.set_xlim(0, max(_bars(rate_a) + _bars(rate_b) + [0.01]) * 1.2)
+                right.annotate(text, (end, index + offset), va="center", fontsize=8)
+        right.set_xlim(0, max(ends + [0.01]) * 1.25)
         right.set_yticks(y, groups)
         right.set_ylim(len(groups) - 0.5, -0.6)
         right.set_title("Punished per 1,000, by group")
-        right.set_xlabel("citizens per 1,000")
+        right.set_xlabel("citizens per 1,000 (bars: 95% intervals)")
         right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
         right.grid(axis="y", visible=False)
         alt.append(
@@ -989,6 +1229,22 @@ def side_by_side(data: _Data) -> Figure:
         "rate punished by group: " + "; ".join(alt) + "."
     )
     return figure
+
+
+def _rate_errors(data: _Data, groups: list[str], rates: list[float | None]) -> list[list[float]]:
+    """Error bars (below, above) of rates per 1,000 citizens of each group: the 95% interval of
+    the share of the group's citizens."""
+    below, above = [], []
+    for group, rate in zip(groups, rates, strict=True):
+        citizens = fmt.finite(data.audit.get("by_group", {}).get(group, {}).get("citizens")) or 0
+        if rate is None or not citizens:
+            below.append(0.0)
+            above.append(0.0)
+            continue
+        low, high = data.post.share_interval(round(rate * citizens / 1000.0), citizens)
+        below.append(_span(1000.0 * low, rate))
+        above.append(_span(rate, 1000.0 * high))
+    return [below, above]
 
 
 def _per_thousand(share: Any) -> float | None:

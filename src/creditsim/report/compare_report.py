@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from creditsim.figures import numbers as fmt
+from creditsim.report.findings import as_dicts, compare_findings
 from creditsim.report.loading import Comparison
 from creditsim.report.prose import plural, years
 from creditsim.report.render import made_at, render, table
 
 SECTIONS = (
+    ("findings", "What was found"),
     ("compared", "What was compared"),
     ("differences", "Paired differences"),
     ("limits", "How to read this, and its limits"),
@@ -36,6 +38,7 @@ def render_compare(comparison: Comparison) -> str:
         folder="compare",
         sections=SECTIONS,
         data={
+            "findings": {"findings": as_dicts(compare_findings(data))},
             "compared": _compared(comparison),
             "differences": _differences(data),
             "limits": {},
@@ -59,8 +62,6 @@ def _compared(comparison: Comparison) -> dict[str, Any]:
         ("Seeds", ", ".join(str(s) for s in data.get("seeds", []))),
         ("Difference", str(data.get("difference", "B − A"))),
     ]
-    if comparison.path is not None:
-        facts.append(("Directory", str(comparison.path)))
     return {"facts": facts, "note": data.get("note") or ""}
 
 

@@ -75,7 +75,7 @@ def open_run(path: Path) -> RunResult:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
         audit = json.loads((path / "audit.json").read_text(encoding="utf-8"))
         scenario = Scenario.model_validate(manifest["scenario"])
-        timeseries = pq.read_table(path / "timeseries.parquet")
+        timeseries = pq.ParquetFile(path / "timeseries.parquet").read()  # no dataset module
     except (OSError, ValueError, KeyError, ValidationError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ReportError(f"{path}: cannot read this run directory: {first}") from None

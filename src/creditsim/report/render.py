@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import io
 from typing import Any
 
 from creditsim.version import __version__
@@ -53,11 +52,11 @@ def raw(text: str) -> Any:
 
 def figure(fig: Any, caption: str) -> dict[str, Any]:
     """A matplotlib Figure as SVG data with its alt text, size and caption."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    from creditsim.figures.plots import svg
+
     width, height = (round(v * 72) for v in fig.get_size_inches())
     return {
-        "data": base64.b64encode(buffer.getvalue()).decode("ascii"),
+        "data": base64.b64encode(svg(fig)).decode("ascii"),
         "alt": getattr(fig, "creditsim_alt", caption),
         "width": width,
         "height": height,

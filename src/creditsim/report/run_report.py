@@ -9,15 +9,15 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from creditsim.audit.disparity import POPULATION
 from creditsim.figures import numbers as fmt
+from creditsim.report.findings import Posteriors, as_dicts, run_findings
+from creditsim.report.headlines import headline_cards, headline_table
 from creditsim.report.prose import flag_words, mechanisms, years
 from creditsim.report.render import figure, made_at, raw, render
 from creditsim.report.tables import (
     behaviour_table,
     children_table,
     disparity_table,
-    headline_table,
     lists_table,
     mobility_table,
     published_table,
@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from creditsim.scenario import Scenario
 
 SECTIONS = (
-    ("simulated", "What was simulated"),
+    ("findings", "What was found"),
     ("headlines", "The headline numbers"),
+    ("simulated", "What was simulated"),
     ("sanctions", "Sanctions over time"),
     ("wrongful", "Wrongful sanctions and their causes"),
     ("disparity", "Disparity by group"),
@@ -50,19 +51,23 @@ SECTIONS = (
 
 CAPTIONS = {
     "sanctions": "Citizens under each sanction, reward and list, week by week (each panel has its "
-    "own scale; the number is the count in the last week).",
-    "wrongful": "Citizens sanctioned wrongfully under each sanction, and the causes of the "
-    "wrongful records behind them.",
+    "own scale). The number on each panel is the count under it at the end of the run, in its "
+    "last week; the table below counts everyone ever under it during the run, so it is larger.",
+    "wrongful": "Citizens ever sanctioned wrongfully under each sanction during the run, with "
+    "the 95% interval of the wrongful share (bars: the share's interval as citizens), and the "
+    "causes of the wrongful records behind them.",
     "disparity": "Disparate impact by group for each outcome, with confidence intervals; filled "
     "dots: the whole interval is outside the band.",
     "regions": "Citizens under any sanction and wrongful records, per 1,000 citizens, by region.",
-    "children": "Children reached per 1,000 citizens, by group and by region.",
+    "children": "Children reached per 1,000 citizens, by group and by region (bars: 95% "
+    "intervals).",
     "mobility": "Citizens who fell to each policy's bottom grade and who climbed back, and the "
     "days it took.",
     "behaviour": "Change in events with the system against without it, by category and by "
     "behaviour.",
     "scores": "Each score policy's scores over time, and at the end.",
-    "side_by_side": "Who each score punishes, who both do, and the rate punished by group.",
+    "side_by_side": "Who each score punishes, who both do, and the rate punished by group per "
+    "1,000 (bars: 95% intervals).",
 }
 
 
@@ -77,9 +82,11 @@ def render_run(result: RunResult, targets: str | Any | None = None) -> str:
     manifest = result.manifest
     gap = gap_rows(audit, result, targets)  # first: a bad targets file fails before the plots
     figures = {kind: figure(plot(result, kind), CAPTIONS[kind]) for kind in KINDS}
+    post = Posteriors(int(manifest.get("seed") or 0), audit.get("confidence", 0.95))
     data = {
+        "findings": {"findings": as_dicts(run_findings(audit, int(manifest.get("seed") or 0)))},
+        "headlines": {"cards": headline_cards(audit, post), "table": headline_table(audit, post)},
         "simulated": _simulated(result),
-        "headlines": _headlines(audit),
         "sanctions": {
             "figure": figures["sanctions"],
             "sanctions": sanctions_table(overall, scenario),
@@ -88,7 +95,7 @@ def render_run(result: RunResult, targets: str | Any | None = None) -> str:
         "wrongful": _wrongful(overall, figures["wrongful"]),
         "disparity": _disparity(audit, figures["disparity"]),
         "regions": {"figure": figures["regions"], "table": regions_table(audit)},
-        "children": _children(audit, figures["children"]),
+        "children": _children(audit, figures["children"], post),
         "mobility": {"figure": figures["mobility"], "table": mobility_table(overall)},
         "behaviour": {"figure": figures["behaviour"], "table": behaviour_table(overall)},
         "scores": {"figure": figures["scores"]},
@@ -148,99 +155,7 @@ def _simulated(result: RunResult) -> dict[str, Any]:
         ("creditsim version", str(manifest.get("creditsim_version", "?"))),
         ("Scenario hash", str(manifest.get("scenario_hash", "?"))),
     ]
-    if result.path is not None:
-        facts.append(("Run directory", str(result.path)))
     return {"facts": facts, "mechanisms": mechanisms(scenario)}
-
-
-def _card(value: str, what: str, more: str = "", alert: bool = False) -> dict[str, Any]:
-    return {"value": value, "what": what, "more": more, "alert": alert}
-
-
-def _headlines(audit: dict[str, Any]) -> dict[str, Any]:
-    overall = audit["overall"]
-    citizens = overall["citizens"]
-    anyone = overall.get("sanctions", {}).get("any", {})
-    sanctioned = anyone.get("sanctioned", 0)
-    wrongful = anyone.get("wrongful", 0)
-    wrong_share = overall.get("wrongful_records", 0) / max(overall.get("records", 0), 1)
-    scaled = fmt.integer(sanctioned * (POPULATION / max(citizens, 1)))
-    cards = [
-        _card(
-            fmt.integer(citizens),
-            "synthetic citizens simulated",
-            f"in {fmt.integer(overall.get('households'))} households",
-        ),
-        _card(
-            fmt.integer(overall.get("records")),
-            "records made about citizens",
-            f"from {fmt.integer(overall.get('true_events'))} true events",
-        ),
-        _card(
-            fmt.integer(overall.get("wrongful_records")),
-            "wrongful records",
-            f"{fmt.percent(wrong_share)} of all records: against someone who did not do it",
-            alert=True,
-        ),
-        _card(
-            fmt.integer(sanctioned),
-            "citizens under a sanction",
-            f"{fmt.percent(sanctioned / max(citizens, 1))} of citizens; about {scaled} at the "
-            "scale of 1.4 billion",
-        ),
-        _card(
-            fmt.integer(wrongful),
-            "of them sanctioned wrongfully",
-            f"{fmt.percent(wrongful / sanctioned) if sanctioned else '0%'} of the sanctioned",
-            alert=True,
-        ),
-        _card(
-            fmt.integer(overall.get("children_reached")),
-            "children reached by a sanction",
-            "living with a sanctioned parent whose sanction reaches the family",
-        ),
-        *_change_cards(overall),
-        _flag_card(audit.get("flagged_significant", [])),
-    ]
-    return {"cards": cards, "table": headline_table(overall)}
-
-
-def _change_cards(overall: dict[str, Any]) -> list[dict[str, Any]]:
-    change = overall.get("behaviour_change", {})
-    offending = change.get("offending", {}).get("change_share")
-    speech = change.get("by_category", {}).get("speech", {}).get("change_share")
-    cards = []
-    if offending is not None:
-        cards.append(
-            _card(
-                fmt.percent(offending, signed=True),
-                "change in offending",
-                "the same citizens with the system, against without it",
-            )
-        )
-    if speech is not None:
-        cards.append(
-            _card(
-                fmt.percent(speech, signed=True),
-                "change in speech: the chilling effect",
-                "critical posts and rumours",
-                alert=speech < 0,
-            )
-        )
-    return cards
-
-
-def _flag_card(flagged: list[str]) -> dict[str, Any]:
-    if flagged:
-        more = "; ".join(flag_words(f) for f in flagged[:4]) + (" …" if len(flagged) > 4 else "")
-    else:
-        more = "no group's whole confidence interval lies outside the band"
-    return _card(
-        fmt.integer(len(flagged)),
-        "outcomes flagged outside the band 0.8 to 1.25",
-        more,
-        alert=bool(flagged),
-    )
 
 
 def _wrongful(overall: dict[str, Any], drawn: dict[str, Any]) -> dict[str, Any]:
@@ -268,14 +183,14 @@ def _disparity(audit: dict[str, Any], drawn: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _children(audit: dict[str, Any], drawn: dict[str, Any]) -> dict[str, Any]:
+def _children(audit: dict[str, Any], drawn: dict[str, Any], post: Posteriors) -> dict[str, Any]:
     overall = audit["overall"]
     return {
         "figure": drawn,
         "reached": fmt.integer(overall.get("children_reached")),
         "households": fmt.integer(overall.get("households_reached")),
         "living_with": fmt.integer(overall.get("children_living_with_a_sanctioned_citizen")),
-        "table": children_table(audit),
+        "table": children_table(audit, post),
     }
 
 

@@ -75,13 +75,14 @@ def sanctions_table(overall: dict[str, Any], scenario: Scenario) -> dict[str, An
     if not rows:
         return None
     return table(
-        "Each sanction and reward over the run (purchases denied: flight and train tickets; "
+        "Each sanction and reward over the run: everyone ever under it, not only at the end "
+        "(purchases denied: flight and train tickets; "
         "in brackets, scaled to 1.4 billion citizens)",
         [
             "sanction",
             "kind",
             "reaches",
-            "citizens",
+            "citizens ever under it",
             "wrongfully",
             "wrongful share",
             "person-days",
@@ -238,21 +239,30 @@ def percent_interval(interval: Any) -> str:
     return f"{fmt.percent(low)} to {fmt.percent(high)}"
 
 
-def children_table(audit: dict[str, Any]) -> dict[str, Any]:
-    rows = [
-        [
-            group,
-            fmt.integer(entry.get("citizens")),
-            fmt.integer(entry.get("children_reached")),
-            fmt.per_thousand_text(entry.get("children_reached", 0), entry.get("citizens", 0)),
-        ]
-        for group, entry in audit.get("by_group", {}).items()
-    ]
+def children_table(audit: dict[str, Any], post: Any) -> dict[str, Any]:
+    """Children reached by group, per 1,000 citizens with its 95% interval (`post`: a
+    findings.Posteriors)."""
+    rows = []
+    for group, entry in audit.get("by_group", {}).items():
+        reached, citizens = entry.get("children_reached", 0), entry.get("citizens", 0)
+        interval = "—"
+        if citizens:
+            low, high = post.interval(post.per(reached, citizens))
+            interval = f"{fmt.rate(low, 1000.0)} to {fmt.rate(high, 1000.0)}"
+        rows.append(
+            [
+                group,
+                fmt.integer(citizens),
+                fmt.integer(reached),
+                fmt.per_thousand_text(reached, citizens),
+                interval,
+            ]
+        )
     return table(
         "Children reached, by group",
-        ["group", "citizens", "children reached", "per 1,000 citizens"],
+        ["group", "citizens", "children reached", "per 1,000 citizens", "95% interval"],
         rows,
-        numeric={1, 2, 3},
+        numeric={1, 2, 3, 4},
         compact=True,
     )
 
