@@ -578,6 +578,111 @@ def _print_calibration(result) -> None:
         console.print(f"recorded in the run catalogue as {result.catalogue_id}")
 
 
+@app.command("uncertainty")
+@_reported
+def uncertainty_command(
+    scenario: Annotated[str, typer.Argument(help="A preset name or a path to a .toml file.")],
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples",
+            "-k",
+            help="Morris: trajectories (default 10; runs: k x (assumptions + 1)). Sobol: base "
+            "points, a power of 2 (default 64; runs: k x (assumptions + 2)).",
+        ),
+    ] = None,
+    method: Annotated[
+        str, typer.Option("--method", "-m", help="morris (elementary effects) or sobol.")
+    ] = "morris",
+    population: Annotated[
+        int | None, typer.Option("--population", "-n", help="Citizens per run.")
+    ] = None,
+    years: Years = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", "-s", min=0, max=MAX_SEED, help="The seed of every run and of the design."
+        ),
+    ] = None,
+    workers: RunsWorkers = None,
+    scheduler: RunsScheduler = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write uncertainty.json, uncertainty.parquet and uncertainty.html here.",
+        ),
+    ] = None,
+    overwrite: Overwrite = False,
+    memory_limit: MemoryLimit = None,
+) -> None:
+    """Carry SCENARIO's assumption ranges into an interval on every headline number, and rank
+    the unknowns that drive them (global sensitivity, SALib)."""
+    from creditsim.workflow.uncertainty import uncertainty
+
+    with _progress("drawing from the assumption ranges") as advance:
+        result = uncertainty(
+            scenario,
+            samples=samples,
+            method=method,
+            population=population,
+            years=years,
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
+            out=out,
+            overwrite=overwrite,
+            progress=advance,
+            memory_limit=memory_limit,
+        )
+    _print_uncertainty(result)
+
+
+def _print_uncertainty(result) -> None:
+    """The headline numbers over the ranges beside the scenario as written, then what drives
+    wrongful sanctions, disparity and children reached."""
+    from creditsim.workflow.uncertainty_page import key_metrics, label, ranked_metrics, show
+
+    table = Table(
+        title=f"{result.scenario.name}: {len(result.ranges)} assumptions, {result.method}, "
+        f"{result.runs} runs of {result.population:,} citizens (seed {result.seed})",
+        show_header=True,
+    )
+    for column in ("headline number", "over the ranges", "as written", "sampling (95%)"):
+        table.add_column(column, justify="left" if column == "headline number" else "right")
+    for metric in key_metrics(result):
+        entry = result.intervals[metric]
+        sampling = entry["sampling_interval"]
+        table.add_row(
+            escape(label(metric)),
+            f"{show(metric, entry['low'])} to {show(metric, entry['high'])}",
+            show(metric, entry["scenario_value"]),
+            "—"
+            if sampling is None
+            else f"{show(metric, sampling[0])} to {show(metric, sampling[1])}",
+        )
+    console.print(table)
+    value, conf = ("mu_star", "mu_star_conf") if result.method == "morris" else ("ST", "ST_conf")
+    for metric in ranked_metrics(result):
+        entry = result.sensitivity[metric]
+        ranking = Table(title=f"what drives {escape(label(metric))}", show_header=True)
+        for column in ("rank", "assumption", "mu*" if value == "mu_star" else "ST", "±"):
+            ranking.add_column(column, justify="left" if column == "assumption" else "right")
+        for row in entry["ranking"][:5]:
+            ranking.add_row(str(row["rank"]), escape(row["path"]), _index(row[value]),
+                            _index(row[conf]))  # fmt: skip
+        if entry["note"]:
+            ranking.caption = escape(entry["note"])
+        console.print(ranking)
+    if result.path is not None:
+        console.print(f"written to {result.path}")
+
+
+def _index(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3g}"
+
+
 class _progress:
     """A progress bar on stderr, in per cent (a run's stages) or as a count (the runs of a
     compare or sweep); yields its callback."""
