@@ -13,13 +13,18 @@ The JSON API under /api is what the page uses:
     DELETE /api/jobs/{id}                 cancel a job
     GET    /api/runs                      catalogued runs, newest first
     GET    /api/runs/{id}                 one run: headline numbers, tables, settings
+    PATCH  /api/runs/{id}                 label it ({"label": "..."})
+    DELETE /api/runs/{id}                 delete a run made on the dashboard (its files)
     GET    /api/runs/{id}/audit           its whole audit (audit.json)
     GET    /api/runs/{id}/plots/{kind}    one plot, SVG
     GET    /api/runs/{id}/blacklist       one page of its synthetic public blacklist
     GET    /api/compares                  catalogued comparisons
     GET    /api/compares/{id}             one comparison: every paired difference
+    PATCH  /api/compares/{id}             label it
+    DELETE /api/compares/{id}             delete a comparison made on the dashboard, with its runs
     GET    /api/compare-runs?a=&b=        two catalogued runs side by side
     GET    /runs/{id}/report              the run's HTML report (as `creditsim report` writes it)
+    GET    /compares/{id}/report          the comparison's HTML report
 
 Every error is {"error": "one message"}: a bad request names the field and what is allowed, and
 repeats at most a few dozen characters of what it was sent.

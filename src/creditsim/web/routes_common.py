@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
 
 from creditsim import catalogue
 from creditsim.engine import footprint
@@ -14,7 +16,9 @@ from creditsim.report.loading import ReportError
 from creditsim.web.heavy import Drawing, Renderer, Saturated
 from creditsim.web.jobs import Busy, JobManager
 from creditsim.web.knobs import KnobError
-from creditsim.web.views import Library, NotFound
+from creditsim.web.views import Library, NotFound, Refused
+
+MAX_LABEL = 80  # characters of a label
 
 
 class ApiError(Exception):
@@ -54,11 +58,20 @@ def submit(manager: JobManager, kind: str, payload, description: str, out: Path)
         raise ApiError(503, str(error), headers={"Retry-After": "10"}) from None
 
 
+class LabelRequest(BaseModel):
+    """PATCH /api/runs/{id} or /api/compares/{id}: a reader's label (empty: none)."""
+
+    model_config = ConfigDict(extra="forbid")
+    label: Annotated[str, Field(max_length=MAX_LABEL)]
+
+
 def found(make):
     try:
         return make()
     except NotFound as error:
         raise ApiError(404, str(error)) from None
+    except Refused as error:
+        raise ApiError(409, str(error)) from None
     except catalogue.CatalogueError as error:
         raise ApiError(503, str(error)) from None
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
 
-from creditsim.web.routes_common import Parts, found
+from creditsim.web.routes_common import LabelRequest, Parts, found
 
 
 def add_compare_routes(app: FastAPI, parts: Parts) -> None:
@@ -19,6 +19,17 @@ def add_compare_routes(app: FastAPI, parts: Parts) -> None:
     @app.get("/api/compares/{compare_id}")
     def compare_view(compare_id: int) -> dict[str, Any]:
         return found(lambda: library.compare_view(compare_id))
+
+    @app.patch("/api/compares/{compare_id}")
+    def label_compare(compare_id: int, body: LabelRequest) -> dict[str, Any]:
+        """Label a comparison (shown and searched in Past runs)."""
+        return found(lambda: library.label(compare_id, "compare", body.label))
+
+    @app.delete("/api/compares/{compare_id}")
+    def delete_compare(compare_id: int) -> dict[str, Any]:
+        """Delete a comparison made on this dashboard, with its runs: their files; the catalogue
+        marks them deleted."""
+        return found(lambda: library.delete(compare_id, "compare"))
 
     @app.get("/api/compare-runs")
     def compare_runs(a: int, b: int) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Query
 from fastapi.responses import Response
 
 from creditsim.web import blacklist as bl
-from creditsim.web.routes_common import ApiError, Parts, drawn, found
+from creditsim.web.routes_common import ApiError, LabelRequest, Parts, drawn, found
 from creditsim.web.views import NotFound
 
 
@@ -31,6 +31,16 @@ def add_run_routes(app: FastAPI, parts: Parts) -> None:
         view["has_findings"] = has_route(app, "/api/runs/{run_id}/findings")
         view["has_case"] = has_route(app, "/runs/{run_id}/case/{citizen_id}")
         return view
+
+    @app.patch("/api/runs/{run_id}")
+    def label_run(run_id: int, body: LabelRequest) -> dict[str, Any]:
+        """Label a run (shown and searched in Past runs)."""
+        return found(lambda: library.label(run_id, "run", body.label))
+
+    @app.delete("/api/runs/{run_id}")
+    def delete_run(run_id: int) -> dict[str, Any]:
+        """Delete a run made on this dashboard: its files; the catalogue marks it deleted."""
+        return found(lambda: library.delete(run_id, "run"))
 
     @app.get("/api/runs/{run_id}/audit")
     def audit(run_id: int) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import shutil
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -38,6 +39,10 @@ class NotFound(LookupError):
     """No such run, comparison or plot; the message says what exists."""
 
 
+class Refused(PermissionError):
+    """What the dashboard will not do to an entry (delete what it did not make)."""
+
+
 class Library:
     """Catalogued runs and comparisons, opened on demand, with plots and blacklists cached."""
 
@@ -55,7 +60,60 @@ class Library:
             rows = catalogue.list_runs(limit=limit, kind=kind)
         except catalogue.CatalogueError:
             return []  # no catalogue yet: no runs
-        return [_listing(row) for row in rows]
+        return [_listing(row) for row in rows if row.get("status") != "deleted"]
+
+    def label(self, entry_id: int, kind: str, text: str) -> dict[str, Any]:
+        """Give a run or comparison a label of the reader's (kept in its catalogue settings;
+        empty: none)."""
+        row = self.entry(entry_id, kind)
+        settings = dict(row.get("settings") or {})
+        settings["label"] = text.strip() or None
+        catalogue.update(entry_id, settings=settings)
+        return _listing({**row, "settings": settings})
+
+    def delete(self, entry_id: int, kind: str) -> dict[str, Any]:
+        """Delete a run or comparison this dashboard made: its directory under the data folder
+        (and a comparison's runs, inside it), its cached plots; the catalogue keeps the entry,
+        marked deleted. Anything else is refused: nothing creditsim did not write here goes."""
+        row = self.entry(entry_id, kind)
+        what = "comparison" if kind == "compare" else "run"
+        settings = row.get("settings") or {}
+        if row.get("status") == "deleted":
+            raise NotFound(f"{what} {entry_id} is already deleted")
+        if "dashboard" not in settings:
+            raise Refused(
+                f"{what} {entry_id} was not made on this dashboard (with the command line, the "
+                "Python API, or as part of a comparison): the dashboard deletes only what it made"
+            )
+        folder = self._own_folder(row, kind)
+        children = self._children(entry_id) if kind == "compare" else []
+        if folder is not None:
+            shutil.rmtree(folder)
+        for entry in (row, *children):
+            shutil.rmtree(self._cache(entry), ignore_errors=True)
+            catalogue.update(entry["id"], status="deleted", path=None)
+        with self._lock:
+            for entry in (row, *children):
+                self._opened.pop(entry["id"], None)
+                self._frames.pop(entry["id"], None)
+        return {"id": entry_id, "kind": kind, "deleted": True, "runs_deleted": len(children)}
+
+    def _own_folder(self, row: dict[str, Any], kind: str) -> Path | None:
+        """The entry's directory, if it is one this dashboard wrote: under the data folder's
+        runs/ or compares/, with creditsim's own file in it. None when it is already gone."""
+        if row.get("path") is None:
+            return None
+        folder = Path(row["path"]).resolve()
+        home = (self.data_dir / ("compares" if kind == "compare" else "runs")).resolve()
+        marker = "compare.json" if kind == "compare" else "manifest.json"
+        if not folder.exists():
+            return None
+        if folder.parent != home or not (folder / marker).is_file() or folder.is_symlink():
+            raise Refused(
+                f"its directory is not one this dashboard wrote (under {home.name}/, with "
+                f"{marker}): it is left as it is"
+            )
+        return folder
 
     def entry(self, run_id: int, kind: str = "run") -> dict[str, Any]:
         try:
@@ -571,6 +629,8 @@ def _listing(row: dict[str, Any]) -> dict[str, Any]:
         "wrongfully_sanctioned": row.get("wrongfully_sanctioned"),
         "seconds": row.get("wall_seconds"),
         "dashboard": "dashboard" in settings,
+        "label": settings.get("label"),
+        "knobs": _knob_count(settings.get("dashboard")),
         "files": row.get("path") is not None,
         "text": {
             "population": fmt.integer(row.get("population")),
@@ -579,6 +639,18 @@ def _listing(row: dict[str, Any]) -> dict[str, Any]:
             "seconds": fmt.number(row.get("wall_seconds"), 2),
         },
     }
+
+
+def _knob_count(made: Any) -> int | None:
+    """How many knobs a dashboard run (or comparison, both sides) changed; None: not made here."""
+    if not isinstance(made, dict):
+        return None
+    arms = [made[side] for side in ("a", "b") if isinstance(made.get(side), dict)] or [made]
+    count = 0
+    for arm in arms:
+        for value in (arm.get("knobs") or {}).values():
+            count += len(value) if isinstance(value, dict) else 1
+    return count
 
 
 def _plain(value: Any) -> Any:
@@ -603,4 +675,4 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-__all__ = ["Library", "NotFound", "cards", "compare_rows", "metric_words"]
+__all__ = ["Library", "NotFound", "Refused", "cards", "compare_rows", "metric_words"]

@@ -808,27 +808,69 @@ function plots(view) {
 // ---------------------------------------------------------------------------------- past runs
 
 async function loadRuns() {
-  const [runs, compares] = await Promise.all([api("/api/runs?limit=200"), api("/api/compares?limit=50")]);
+  const [runs, compares] = await Promise.all([api("/api/runs?limit=500"), api("/api/compares?limit=200")]);
+  state.past = { runs, compares };
+  showPast();
+}
+
+function pastFrom(r) {
+  return r.parent ? `comparison ${r.parent}` : r.dashboard ? "dashboard" : "command line";
+}
+
+function pastMatches(r, words, from) {
+  // The filter: every word found in the entry's id, label, scenario, date or origin.
+  if (from && (r.kind === "compare" ? "dashboard" : pastFrom(r).split(" ")[0]) !== from) return false;
+  const text = [r.kind === "compare" ? `comparison ${r.id}` : `run ${r.id}`, r.label || "", r.scenario || "", r.created_at, r.kind === "compare" ? "" : pastFrom(r), `seed ${r.seed}`].join(" ").toLowerCase();
+  return words.every((w) => text.includes(w));
+}
+
+function pastActions(r) {
+  // Label anything; delete only what this dashboard made (the server refuses the rest).
+  const kind = r.kind === "compare" ? "compares" : "runs";
+  const what = r.kind === "compare" ? `comparison ${r.id}` : `run ${r.id}`;
+  const label = h("button", { type: "button", class: "small", "data-action": "label", onclick: async (e) => {
+    e.stopPropagation();
+    const text = window.prompt(`A label for ${what} (empty: none)`, r.label || "");
+    if (text === null) return;
+    try { await api(`/api/${kind}/${r.id}`, { method: "PATCH", body: { label: text.slice(0, 80) } }); await loadRuns(); } catch (error) { showError("past-error", error); }
+  } }, "Label");
+  const made = r.kind === "compare" ? r.dashboard : r.dashboard && !r.parent;
+  const remove = made ? h("button", { type: "button", class: "small danger", "data-action": "delete", onclick: async (e) => {
+    e.stopPropagation();
+    if (!window.confirm(`Delete ${what}${r.kind === "compare" ? " and its runs" : ""}? Its files are removed; this cannot be undone.`)) return;
+    try { await api(`/api/${kind}/${r.id}`, { method: "DELETE" }); await loadRuns(); } catch (error) { showError("past-error", error); }
+  } }, "Delete") : null;
+  return h("td", { class: "actions-cell" }, label, " ", remove);
+}
+
+function showPast() {
+  const { runs, compares } = state.past || { runs: [], compares: [] };
+  const words = $("past-filter").value.toLowerCase().split(/\s+/).filter(Boolean);
+  const from = $("past-from").value;
+  const shownRuns = runs.filter((r) => pastMatches(r, words, from));
+  const shownCompares = compares.filter((c) => pastMatches(c, words, from === "comparison" ? "" : from));
+  $("past-count").textContent = `${plural(shownRuns.length, "run")} of ${runs.length}, ${plural(shownCompares.length, "comparison")} of ${compares.length}${words.length || from ? " match the filter" : ""}.`;
   const body = $("runs-table").tBodies[0];
-  if (!runs.length) {
-    body.replaceChildren(h("tr", {}, h("td", { colspan: 9, text: "No runs yet: make one on the Run page." })));
+  const labelled = (r, text) => [h("a", { href: `#/${r.kind === "compare" ? "compares" : "runs"}/${r.id}`, text }), r.label ? h("span", { class: "label", text: r.label }) : null];
+  if (!shownRuns.length) {
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 10, text: runs.length ? "No run matches the filter." : "No runs yet: make one on the Run page." })));
   } else {
-    body.replaceChildren(...runs.map((r) => h("tr", { class: "link", tabindex: 0, "data-run": r.id,
-      onclick: () => { location.hash = `#/runs/${r.id}`; },
-      onkeydown: (e) => { if (e.key === "Enter") location.hash = `#/runs/${r.id}`; } },
-      h("th", { scope: "row" }, h("a", { href: `#/runs/${r.id}`, text: `run ${r.id}` })),
-      h("td", { text: r.created_at }), h("td", { text: r.scenario }),
+    body.replaceChildren(...shownRuns.map((r) => h("tr", { class: "link", tabindex: 0, "data-run": r.id,
+      onclick: (e) => { if (!e.target.closest("button, a")) location.hash = `#/runs/${r.id}`; },
+      onkeydown: (e) => { if (e.key === "Enter" && !e.target.closest("button")) location.hash = `#/runs/${r.id}`; } },
+      h("th", { scope: "row" }, labelled(r, `run ${r.id}`)),
+      h("td", { text: r.created_at }), h("td", { text: r.scenario + (r.knobs ? ` (${plural(r.knobs, "knob")} changed)` : "") }),
       h("td", { class: "num", text: r.text.population }), h("td", { class: "num", text: num(r.years) }),
       h("td", { class: "num", text: num(r.seed) }), h("td", { class: "num", text: r.text.sanctioned }),
       h("td", { class: "num", text: r.text.wrongfully_sanctioned }),
-      h("td", { text: r.parent ? `comparison ${r.parent}` : r.dashboard ? "dashboard" : "command line" }))));
+      h("td", { text: pastFrom(r) }), pastActions(r))));
   }
   const cbody = $("compares-table").tBodies[0];
-  cbody.replaceChildren(...(compares.length ? compares.map((c) => h("tr", { class: "link", onclick: () => { location.hash = `#/compares/${c.id}`; } },
-    h("th", { scope: "row" }, h("a", { href: `#/compares/${c.id}`, text: `comparison ${c.id}` })),
-    h("td", { text: c.created_at }), h("td", { text: c.scenario }), h("td", { class: "num", text: c.text.population }),
-    h("td", { class: "num", text: num(c.years) }), h("td", { text: c.status }))) :
-    [h("tr", {}, h("td", { colspan: 6, text: "No comparisons yet." }))]));
+  cbody.replaceChildren(...(shownCompares.length ? shownCompares.map((c) => h("tr", { class: "link", "data-compare": c.id, onclick: (e) => { if (!e.target.closest("button, a")) location.hash = `#/compares/${c.id}`; } },
+    h("th", { scope: "row" }, labelled(c, `comparison ${c.id}`)),
+    h("td", { text: c.created_at }), h("td", { text: c.scenario + (c.knobs ? ` (${plural(c.knobs, "knob")} changed)` : "") }), h("td", { class: "num", text: c.text.population }),
+    h("td", { class: "num", text: num(c.years) }), h("td", { text: c.status }), pastActions(c))) :
+    [h("tr", {}, h("td", { colspan: 7, text: compares.length ? "No comparison matches the filter." : "No comparisons yet." }))]));
 }
 
 async function loadRunView(id) {
@@ -1151,6 +1193,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("compare-cancel").addEventListener("click", () => cancelJob("compareJob", "compare"));
   $("compare-form").addEventListener("submit", submitCompare);
   $("pick-form").addEventListener("submit", submitPick);
+  $("past-filter").addEventListener("input", showPast);
+  $("past-from").addEventListener("change", showPast);
   window.addEventListener("hashchange", route);
   try {
     await loadPresets();
