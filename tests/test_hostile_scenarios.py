@@ -148,6 +148,12 @@ FOR_TEXT = [
     ("not a name", "Not A Name!", False),
     ("empty", "", False),
 ]
+FOR_DATE = [  # a date (run.start_date, run.report_from): written as a TOML date or YYYY-MM-DD
+    ("number for a date", 5, True),
+    ("bool for a date", True, True),
+    ("text not a date", "May 2018", True),
+    ("empty", "", True),
+]
 FOR_ARRAY = [
     ("number for an array", 5, True),
     ("text for an array", "x", True),
@@ -210,7 +216,7 @@ def cases(draw) -> Case:
         choices = FOR_NUMBER + ([("fraction for a whole number", node + 0.5, True)] * 3
                                 if isinstance(node, int) else [])  # fmt: skip
     else:
-        choices = FOR_TEXT
+        choices = FOR_DATE if _is_date(node) else FOR_TEXT
     kind, value, always_bad = draw(st.sampled_from(choices))
     whole_file = draw(st.booleans())
     command = draw(st.sampled_from(["show"] * 5 + ["run"] * 2 + ["compare", "sweep", "calibrate"]))
@@ -564,3 +570,13 @@ def test_sweep_lhs_range_must_be_finite(tmp_path):
     )
     assert done.exit_code == 2, done.output
     assert "finite" in done.output, done.output
+
+
+def _is_date(node: Any) -> bool:
+    if isinstance(node, datetime.date):
+        return True
+    try:
+        datetime.date.fromisoformat(str(node))
+    except ValueError:
+        return False
+    return True

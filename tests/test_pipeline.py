@@ -21,7 +21,7 @@ from creditsim.scenario import load_scenario
 from creditsim.scenario.schema import CHANNELS
 
 ORDER = (
-    "population", "behaviours", "deterrence",
+    "calendar", "population", "behaviours", "deterrence",
     "channels", "host", "attacks", "exemptions",
     "rules", "giving-up", "policies",
     "lists", "sanctions", "appeals", "purchases",

@@ -15,7 +15,7 @@ from creditsim.policies.contacts import Network, contact_network
 from creditsim.policies.lists import NEVER, ListRule
 from creditsim.policies.scores import ScoreRule, run_ledger
 from creditsim.scenario import ScenarioError, load_scenario
-from creditsim.scenario.loading import validate
+from creditsim.scenario.loading import resolve, validate
 from creditsim.scenario.schema import CHANNELS, SesamePolicy
 
 # A court-seen financial behaviour next to MINIMAL's camera-seen "loiter".
@@ -298,7 +298,7 @@ def test_giving_up_reaches_its_fixed_point():
     records = observe(scenario, pop, kept, days, seed, 0)
     rules = score_rules(scenario, pop, seed, 0)
     exempt = np.zeros(pop.size, dtype=bool)
-    back, final = _give_up(scenario, pop, records, deterred, exempt, rules, days, seed, 0)
+    back, final = _give_up(resolve(scenario), pop, records, deterred, exempt, rules, days, seed, 0)
     assert back.any() and final.size > records.size
     # A further replay of the final records brings back exactly the same offences.
     ledger = run_ledger(rules[0], final.day, final.subject, final.kind, days)

@@ -15,6 +15,7 @@ from creditsim.arrays.backend import namespace, to_host
 from creditsim.arrays.streams import stream
 from creditsim.population import Population
 from creditsim.scenario.schema import AGE_BANDS, Scenario
+from creditsim.scenario.timeline import Phases
 
 
 @dataclass
@@ -102,25 +103,67 @@ def draw_with_extra(
     shard: int,
     extra_rates: dict[int, float],
     extra_purpose: str = "gaming",
+    phases: Phases | None = None,
 ) -> tuple[Events, np.ndarray]:
     """The events of `draw_events`, with extra events of some behaviours (`extra_rates`, on
     streams named after `extra_purpose`) placed after each behaviour's own: the same events
-    as drawing both and merging them, without the copy. Also which events are extra."""
+    as drawing both and merging them, without the copy. Also which events are extra.
+
+    Under a timeline (`phases`), a behaviour whose rate or age multipliers change by date is
+    drawn at its highest rate and thinned to the rate in force on each event's day."""
     plan = []
     for index, behaviour in enumerate(scenario.behaviours):
         plan.append((index, behaviour.rate_per_year, "behaviour"))
         if index in extra_rates:
             plan.append((index, extra_rates[index], extra_purpose))
-    events, sizes = _draw(scenario, pop, days, seed, shard, plan)
+    events, sizes = _draw(scenario, pop, days, seed, shard, plan, _schedules(phases))
     xp = namespace(events.day)
     flags = np.array([part[2] == extra_purpose for part, _ in sizes], dtype=bool)
     counts = np.array([count for _, count in sizes], dtype=np.int64)
     return events, xp.asarray(np.repeat(flags, counts))
 
 
-def _draw(scenario, pop, days, seed, shard, plan) -> tuple[Events, list[tuple[tuple, int]]]:
+def _schedules(phases: Phases | None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """For each behaviour whose rate or age multipliers change by date: the day each phase
+    begins, and its weights per (phase, age band): rate × age multiplier."""
+    if phases is None or phases.constant:
+        return {}
+    first = np.asarray(phases.first_day, dtype=np.int64)
+    out = {}
+    for index in range(len(phases.scenarios[0].behaviours)):
+        weights = np.stack(
+            [
+                s.behaviours[index].rate_per_year * _age_table(s.behaviours[index])
+                for s in phases.scenarios
+            ]
+        )
+        if np.any(weights != weights[0]):
+            out[index] = (first, weights.astype(np.float32))
+    return out
+
+
+def _draw_thinned(sampler, category, schedule, pop, days, rng, xp):
+    """Who and when, for a behaviour whose weight changes by phase: candidates at the highest
+    weight, each kept with the weight in force on its day over that highest (thinning)."""
+    first, weights = schedule
+    top = float(weights.max())
+    if top == 0.0:
+        return xp.zeros(0, dtype=np.int32), xp.zeros(0, dtype=np.int32)
+    count = int(rng.poisson(top * days / 365.0 * sampler.total(category)))
+    person = sampler.draw(category, count, rng)
+    day = rng.integers(0, days, size=count, dtype=np.int32)
+    phase = xp.asarray(np.searchsorted(first, to_host(day), side="right") - 1)
+    weight = xp.asarray(weights)[phase, pop.age_band[person]]
+    keep = rng.random(count, dtype=np.float32) * np.float32(top) < weight
+    return person[keep], day[keep]
+
+
+def _draw(
+    scenario, pop, days, seed, shard, plan, schedules=None
+) -> tuple[Events, list[tuple[tuple, int]]]:
     """The events of each (behaviour index, rate, purpose) of `plan`, in its order; with the
-    number drawn for each part that has any."""
+    number drawn for each part that has any. A behaviour with a schedule (`_schedules`) is
+    drawn by thinning."""
     parts: list[tuple[np.ndarray, np.ndarray, int]] = []
     sizes: list[tuple[tuple, int]] = []
     xp = namespace(pop.age_band)
@@ -128,11 +171,16 @@ def _draw(scenario, pop, days, seed, shard, plan) -> tuple[Events, list[tuple[tu
     for index, rate, purpose in plan:
         behaviour = scenario.behaviours[index]
         rng = stream(seed, shard, f"{purpose}:{behaviour.name}", xp)
+        category = pop.categories.index(behaviour.category) if behaviour.propensity_weight else None
+        if purpose == "behaviour" and index in (schedules or {}):
+            person, day = _draw_thinned(sampler, category, schedules[index], pop, days, rng, xp)
+            parts.append((day, person, index, xp.arange(person.shape[0], dtype=np.uint32)))
+            sizes.append(((index, rate, purpose), int(person.shape[0])))
+            continue
         age = _age_table(behaviour)
         ceiling = float(age.max())
         if ceiling == 0.0 or rate == 0.0:
             continue
-        category = pop.categories.index(behaviour.category) if behaviour.propensity_weight else None
         total = sampler.total(category)
         count = int(rng.poisson(rate * days / 365.0 * ceiling * total))
         person = sampler.draw(category, count, rng)

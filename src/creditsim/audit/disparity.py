@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from creditsim.audit.calendar import CONVENTION as CALENDAR_CONVENTION
+from creditsim.audit.calendar import by_year, period_of_interest
 from creditsim.audit.intervals import (
     DRAWN_FRACTIONS,
     Posterior,
@@ -84,6 +86,9 @@ def build_audit(scenario: Scenario, tallies: dict[str, np.ndarray], seed: int = 
         "intersections": intersections,
         "flagged": sorted(flagged),
         "flagged_significant": sorted(significant),
+        "by_year": by_year(scenario, tallies),
+        "period_of_interest": period_of_interest(scenario, tallies),
+        "calendar_convention": CALENDAR_CONVENTION,
         "definitions": DEFINITIONS,
     }
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from creditsim.policies.scores import QUANTILES, score_summary
 from creditsim.scenario.schema import Scenario
+from creditsim.scenario.timeline import calendar_dates
 
 if TYPE_CHECKING:
     from creditsim.engine.tasks import ShardSummary
@@ -58,9 +59,11 @@ def timeseries_columns(
     groups = len(scenario.groups)
     period = np.repeat(np.arange(periods, dtype=np.int32), cells)
     cell = np.tile(np.arange(cells, dtype=np.int32), periods)
+    day = period * scenario.run.timeseries_every_days
     columns: dict[str, np.ndarray] = {
         "period": period,
-        "day": period * scenario.run.timeseries_every_days,
+        "day": day,
+        "date": calendar_dates(scenario.run.start_date, day),
         "region": (cell // groups).astype(np.int8),
         "group": (cell % groups).astype(np.int8),
     }

@@ -23,7 +23,7 @@ it here where it belongs in the flow.
 from __future__ import annotations
 
 from creditsim.engine.stage import Stage, check
-from creditsim.engine.stages.citizens import behaviours, population
+from creditsim.engine.stages.citizens import behaviours, calendar, population
 from creditsim.engine.stages.policies import policies, rules
 from creditsim.engine.stages.records import attacks, channels, exemptions, host
 from creditsim.engine.stages.response import deterrence, giving_up
@@ -40,6 +40,7 @@ from creditsim.engine.tables.outcomes import (
 from creditsim.engine.tables.standing import standing
 
 PIPELINE: tuple[Stage, ...] = (
+    calendar,  # the scenario in force in each dated phase of the run
     # The citizens and what they do
     population,  # citizens in households: regions, groups, ages, incomes, propensities
     behaviours,  # true events, drawn sparsely (and acts done only for the points)

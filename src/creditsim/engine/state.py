@@ -22,11 +22,12 @@ import numpy as np
 from creditsim.behaviours import Events
 from creditsim.channels.records import Records
 from creditsim.intervals import Intervals, no_intervals
-from creditsim.policies.lists import ListRule
+from creditsim.policies.lists import PhasedList
 from creditsim.policies.scores import GradeChanges, Ledger, ScoreRule
 from creditsim.population import Population
 from creditsim.sanctions import AppealOutcome
 from creditsim.scenario.schema import Scenario
+from creditsim.scenario.timeline import Phases
 
 if TYPE_CHECKING:
     from creditsim.engine.tables.tables import Tables
@@ -85,6 +86,7 @@ class ShardState:
     xp: ModuleType  # the array backend of population, behaviours, response and channels
 
     # --- written by the stages, in pipeline order ---------------------------------------------
+    phases: Phases = field(init=False)  # the scenario in force in each phase of the calendar
     pop: Population = field(init=False)
     # All true events, grouped by behaviour; once deterrence has acted, those that happen.
     events: Events = field(init=False)
@@ -97,7 +99,7 @@ class ShardState:
     cells: np.ndarray = field(init=False)  # (region, group) cell of each citizen
     exempt: np.ndarray = field(init=False)  # bool per citizen
     score_rules: list[ScoreRule] = field(init=False)
-    list_rules: list[ListRule] = field(init=False)
+    list_rules: list[PhasedList] = field(init=False)
     evidence: Worlds[Records | Events] = field(init=False)  # records, own records, true events
     ledgers: dict[str, Ledger] = field(init=False)  # per score policy (none: no system)
     grade_changes: Worlds[dict[str, GradeChanges]] = field(init=False)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from creditsim.arrays.streams import keyed
-from creditsim.intervals import Intervals, union
+from creditsim.intervals import Intervals, no_intervals, union
 from creditsim.scenario.schema import INCOME_BANDS, ListPolicy, Scenario
+from creditsim.scenario.timeline import Phases
 
 NEVER = 1 << 30  # the end of an entry that nothing removes
 
@@ -38,6 +39,8 @@ class ListRule:
 
     def entries(self, day: np.ndarray, subject: np.ndarray, kind: np.ndarray) -> Intervals:
         """The list's intervals from a record (or true event) stream."""
+        if not self.policy.in_force:
+            return no_intervals()
         hit = np.flatnonzero(np.isin(kind, self.kinds))
         person = subject[hit].astype(np.int32)
         start = day[hit].astype(np.int64)
@@ -47,3 +50,35 @@ class ListRule:
         if self.days_to_pay is not None:
             end = np.minimum(end, start + self.days_to_pay[person])
         return union([Intervals(person, start.astype(np.int32), end.astype(np.int32))])
+
+
+class PhasedList:
+    """A list under a timeline: a record puts its subject on the list by the rules in force on
+    the record's day (none while the list is not in force), for that phase's term."""
+
+    def __init__(
+        self, phases: Phases, name: str, income_band: np.ndarray, seed: int, shard: int
+    ) -> None:
+        rules: list[ListRule] = []
+        for scenario in phases.scenarios:
+            policy = next(p for p in scenario.list_policies if p.name == name)
+            same = rules and rules[-1].policy == policy
+            rules.append(
+                rules[-1] if same else ListRule(scenario, policy, income_band, seed, shard)
+            )
+        self.rules = rules
+        self.windows = phases.windows()
+        self.policy = rules[0].policy  # the list as the scenario starts: its name and removal
+
+    def entries(self, day: np.ndarray, subject: np.ndarray, kind: np.ndarray) -> Intervals:
+        """The list's intervals from a record (or true event) stream."""
+        if len(self.rules) == 1:
+            return self.rules[0].entries(day, subject, kind)
+        parts = []
+        for rule, (first, end) in zip(self.rules, self.windows, strict=True):
+            if not rule.policy.in_force:
+                continue
+            inside = (day >= first) if end is None else (day >= first) & (day < end)
+            index = np.flatnonzero(inside)
+            parts.append(rule.entries(day[index], subject[index], kind[index]))
+        return union(parts)

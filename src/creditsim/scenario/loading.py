@@ -18,8 +18,11 @@ import numpy as np
 import tomli_w
 from pydantic import BaseModel, ValidationError
 
-from creditsim.errors import CreditsimError, shorten
-from creditsim.scenario.schema import NAME_PATTERN, Scenario
+from creditsim.errors import shorten
+from creditsim.scenario.errors import ScenarioError
+from creditsim.scenario.paths import override_for, steps
+from creditsim.scenario.schema import NAME_PATTERN, ListPolicy, Scenario
+from creditsim.scenario.timeline import ALLOWED, ALLOWED_TEXT, Phases
 
 PRESETS_PACKAGE = "creditsim.scenario.presets"
 MAX_EXTENDS_DEPTH = 8
@@ -28,10 +31,6 @@ MAX_NESTING = 16  # tables and arrays within each other; a scenario needs 6
 MAX_LINES = 10  # mistakes named in one message; the rest are counted
 MAX_SHOWN = 60  # characters of a value or a key that a message echoes
 MAX_LABEL = 500  # characters of a file's path that a message echoes
-
-
-class ScenarioError(CreditsimError):
-    """A scenario that cannot be used; the message names the file, the field and what is allowed."""
 
 
 def preset_names() -> list[str]:
@@ -73,9 +72,12 @@ def validate(raw: dict[str, Any], label: str) -> Scenario:
     _check_nesting(raw, label)
     raw = _plain(raw)
     try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except ValidationError as error:
         raise ScenarioError(_describe(error, raw, label)) from None
+    if scenario.timeline:
+        resolve(scenario, label)  # every phase checked now, so a bad one stops the load
+    return scenario
 
 
 def merge(base: dict[str, Any], change: dict[str, Any], where: str = "") -> dict[str, Any]:
@@ -493,3 +495,57 @@ def _drop_none(value: Any) -> Any:
     if isinstance(value, list):
         return [_drop_none(v) for v in value]
     return value
+
+
+# ------------------------------------------------------------------------------- the timeline
+
+
+def resolve(scenario: Scenario, label: str = "") -> Phases:
+    """The scenario in force in each phase of its timeline; a bad phase is a ScenarioError
+    naming the phase, the field and what is allowed."""
+    start = scenario.run.start_date
+    base = scenario.model_copy(update={"timeline": []})
+    if not scenario.timeline:
+        return Phases((0,), (scenario,), start)
+    where = label or f"scenario {scenario.name!r}"
+    days, scenarios, current = [0], [base], base
+    for index, phase in enumerate(scenario.timeline):
+        place = f"{where}: timeline[{index}] ({phase.date})"
+        for path in phase.set:
+            _check_allowed(current, path, place)
+        try:
+            current = load_scenario(current, override_for(current, phase.set))
+        except ScenarioError as error:
+            raise ScenarioError(f"{place}: {_without_label(str(error))}") from None
+        days.append((phase.date - start).days)
+        scenarios.append(current)
+    return Phases(tuple(days), tuple(scenarios), start)
+
+
+def _check_allowed(scenario: Scenario, path: str, place: str) -> None:
+    walk = steps(scenario, path)
+    head = walk[0][1]
+    if head == "policies" and len(walk) > 1:
+        policy = next(p for p in scenario.policies if p.name == walk[1][1])
+        if isinstance(policy, ListPolicy):
+            return
+    fields = ALLOWED.get(head, set())
+    if head in ALLOWED and (fields is None or _field_of(walk, head) in fields):
+        return
+    raise ScenarioError(
+        f"{place}: field `{path}` cannot change during a run; a phase may set {ALLOWED_TEXT}"
+    )
+
+
+def _field_of(walk: list[tuple[str, str]], head: str) -> str:
+    """The field a path sets within its table: behaviours.NAME.FIELD, regions.NAME.FIELD,
+    response.FIELD."""
+    if head in ("behaviours", "regions"):
+        return walk[2][1] if len(walk) > 2 else ""
+    return walk[1][1] if len(walk) > 1 else ""
+
+
+def _without_label(message: str) -> str:
+    """A message from loading a phase, without its "scenario 'x': " prefix (the place says)."""
+    head, colon, rest = message.partition(": ")
+    return rest if colon and head.startswith("scenario ") else message

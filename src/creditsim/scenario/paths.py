@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from creditsim.scenario.loading import ScenarioError
+from creditsim.scenario.errors import ScenarioError
 from creditsim.scenario.schema import Scenario
 
 Value = int | float | bool | str

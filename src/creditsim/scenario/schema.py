@@ -9,10 +9,11 @@ reason for it, so that the message for a value out of bounds says what is allowe
 
 from __future__ import annotations
 
+import datetime
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 AGE_BANDS = ("child", "young", "adult", "senior")
 INCOME_BANDS = ("low", "middle", "high")
@@ -63,6 +64,8 @@ MAX_TEXT = 10_000  # a description
 # runs grow with their number); a path is a few field names.
 MAX_ASSUMPTIONS = 200
 MAX_PATH = 300
+# Dated phases of a timeline: each is resolved into a whole scenario when the run starts.
+MAX_PHASES = 100
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Rate = Annotated[float, Field(ge=0.0, le=MAX_RATE_PER_YEAR)]  # events (or tries) per year
@@ -96,7 +99,14 @@ class RunSettings(Model):
     population: Annotated[int, Field(gt=0, le=MAX_POPULATION)] = 100_000
     """Citizens to simulate (the CLI's --population overrides it)."""
     years: Annotated[float, Field(gt=0.0, le=MAX_YEARS)] = 1.0
-    """Years to simulate, from day 0 (a nominal 1 January 2018); days are years × 365, rounded."""
+    """Years to simulate, from `start_date` (day 0); days are years × 365, rounded."""
+    start_date: datetime.date = datetime.date(2018, 1, 1)
+    """The calendar date of day 0: outputs carry dates, summaries come by calendar year, and the
+    timeline's phases are dated from it."""
+    report_from: datetime.date | None = None
+    """The first day of the period of interest: the years before it are history, run so that
+    its stocks (people listed, banned) come from the dynamics, and reported apart. Not set: the
+    whole run is the period of interest."""
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
     """The random seed: the same seed gives the same citizens and chances (common random
     numbers)."""
@@ -110,6 +120,20 @@ class RunSettings(Model):
     citizen_rows: Literal["all", "none"] | Annotated[float, Field(gt=0.0, le=1.0)] = "all"
     """Which citizen rows to write: all, none, or a fraction (a random sample, the same citizens
     whatever the number of workers); the time series and the audit always cover everyone."""
+
+    @field_validator("start_date", "report_from", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        return _date(value)
+
+    @model_validator(mode="after")
+    def _report_within(self) -> RunSettings:
+        if self.report_from is not None and self.report_from < self.start_date:
+            raise ValueError(
+                f"report_from: {self.report_from} is before the run's start_date "
+                f"({self.start_date}); the period of interest must lie within the run"
+            )
+        return self
 
 
 class Region(Model):
@@ -527,6 +551,9 @@ class ListPolicy(Model):
     """The rate at which a listed citizen pays the debt, by income band (removal by `payment`)."""
     published: bool = True
     """Whether the list is published: its entries appear on the public blacklist."""
+    in_force: bool = True
+    """Whether the list takes entries: a timeline phase can open it (the debtors' list from
+    2013) or close it; only records made while it is in force put anyone on it."""
 
     @model_validator(mode="after")
     def _check(self) -> ListPolicy:
@@ -602,6 +629,12 @@ class Sanction(Model):
     """Ticket purchases it denies (a travel ban); not set: none."""
     appealable: bool = True
     """Whether it can be appealed (`appeals`)."""
+    in_force: bool = True
+    """Whether it is in force: a timeline phase can bring it in (travel-ban rules from May 2018)
+    or end it. On each day, the rules in force that day decide who is under it."""
+    regions: list[Name] | None = None
+    """The regions where it applies (a city's pilot inside the national system, such as
+    Shenzhen's public screens); not set: everywhere."""
 
 
 class Appeals(Model):
@@ -830,6 +863,24 @@ class Audit(Model):
     """The confidence level of every interval."""
 
 
+class Phase(Model):
+    """From `date` on, the fields `set` names take the values it gives (dotted paths, as
+    `creditsim sweep --set` names them: `sanctions.flight_ban.in_force`,
+    `channels.camera.true_identification_rate`, `behaviours.jaywalking.rate_per_year`)."""
+
+    date: datetime.date
+    """The first day the phase's settings apply."""
+    set: dict[str, Any] = Field(min_length=1)
+    """The fields this phase changes, by dotted path, with their new values."""
+    note: Annotated[str, Field(max_length=MAX_TEXT)] = ""
+    """What happened on this date, and its source."""
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        return _date(value)
+
+
 class Scenario(Model):
     name: Name = "custom"
     """The scenario's name, in outputs, reports and the catalogue."""
@@ -878,6 +929,9 @@ class Scenario(Model):
     replaces the inherited list."""
     audit: Audit = Audit()
     """How the audit compares groups."""
+    timeline: list[Phase] = Field(default_factory=list, max_length=MAX_PHASES)
+    """Dated phases: from each phase's date, the fields it sets take these values (the rest as
+    before); phases in date order, after the run's start date."""
 
     @model_validator(mode="before")
     @classmethod
@@ -984,6 +1038,9 @@ class Scenario(Model):
         scores = {p.name: p for p in self.score_policies}
         lists = {p.name for p in self.list_policies}
         for sanction in self.sanctions:
+            if sanction.regions is not None:
+                regions = {r.name for r in self.regions}
+                _known(f"sanctions[{sanction.name}].regions", sanction.regions, regions)
             where = f"sanctions[{sanction.name}].trigger"
             trigger = sanction.trigger
             _known(f"{where}.record_behaviours", trigger.record_behaviours, behaviours)
@@ -996,6 +1053,7 @@ class Scenario(Model):
             policy = self.score_policy(trigger.policy)
             _check_grade_trigger(where, policy, trigger.grade_at_or_below, below=True)
             _check_grade_trigger(where, policy, trigger.grade_at_or_above, below=False)
+        _check_timeline(self)
         rules = {"largest", "least-sanctioned"}
         giving_up = self.response.giving_up.grade
         if giving_up is not None and giving_up not in grades:
@@ -1008,6 +1066,19 @@ class Scenario(Model):
                 f"allowed: largest, least-sanctioned, or a group: {sorted(groups)}"
             )
         return self
+
+
+def _check_timeline(scenario: Scenario) -> None:
+    """Phases in date order, each after the run's start date (the scenario itself is day 0)."""
+    previous = scenario.run.start_date
+    for index, phase in enumerate(scenario.timeline):
+        if phase.date <= previous:
+            after = "the run's start_date" if index == 0 else "the phase before it"
+            raise ValueError(
+                f"timeline[{index}].date: {phase.date} must come after {after} ({previous}); "
+                "phases are listed in date order"
+            )
+        previous = phase.date
 
 
 def _path_part(part: str) -> bool:
@@ -1070,3 +1141,13 @@ def _known(field: str, keys, allowed: set[str]) -> None:
     unknown = sorted(set(keys) - allowed)
     if unknown:
         raise ValueError(f"{field}: unknown names {unknown}; allowed: {sorted(allowed)}")
+
+
+def _date(value: Any) -> Any:
+    """An ISO date written as text (JSON, the API) is a date; TOML's bare dates already are."""
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
+    return value

@@ -13,7 +13,14 @@ from creditsim.engine.stage import stage
 from creditsim.engine.state import ShardState
 from creditsim.population import Population, build_population
 from creditsim.response import gaming_rates
+from creditsim.scenario.loading import resolve
 from creditsim.scenario.schema import Scenario
+
+
+@stage("calendar", reads=("scenario", "days"), writes=("phases",))
+def calendar(state: ShardState) -> None:
+    """The scenario in force in each dated phase of the run (one phase without a timeline)."""
+    state.phases = resolve(state.scenario).within(state.days)
 
 
 @stage(
@@ -30,7 +37,7 @@ def population(state: ShardState) -> None:
 
 @stage(
     "behaviours",
-    reads=("scenario", "pop", "days", "seed", "shard"),
+    reads=("scenario", "phases", "pop", "days", "seed", "shard"),
     writes=("events", "gamed", "without_system"),
     purposes=("behaviour:{behaviour}", "gaming:{behaviour}"),
 )
@@ -39,8 +46,9 @@ def behaviours(state: ShardState) -> None:
     the point-earning acts done only for the points (gaming) on their own streams."""
     scenario, pop = state.scenario, state.pop
     events, gamed = draw_with_extra(
-        scenario, pop, state.days, state.seed, state.shard, gaming_rates(scenario)
-    )
+        scenario, pop, state.days, state.seed, state.shard, gaming_rates(scenario),
+        phases=state.phases,
+    )  # fmt: skip
     # The events before any response are exactly those of the same citizens without the system
     # (common random numbers), so the system's effect on behaviour is a paired difference.
     without_system = by_behaviour_and_group(events, pop, scenario)

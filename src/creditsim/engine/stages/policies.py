@@ -9,7 +9,7 @@ from creditsim.behaviours import Events
 from creditsim.channels.records import CORRECT, Records
 from creditsim.engine.stage import stage, with_system
 from creditsim.engine.state import ShardState, Worlds
-from creditsim.policies.lists import ListRule
+from creditsim.policies.lists import PhasedList
 from creditsim.policies.scores import (
     GradeChanges,
     ScoreRule,
@@ -22,7 +22,7 @@ from creditsim.scenario.schema import Scenario, ScorePolicy, Trigger
 
 @stage(
     "rules",
-    reads=("scenario", "pop", "seed", "shard"),
+    reads=("scenario", "phases", "pop", "seed", "shard"),
     writes=("score_rules", "list_rules"),
     purposes=("policy:{policy}:contacts", "list:{list}:payment"),
 )
@@ -32,14 +32,23 @@ def rules(state: ShardState) -> None:
     scenario, pop, seed, shard = state.scenario, state.pop, state.seed, state.shard
     state.score_rules = score_rules(scenario, pop, seed, shard)
     state.list_rules = [
-        ListRule(scenario, policy, pop.income_band, seed, shard)
+        PhasedList(state.phases, policy.name, pop.income_band, seed, shard)
         for policy in scenario.list_policies
     ]
 
 
 @stage(
     "policies",
-    reads=("scenario", "records", "events", "score_rules", "list_rules", "cells", "days"),
+    reads=(
+        "scenario",
+        "phases",
+        "records",
+        "events",
+        "score_rules",
+        "list_rules",
+        "cells",
+        "days",
+    ),
     writes=("evidence", "ledgers", "grade_changes", "listed"),
     enabled=with_system,
 )
@@ -54,7 +63,7 @@ def policies(state: ShardState) -> None:
     changes: Worlds[dict[str, GradeChanges]] = Worlds({}, {}, {})
     for rule in state.score_rules:
         name = rule.policy.name
-        triggers = _grade_triggers(state.scenario, rule)
+        triggers = [t for s in state.phases.scenarios for t in _grade_triggers(s, rule)]
         changes.recorded[name] = state.ledgers[name].changes
         changes.own[name] = grade_changes_for_sanctions(
             rule, triggers, *rule.records(own.day, own.subject, own.kind, own.channel), state.days

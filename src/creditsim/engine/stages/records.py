@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from creditsim.attacks import inject
-from creditsim.channels import observe
+from creditsim.engine.phased import observe_phased
 from creditsim.engine.stage import stage, with_system
 from creditsim.engine.state import ShardState
 from creditsim.exemptions import exempt_citizens
@@ -14,7 +14,7 @@ from creditsim.exemptions import exempt_citizens
 
 @stage(
     "channels",
-    reads=("scenario", "pop", "events", "days", "seed", "shard"),
+    reads=("phases", "pop", "events", "days", "seed", "shard"),
     writes=("records",),
     purposes=("channel:{channel}", "channel:pooling"),
     enabled=with_system,
@@ -22,7 +22,8 @@ from creditsim.exemptions import exempt_citizens
 def channels(state: ShardState) -> None:
     """Events -> records: cameras, plates, offices, platforms and informants observe the
     events, imperfectly, and the pooling passes some on; each record keeps its true actor."""
-    records = observe(state.scenario, state.pop, state.events, state.days, state.seed, state.shard)
+    s = state
+    records = observe_phased(s.phases, s.pop, s.events, s.days, s.seed, s.shard)
     state.records = records.to_host()
 
 

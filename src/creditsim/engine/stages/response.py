@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from creditsim.behaviours import Events
-from creditsim.channels import Records, observe
+from creditsim.channels import Records
+from creditsim.engine.phased import keep_phased, observe_phased
 from creditsim.engine.stage import stage
 from creditsim.engine.stages.policies import at_or_below
 from creditsim.engine.state import ShardState
@@ -15,6 +16,7 @@ from creditsim.population import Population
 from creditsim.response import given_up, respond_mask
 from creditsim.sanctions import grade_spells
 from creditsim.scenario.schema import Scenario
+from creditsim.scenario.timeline import Phases
 
 GIVING_UP_MAX_STEPS = 50  # the fixed point comes in a few steps; this only bounds a pathology
 
@@ -29,7 +31,7 @@ def may_give_up(scenario: Scenario) -> bool:
 
 @stage(
     "deterrence",
-    reads=("scenario", "pop", "events", "seed", "shard", "xp"),
+    reads=("scenario", "phases", "pop", "events", "seed", "shard", "xp"),
     writes=("events", "keep", "candidates", "deterred_at"),
     purposes=("response:{behaviour}",),
     enabled=deterring,
@@ -37,8 +39,12 @@ def may_give_up(scenario: Scenario) -> bool:
 def deterrence(state: ShardState) -> None:
     """The offences that still happen once citizens weigh the detection they perceive; the
     drawn events stay at hand (`candidates`) where the deterred may come back by giving up."""
-    drawn = state.events
-    keep = respond_mask(state.scenario, state.pop, drawn, state.seed, state.shard)
+    drawn, s = state.events, state
+    keep = keep_phased(
+        s.phases,
+        drawn,
+        lambda scenario, events: respond_mask(scenario, s.pop, events, s.seed, s.shard),
+    )
     if keep is None:
         return
     xp = state.xp
@@ -52,7 +58,7 @@ def deterrence(state: ShardState) -> None:
 @stage(
     "giving-up",
     reads=(
-        "scenario", "pop", "records", "candidates", "keep", "deterred_at", "exempt",
+        "scenario", "phases", "pop", "records", "candidates", "keep", "deterred_at", "exempt",
         "score_rules", "days", "seed", "shard", "xp",
     ),
     writes=("records", "events", "candidates"),
@@ -68,7 +74,7 @@ def giving_up(state: ShardState) -> None:
         return
     deterred = candidates.take(deterred_at).to_host()
     back, state.records = give_up(
-        state.scenario, state.pop, state.records, deterred, state.exempt, state.score_rules,
+        state.phases, state.pop, state.records, deterred, state.exempt, state.score_rules,
         state.days, state.seed, state.shard,
     )  # fmt: skip
     if back.any():
@@ -79,7 +85,7 @@ def giving_up(state: ShardState) -> None:
 
 
 def give_up(
-    scenario: Scenario,
+    phases: Phases,
     pop: Population,
     records: Records,
     deterred: Events,
@@ -95,6 +101,7 @@ def give_up(
     (a fixed point: the set only grows), each step observing only the offences new to it.
 
     Returns which deterred events came back, and the records with theirs added."""
+    scenario = phases.scenarios[0]
     back = np.zeros(deterred.size, dtype=bool)
     if not may_give_up(scenario) or deterred.size == 0:
         return back, records
@@ -125,7 +132,7 @@ def give_up(
         back |= new
         # The channels' own keyed draws: an offence that comes back meets the draws it would
         # have met had it never been held back.
-        extra = observe(scenario, pop, deterred.take(np.flatnonzero(new)), days, seed, shard)
+        extra = observe_phased(phases, pop, deterred.take(np.flatnonzero(new)), days, seed, shard)
         if scenario.exemptions.records_dropped and exempt.any():
             extra = extra.take(np.flatnonzero(~exempt[extra.subject]))
         parts.append(extra)

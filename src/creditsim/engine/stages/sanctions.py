@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditsim.engine.phased import clip, in_force_each_day, starting_in
 from creditsim.engine.stage import stage, with_system
 from creditsim.engine.stages.policies import trail
 from creditsim.engine.state import Appealed, ShardState, Worlds
 from creditsim.exemptions import waive
+from creditsim.intervals import Intervals, no_intervals
 from creditsim.policies.scores import grade_of
-from creditsim.sanctions import appeal, denied_purchases, impose, wrongful_citizens
+from creditsim.sanctions import AppealOutcome, appeal, denied_purchases, impose, wrongful_citizens
+from creditsim.scenario.schema import Sanction, Scenario
+from creditsim.scenario.timeline import Phases
 
 
 def primary_grade(state: ShardState) -> np.ndarray:
@@ -30,8 +34,8 @@ def _waiving(state: ShardState) -> bool:
 @stage(
     "lists",
     reads=(
-        "scenario", "pop", "list_rules", "listed", "exempt", "ledgers", "score_rules", "days",
-        "seed", "shard",
+        "scenario", "phases", "pop", "list_rules", "listed", "exempt", "ledgers", "score_rules",
+        "days", "seed", "shard",
     ),
     writes=("listed", "list_appeals"),
     purposes=("sanction:list:{list}:appeals",),
@@ -47,9 +51,9 @@ def lists(state: ShardState) -> None:
         if _waiving(s):
             entries = waive(entries, s.exempt)
         wrongful = wrongful_citizens(entries, s.listed.own[name])
-        outcome = appeal(
-            s.scenario, f"list:{name}", "appeal" in rule.policy.removal, entries, wrongful,
-            s.pop.income_band, grade, s.days, s.seed, s.shard,
+        outcome = appeal_phased(
+            s.phases, f"list:{name}", lambda scenario, n=name: _removed_by_appeal(scenario, n),
+            entries, wrongful, s.pop.income_band, grade, s.days, s.seed, s.shard,
         )  # fmt: skip
         recorded[name] = outcome.intervals
         s.list_appeals[name] = Appealed(outcome, wrongful)
@@ -58,7 +62,7 @@ def lists(state: ShardState) -> None:
 
 @stage(
     "sanctions",
-    reads=("scenario", "grade_changes", "listed", "evidence", "exempt", "days"),
+    reads=("scenario", "phases", "pop", "grade_changes", "listed", "evidence", "exempt", "days"),
     writes=("sanctioned",),
     enabled=with_system,
 )
@@ -66,7 +70,12 @@ def sanctions(state: ShardState) -> None:
     """Grades, lists and records -> sanctions: each sanction's intervals in the three worlds."""
     s = state
     found = [
-        impose(s.scenario, changes, listed, *trail(evidence), s.days)
+        in_force_each_day(
+            s.phases,
+            lambda scenario, c=changes, w=listed, e=evidence: imposed_where_in_force(
+                scenario, s.pop.region, c, w, *trail(e), s.days
+            ),
+        )
         for changes, listed, evidence in zip(
             s.grade_changes.each(), s.listed.each(), s.evidence.each(), strict=True
         )
@@ -79,7 +88,8 @@ def sanctions(state: ShardState) -> None:
 @stage(
     "appeals",
     reads=(
-        "scenario", "pop", "sanctioned", "ledgers", "score_rules", "days", "seed", "shard",
+        "scenario", "phases", "pop", "sanctioned", "ledgers", "score_rules", "days", "seed",
+        "shard",
     ),
     writes=("sanction_appeals",),
     purposes=("sanction:{sanction}:appeals",),
@@ -92,26 +102,114 @@ def appeals(state: ShardState) -> None:
     for sanction in s.scenario.sanctions:
         name = sanction.name
         wrongful = wrongful_citizens(recorded[name], own[name])
-        outcome = appeal(
-            s.scenario, name, sanction.appealable, recorded[name], wrongful, s.pop.income_band,
-            grade, s.days, s.seed, s.shard,
+        outcome = appeal_phased(
+            s.phases, name, lambda scenario, n=name: _sanction(scenario, n).appealable,
+            recorded[name], wrongful, s.pop.income_band, grade, s.days, s.seed, s.shard,
         )  # fmt: skip
         s.sanction_appeals[name] = Appealed(outcome, wrongful)
 
 
 @stage(
     "purchases",
-    reads=("scenario", "pop", "sanction_appeals", "days", "seed", "shard"),
+    reads=("scenario", "phases", "pop", "sanction_appeals", "days", "seed", "shard"),
     writes=("denied",),
     purposes=("sanction:{sanction}:purchases",),
 )
 def purchases(state: ShardState) -> None:
     """Ticket purchases tried while banned, each denied: (person, day) per denied purchase."""
     s = state
-    s.denied = {
-        sanction.name: denied_purchases(
-            sanction, s.sanction_appeals[sanction.name].outcome.intervals, s.pop, s.days,
-            s.seed, s.shard,
+    s.denied = {sanction.name: _denied(s, sanction.name) for sanction in s.scenario.sanctions}
+
+
+def _denied(state: ShardState, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Purchases denied under a ban, each tried at the rate in force on its day."""
+    s = state
+    intervals = s.sanction_appeals[name].outcome.intervals
+    if s.phases.constant:
+        return denied_purchases(
+            _sanction(s.scenario, name), intervals, s.pop, s.days, s.seed, s.shard
         )
-        for sanction in s.scenario.sanctions
-    }  # fmt: skip
+    found = [
+        denied_purchases(
+            _sanction(scenario, name), clip(intervals, first, end), s.pop, s.days, s.seed, s.shard
+        )
+        for (first, end), scenario in zip(s.phases.windows(), s.phases.scenarios, strict=True)
+    ]
+    return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+
+def _sanction(scenario: Scenario, name: str) -> Sanction:
+    return next(s for s in scenario.sanctions if s.name == name)
+
+
+def _removed_by_appeal(scenario: Scenario, name: str) -> bool:
+    return "appeal" in next(p for p in scenario.list_policies if p.name == name).removal
+
+
+def imposed_where_in_force(
+    scenario: Scenario, region: np.ndarray, changes, lists, day, subject, kind, days: int
+) -> dict[str, Intervals]:
+    """Every sanction's intervals under `scenario`: none for a sanction not in force, and only
+    citizens of its regions for one scoped to regions (a city's pilot)."""
+    found = impose(scenario, changes, lists, day, subject, kind, days)
+    names = [r.name for r in scenario.regions]
+    for sanction in scenario.sanctions:
+        if not sanction.in_force:
+            found[sanction.name] = no_intervals()
+        elif sanction.regions is not None:
+            inside = np.isin(np.arange(len(names)), [names.index(r) for r in sanction.regions])
+            spans = found[sanction.name]
+            keep = np.flatnonzero(inside[region[spans.person]])
+            found[sanction.name] = Intervals(spans.person[keep], spans.start[keep], spans.end[keep])
+    return found
+
+
+def appeal_phased(
+    phases: Phases,
+    label: str,
+    appealable,
+    intervals: Intervals,
+    wrongful,
+    income_band,
+    grade,
+    days: int,
+    seed: int,
+    shard: int,
+) -> AppealOutcome:
+    """Appeals, each heard under the rules in force on the day its spell began."""
+    if phases.constant:
+        scenario = phases.scenarios[0]
+        return appeal(
+            scenario,
+            label,
+            appealable(scenario),
+            intervals,
+            wrongful,
+            income_band,
+            grade,
+            days,
+            seed,
+            shard,
+        )
+    end = intervals.end.copy()
+    flags = [np.zeros(intervals.size, dtype=bool) for _ in range(4)]
+    for scenario, index in starting_in(phases, intervals):
+        part = Intervals(intervals.person[index], intervals.start[index], intervals.end[index])
+        outcome = appeal(
+            scenario,
+            label,
+            appealable(scenario),
+            part,
+            wrongful,
+            income_band,
+            grade,
+            days,
+            seed,
+            shard,
+        )
+        end[index] = outcome.intervals.end
+        for flag, found in zip(
+            flags, (outcome.filed, outcome.upheld, outcome.insincere, outcome.lifted), strict=True
+        ):
+            flag[index] = found
+    return AppealOutcome(Intervals(intervals.person, intervals.start, end), *flags)

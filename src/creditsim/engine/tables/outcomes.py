@@ -13,6 +13,7 @@ from creditsim.engine.tables.tables import Tables, appeal_counts, count_where, m
 from creditsim.intervals import Intervals, people
 from creditsim.population import CHILD
 from creditsim.published import blacklist_columns, entries_of
+from creditsim.scenario.timeline import year_starts
 
 
 @stage(
@@ -51,7 +52,7 @@ _OUTCOME = ("sanctioned", "wrongful", "deserved", "true_positive", "wrongful_by_
     writes=("tables",),
     tallies=(
         *(f"list:{{list}}:{t}" for t in _OUTCOME), "list:{list}:days", "list:{list}:appeals",
-        "list:{list}:removal",
+        "list:{list}:removal", "list:{list}:by_year",
     ),
 )  # fmt: skip
 def list_outcomes(state: ShardState) -> None:
@@ -89,6 +90,7 @@ def _add_list(
         [entries.size, int((ended & ~appeals.lifted).sum()), int(appeals.lifted.sum()),
          int((~ended).sum())]
     )  # fmt: skip
+    t[f"{key}:by_year"] = yearly(state.scenario, entries, None, days)
     tables.ts[f"{key}:entered"] = tables.by_period(entries.start, tables.cells[entries.person])
     tables.ts[f"{key}:listed"] = tables.active(entries)
 
@@ -103,7 +105,7 @@ def _add_list(
     tallies=(
         *(f"{{sanction}}:{t}" for t in _OUTCOME), "{sanction}:denied_purchases",
         "{sanction}:days", "{sanction}:intervals", "{sanction}:appeals",
-        "{sanction}:children_reached",
+        "{sanction}:children_reached", "{sanction}:by_year",
     ),
 )  # fmt: skip
 def sanction_outcomes(state: ShardState) -> None:
@@ -178,6 +180,8 @@ def _add_sanction(state, tables: Tables, sanction, appealed: Appealed, sanctione
     )
     t[f"{name}:intervals"] = np.array([recorded.size])
     t[f"{name}:appeals"] = appeal_counts(appealed.outcome, wrongful)
+    denied = denied_day if sanction.purchases is not None else None
+    t[f"{name}:by_year"] = yearly(state.scenario, recorded, denied, days)
     tables.ts[f"{name}:started"] = tables.by_period(recorded.start, cells[recorded.person])
     tables.ts[f"{name}:active"] = tables.active(recorded)
     if sanction.purchases is not None:
@@ -242,3 +246,36 @@ def _any_sanction(state: ShardState, tables: Tables) -> None:
         for b in names[i + 1 :]:
             both = np.intersect1d(tables.punished[a], tables.punished[b], assume_unique=True)
             t[f"overlap:{a}:{b}"] = tables.by_stratum(both)
+
+
+YEARLY = ("people", "started", "at_end", "person_days", "denied_purchases")
+
+
+def yearly(scenario, intervals: Intervals, denied_day: np.ndarray | None, days: int) -> np.ndarray:
+    """Per calendar year of the run, then for the period of interest (`run.report_from` to the
+    end): the people under it at some time, the spells started, the people under it on the
+    last day, the person-days, and the purchases denied (YEARLY, in that order)."""
+    windows = [(first, end) for _, first, end in year_starts(scenario.run.start_date, days)]
+    windows.append((interest_start(scenario), days))
+    out = np.zeros((len(windows), len(YEARLY)), dtype=np.int64)
+    for row, (first, end) in enumerate(windows):
+        inside = (intervals.start < end) & (intervals.end > first)
+        out[row, 0] = np.unique(intervals.person[inside]).size
+        out[row, 1] = np.count_nonzero((intervals.start >= first) & (intervals.start < end))
+        out[row, 2] = np.unique(
+            intervals.person[(intervals.start < end) & (intervals.end >= end)]
+        ).size
+        out[row, 3] = int(
+            (np.minimum(intervals.end[inside], end) - np.maximum(intervals.start[inside], first))
+            .astype(np.int64)
+            .sum()
+        )
+        if denied_day is not None:
+            out[row, 4] = np.count_nonzero((denied_day >= first) & (denied_day < end))
+    return out
+
+
+def interest_start(scenario) -> int:
+    """The run's day on which the period of interest begins (0: the whole run)."""
+    report_from = scenario.run.report_from
+    return 0 if report_from is None else (report_from - scenario.run.start_date).days
