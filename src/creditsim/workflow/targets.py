@@ -166,9 +166,20 @@ def load_targets(source: str | Path) -> Targets:
     except tomllib.TOMLDecodeError as error:
         raise TargetError(f"{label}: not valid TOML: {error}") from None
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise TargetError(f"{label}: field `{field}`: {first['msg']}") from None
+        raise TargetError(f"{label}: {_first_problem(error)}") from None
+
+
+def _first_problem(error: ValidationError) -> str:
+    """The first problem of a targets file in words: an unknown field first (a misspelt name
+    also makes its right name missing), with the fields allowed in its table."""
+    problems = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    first = problems[0]
+    field = ".".join(str(part) for part in first["loc"])
+    if first["type"] != "extra_forbidden":
+        return f"field `{field}`: {first['msg']}"
+    tables = {"targets": Target, "parameters": Parameter, "constraints": Constraint}
+    model = tables.get(str(first["loc"][0]), Targets) if len(first["loc"]) > 1 else Targets
+    return f"field `{field}`: unknown field; allowed: {', '.join(model.model_fields)}"
 
 
 def raw_value(audit: dict[str, Any], path: str) -> int | float:
