@@ -37,8 +37,11 @@ class Range:
     whole: bool
 
     def at(self, unit: float) -> float | int:
-        """The value at `unit` in [0, 1] of the range: linear, or geometric where `log`."""
-        if self.log:
+        """The value at `unit` in [0, 1] of the range: linear, or geometric where `log`; the
+        ends exactly at 0 and 1."""
+        if unit <= 0.0 or unit >= 1.0:
+            value = self.low if unit <= 0.0 else self.high
+        elif self.log:
             value = math.exp(math.log(self.low) + unit * (math.log(self.high) - math.log(self.low)))
         else:
             value = self.low + unit * (self.high - self.low)
