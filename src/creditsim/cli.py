@@ -765,6 +765,33 @@ def report_command(
     console.print(f"report written to {path}")
 
 
+@app.command("case")
+@_reported
+def case_command(
+    run: Annotated[
+        str, typer.Argument(help="A run directory (creditsim run ... --out DIR) or a run id.")
+    ],
+    citizen: Annotated[str, typer.Argument(help="The citizen's id in the run (0, 1, ...).")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the case file as an HTML page.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the case file as JSON.")
+    ] = None,
+) -> None:
+    """One synthetic citizen's case file: their acts and the records made about them (and who
+    really did it), scores, lists, sanctions, appeals and the children reached."""
+    from creditsim.report.case_page import check_output, print_case, write_case
+    from creditsim.workflow.case import case
+
+    check_output(html, "--html")
+    check_output(json_out, "--json")
+    found = case(run, citizen)
+    print_case(found, console)
+    for path in write_case(found, html, json_out):
+        console.print(f"written to {path}")
+
+
 @app.command("serve")
 @_reported
 def serve_command(
