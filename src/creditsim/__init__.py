@@ -23,6 +23,8 @@ _PUBLIC = {
     "SweepResult": "creditsim.workflow.sweep",
     "WorkflowError": "creditsim.workflow.runs",
     "calibrate": "creditsim.workflow.calibrate",
+    "case": "creditsim.workflow.case",
+    "CaseFile": "creditsim.workflow.case",
     "CalibrationResult": "creditsim.workflow.calibrate",
     "compare": "creditsim.workflow.compare",
     "load_scenario": "creditsim.scenario.loading",
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from creditsim.result import RunResult
     from creditsim.scenario import Scenario, ScenarioError, load_scenario, preset_names
     from creditsim.workflow.calibrate import CalibrationResult, calibrate
+    from creditsim.workflow.case import CaseFile, case
     from creditsim.workflow.compare import CompareResult, compare
     from creditsim.workflow.run import run
     from creditsim.workflow.runs import WorkflowError
@@ -63,6 +66,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "CalibrationResult",
+    "CaseFile",
     "CompareResult",
     "CreditsimError",
     "OutputError",
@@ -74,6 +78,7 @@ __all__ = [
     "WorkflowError",
     "__version__",
     "calibrate",
+    "case",
     "compare",
     "load_scenario",
     "preset_names",
