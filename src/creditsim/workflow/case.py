@@ -39,6 +39,9 @@ WHY = {
 }
 
 
+AGE_WORDS = {"child": "child", "young": "young adult", "adult": "adult", "senior": "senior"}
+
+
 class CaseError(CreditsimError):
     """A case file cannot be made: no such run or citizen; the message says what exists."""
 
@@ -498,7 +501,8 @@ def story(built: CaseFile) -> list[str]:
     who = built.citizen
     counts = built.counts
     lines = [
-        f"Citizen {who['id']} is a synthetic {who['age_band']} of the {who['group']} group in "
+        f"Citizen {who['id']} is a synthetic {AGE_WORDS.get(who['age_band'], who['age_band'])} "
+        f"of the {who['group']} group in "
         f"the {who['region']} region ({who['income_band']} income), living with "
         f"{who['children']} {'child' if who['children'] == 1 else 'children'}.",
         f"Over {built.run['days']:,} days they committed {counts['true_events']} acts the "
@@ -520,10 +524,12 @@ def story(built: CaseFile) -> list[str]:
         )
     lines += _sanction_lines(built)
     for score in built.scores:
-        lines.append(
-            f"Their {score['policy']} score went from {score['start']:,} to {score['final']:,} "
-            f"(grade {score['final_grade']})."
+        moved = (
+            f"went from {score['start']:,} to {score['final']:,}"
+            if score["start"] != score["final"]
+            else f"stayed at {score['final']:,}"
         )
+        lines.append(f"Their {score['policy']} score {moved} (grade {score['final_grade']}).")
     return lines
 
 
