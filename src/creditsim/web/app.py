@@ -18,12 +18,14 @@ The JSON API under /api is what the page uses:
     GET    /api/runs/{id}/audit           its whole audit (audit.json)
     GET    /api/runs/{id}/plots/{kind}    one plot, SVG
     GET    /api/runs/{id}/blacklist       one page of its synthetic public blacklist
+    GET    /api/runs/{id}/findings        what it found, in plain words with intervals
     GET    /api/compares                  catalogued comparisons
     GET    /api/compares/{id}             one comparison: every paired difference
     PATCH  /api/compares/{id}             label it
     DELETE /api/compares/{id}             delete a comparison made on the dashboard, with its runs
     GET    /api/compare-runs?a=&b=        two catalogued runs side by side
     GET    /runs/{id}/report              the run's HTML report (as `creditsim report` writes it)
+    GET    /runs/{id}/case/{citizen}      a synthetic citizen's case file (`creditsim case`)
     GET    /compares/{id}/report          the comparison's HTML report
 
 Every error is {"error": "one message"}: a bad request names the field and what is allowed, and
@@ -60,8 +62,10 @@ from creditsim.web.knobs import (
     CompareRequest,
     RunRequest,
 )
+from creditsim.web.routes_case import add_case_routes
 from creditsim.web.routes_common import ApiError, Parts
 from creditsim.web.routes_compares import add_compare_routes
+from creditsim.web.routes_findings import add_findings_routes
 from creditsim.web.routes_jobs import add_job_routes
 from creditsim.web.routes_pages import add_page_routes
 from creditsim.web.routes_runs import add_run_routes
@@ -160,6 +164,8 @@ def create_app(
     add_job_routes(app, parts)
     add_run_routes(app, parts)
     add_compare_routes(app, parts)
+    add_findings_routes(app, parts)
+    add_case_routes(app, parts)
     return app
 
 
