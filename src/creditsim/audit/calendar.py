@@ -1,8 +1,10 @@
 """The audit by calendar year, and for the period of interest, from the yearly tallies.
 
 Counts are in the simulated population (not scaled): a year's `people` were under the sanction
-(or on the list) at some time in that year, `at_end` on its last day, `started` counts the
-spells that began in it; `denied_purchases` the purchases denied in it. The years before
+(or on the list) at some time in that year, `at_end` on its last day, `people_to_date` at some
+time from the run's start to the year's end (cumulative, as many published figures count);
+`started` counts the spells that began in it; `denied_purchases` the purchases denied in it,
+`denied_to_date` those from the run's start. The years before
 `run.report_from` are history: run so that the stocks of the period of interest come from the
 dynamics, and reported apart (`history: true`).
 """
@@ -21,7 +23,8 @@ from creditsim.scenario.timeline import year_starts
 
 CONVENTION = (
     "counts in the simulated population, not scaled; people: under it at some time in the "
-    "year; at_end: under it on the year's last day; started: spells begun in the year; "
+    "year; at_end: under it on the year's last day; people_to_date: at some time from the "
+    "run's start to the year's end; started: spells begun in the year; "
     "history: a year before the period of interest (run.report_from)"
 )
 
@@ -65,9 +68,9 @@ def _counts(scenario: Scenario, tallies: dict[str, np.ndarray], row: int) -> dic
 
     sanctions = {}
     for sanction in scenario.sanctions:
-        fields = YEARLY if sanction.purchases is not None else YEARLY[:-1]
+        fields = YEARLY if sanction.purchases is not None else YEARLY[:-2]
         sanctions[sanction.name] = entry(f"{sanction.name}:by_year", fields)
-    lists = {p.name: entry(f"list:{p.name}:by_year", YEARLY[:-1]) for p in scenario.list_policies}
+    lists = {p.name: entry(f"list:{p.name}:by_year", YEARLY[:-2]) for p in scenario.list_policies}
     return {"sanctions": sanctions, "lists": lists}
 
 

@@ -40,8 +40,11 @@ def coverage_table(scenario: Scenario, days: int) -> np.ndarray:
     """The chance an event is in a camera's view, as a (region, day) table."""
     density = np.array([r.cameras_per_1000 for r in scenario.regions])[:, None]
     growth = np.log1p(np.array([r.camera_growth_per_year for r in scenario.regions]))[:, None]
+    start = scenario.run.start_date
+    counted = np.array([(r.cameras_from or start) - start for r in scenario.regions])
+    counted_day = np.array([d.days for d in counted], dtype=np.float64)[:, None]
     per_camera = scenario.channels.camera.coverage_per_camera_per_1000
-    cameras = density * np.exp(growth * (np.arange(days) / 365.0))
+    cameras = density * np.exp(growth * ((np.arange(days) - counted_day) / 365.0))
     return -np.expm1(-per_camera * cameras)
 
 

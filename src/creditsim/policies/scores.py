@@ -62,6 +62,8 @@ class ScoreRule:
     behaviour_read: np.ndarray  # bool per behaviour: true events it would see with perfect records
     start: np.ndarray  # int32 per citizen: the start plus the fixed parts, within bounds
     network: Network | None  # contacts, where the policy reads them
+    # bool per citizen: in the policy's regions (a city's pilot); None: everyone is scored
+    scored: np.ndarray | None = None
 
     @staticmethod
     def uniform(policy: ScorePolicy, delta_by_kind: np.ndarray, citizens: int) -> ScoreRule:
@@ -77,10 +79,14 @@ class ScoreRule:
         )
 
     def records(self, day, subject, kind, channel):
-        """The records this policy reads, as (day, subject, kind)."""
-        if self.channel_read.all():
+        """The records this policy reads, as (day, subject, kind): from the channels it reads,
+        about the citizens it scores."""
+        if self.channel_read.all() and self.scored is None:
             return day, subject, kind
-        index = np.flatnonzero(self.channel_read[channel])
+        read = self.channel_read[channel]
+        if self.scored is not None:
+            read = read & self.scored[subject]
+        index = np.flatnonzero(read)
         return day[index], subject[index], kind[index]
 
     def events(self, events: Events) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -88,6 +94,8 @@ class ScoreRule:
         kinds = self.behaviour_read.shape[0] - 2  # behaviours; then "informed" and "insider"
         if not self.behaviour_read[:kinds].all():
             events = events.of_behaviours(self.behaviour_read[:kinds])
+        if self.scored is not None:
+            events = events.take(np.flatnonzero(self.scored[events.person]))
         return events.day, events.person, events.behaviour
 
 
@@ -124,7 +132,13 @@ def score_rule(
     if policy.contacts.weight > 0:
         rng = stream(seed, shard, f"policy:{policy.name}:contacts")
         network = contact_network(pop, policy.contacts, rng)
-    return ScoreRule(policy, deltas(scenario, policy), channel_read, behaviour_read, start, network)
+    scored = None
+    if policy.regions is not None:
+        names = [r.name for r in scenario.regions]
+        scored = np.isin(pop.region, [names.index(r) for r in policy.regions])
+    return ScoreRule(
+        policy, deltas(scenario, policy), channel_read, behaviour_read, start, network, scored
+    )
 
 
 def grade_of(policy: ScorePolicy, score: np.ndarray) -> np.ndarray:

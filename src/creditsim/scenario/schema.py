@@ -148,7 +148,18 @@ class Region(Model):
     """Cameras per 1,000 people at day 0: an event is in a camera's view with the chance 1 -
     exp(-coverage_per_camera_per_1000 × cameras)."""
     camera_growth_per_year: Annotated[float, Field(ge=0.0, le=10.0)] = 0.0
-    """Yearly growth of the camera density: cameras × (1 + growth) ** (day / 365)."""
+    """Yearly growth of the camera density: cameras × (1 + growth) ** (years since
+    `cameras_from`)."""
+    cameras_from: datetime.date | None = None
+    """The date on which `cameras_per_1000` is counted, from which the growth runs (before it,
+    fewer cameras at the same rate); not set: the run's start date. A timeline phase that sets
+    new camera figures sets this to its own date."""
+
+    @field_validator("cameras_from", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        return _date(value)
+
     pooling_share: Share = 1.0
     """The share of the region's records that reach the national system (times any pooling
     multiplier of the record's group, `targeting`)."""
@@ -404,6 +415,9 @@ class ScorePolicy(Model):
     restore_after_days: Days | None = None
     """Deductions are restored after this many days without a new record against the citizen; not
     set: never restored."""
+    regions: list[Name] | None = None
+    """The regions whose citizens it scores (a city's pilot, such as Rongcheng's, inside the
+    national system); citizens elsewhere keep its starting score. Not set: everyone."""
     published: bool = True
     """Whether the rules are published; secret rules are perceived only in part
     (`response.deterrence.secret_rules_awareness`)."""
@@ -1054,6 +1068,10 @@ class Scenario(Model):
             _check_grade_trigger(where, policy, trigger.grade_at_or_below, below=True)
             _check_grade_trigger(where, policy, trigger.grade_at_or_above, below=False)
         _check_timeline(self)
+        region_names = {r.name for r in self.regions}
+        for policy in self.score_policies:
+            if policy.regions is not None:
+                _known(f"policies[{policy.name}].regions", policy.regions, region_names)
         rules = {"largest", "least-sanctioned"}
         giving_up = self.response.giving_up.grade
         if giving_up is not None and giving_up not in grades:

@@ -6,9 +6,10 @@ rule is refused when the scenario loads. The stages read the scenario in force o
 record's or interval's day; with no timeline there is one phase, the scenario itself, and nothing
 changes.
 
-`scenario.loading.resolve` makes the phases. What may change by date is what the stages read by day: behaviour rates, channels and targeting,
-cameras and pooling of a region, lists, sanctions (their triggers, terms, reach, regions, ticket
-purchases), appeals, and the citizens' deterrence. Who the citizens are (regions' shares, groups,
+`scenario.loading.resolve` makes the phases. What may change by date is what the stages read by
+day: behaviour rates, channels and targeting, cameras and pooling of a region, lists, sanctions
+(their triggers, terms, reach, regions, ticket purchases), appeals, and the citizens'
+deterrence. Who the citizens are (regions' shares, groups,
 households, incomes, propensities), the score policies' scales and points, exemptions, attacks
 (they have their own days) and the run's settings are fixed for a run.
 """
@@ -28,14 +29,15 @@ ALLOWED = {
     "behaviours": {"rate_per_year", "age_multipliers", "channels"},
     "channels": None,
     "targeting": None,
-    "regions": {"cameras_per_1000", "camera_growth_per_year", "pooling_share"},
+    "regions": {"cameras_per_1000", "camera_growth_per_year", "cameras_from", "pooling_share"},
     "sanctions": None,
     "appeals": None,
     "response": {"deterrence"},
 }
 ALLOWED_TEXT = (
     "behaviours.NAME.(rate_per_year, age_multipliers, channels), channels.*, targeting.*, "
-    "regions.NAME.(cameras_per_1000, camera_growth_per_year, pooling_share), the fields of a "
+    "regions.NAME.(cameras_per_1000, camera_growth_per_year, cameras_from, pooling_share), "
+    "the fields of a "
     "list policy (policies.LIST.*), sanctions.*, appeals.*, response.deterrence.*"
 )
 

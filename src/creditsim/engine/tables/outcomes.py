@@ -248,13 +248,17 @@ def _any_sanction(state: ShardState, tables: Tables) -> None:
             t[f"overlap:{a}:{b}"] = tables.by_stratum(both)
 
 
-YEARLY = ("people", "started", "at_end", "person_days", "denied_purchases")
+YEARLY = (
+    "people", "started", "at_end", "person_days", "people_to_date", "denied_purchases",
+    "denied_to_date",
+)  # fmt: skip
 
 
 def yearly(scenario, intervals: Intervals, denied_day: np.ndarray | None, days: int) -> np.ndarray:
     """Per calendar year of the run, then for the period of interest (`run.report_from` to the
     end): the people under it at some time, the spells started, the people under it on the
-    last day, the person-days, and the purchases denied (YEARLY, in that order)."""
+    last day, the person-days, the people under it at some time from the run's start to the
+    window's end, the purchases denied, and those denied from the run's start (YEARLY)."""
     windows = [(first, end) for _, first, end in year_starts(scenario.run.start_date, days)]
     windows.append((interest_start(scenario), days))
     out = np.zeros((len(windows), len(YEARLY)), dtype=np.int64)
@@ -270,8 +274,10 @@ def yearly(scenario, intervals: Intervals, denied_day: np.ndarray | None, days: 
             .astype(np.int64)
             .sum()
         )
+        out[row, 4] = np.unique(intervals.person[intervals.start < end]).size
         if denied_day is not None:
-            out[row, 4] = np.count_nonzero((denied_day >= first) & (denied_day < end))
+            out[row, 5] = np.count_nonzero((denied_day >= first) & (denied_day < end))
+            out[row, 6] = np.count_nonzero(denied_day < end)
     return out
 
 
