@@ -64,7 +64,9 @@ def times_words(ratio: float) -> str:
 
 
 def _cause_words(causes: dict[str, int]) -> str:
-    named = sorted(((c, n) for c, n in causes.items() if n > 0), key=lambda item: -item[1])
+    named = sorted(
+        ((c, n) for c, n in causes.items() if n > 0), key=lambda item: (-item[1], item[0])
+    )
     if not named:
         return ""
     parts = [f"{fmt.label(cause)} ({fmt.integer(count)})" for cause, count in named[:3]]
@@ -102,7 +104,7 @@ def _wrongful(overall: dict[str, Any], post: Posteriors) -> Finding:
             for name, entry in sanctions.items()
             if name != "any" and entry.get("sanctioned", 0) > 0 and "wrongful" in entry
         ),
-        key=lambda item: -item[1]["wrongful"],
+        key=lambda item: (-item[1]["wrongful"], item[0]),
     )
     each = "; ".join(
         f"{fmt.label(name)}: {fmt.integer(entry['wrongful'])} of "
@@ -180,9 +182,9 @@ def _why(entry: dict[str, Any], ref: dict[str, Any], reference: str, post: Poste
     anyone, theirs = entry["sanctions"]["any"], ref["sanctions"]["any"]
     n, n_ref = entry.get("citizens", 0), ref.get("citizens", 0)
     rightful = post.share(anyone["sanctioned"] - anyone["wrongful"], n) - post.share(
-        theirs["sanctioned"] - theirs["wrongful"], n_ref
+        theirs["sanctioned"] - theirs["wrongful"], n_ref, side=1
     )
-    wrongful = post.share(anyone["wrongful"], n) - post.share(theirs["wrongful"], n_ref)
+    wrongful = post.share(anyone["wrongful"], n) - post.share(theirs["wrongful"], n_ref, side=1)
     excess = anyone.get("excess_sanction_rate") or {}
     seen = _ratio(
         post,
@@ -225,7 +227,7 @@ def _ratio(post: Posteriors, own: tuple[float, float], theirs: tuple[float, floa
     if own[1] <= 0 or theirs[1] <= 0 or theirs[0] <= 0:
         return "— times (too few to compare)"
     point = (own[0] / own[1]) / (theirs[0] / theirs[1])
-    low, high = post.interval(post.per(*own) / post.per(*theirs))
+    low, high = post.interval(post.per(*own) / post.per(*theirs, side=1))
     return f"{fmt.ratio(point)} times (95% interval {fmt.ratio(low)} to {fmt.ratio(high)})"
 
 
@@ -254,7 +256,7 @@ def _children(overall: dict[str, Any], post: Posteriors) -> Finding:
 
 def _mobility(overall: dict[str, Any], post: Posteriors) -> list[Finding]:
     out = []
-    for name, entry in overall.get("policies", {}).items():
+    for name, entry in sorted(overall.get("policies", {}).items()):
         mobility = entry.get("mobility") or {}
         fell, climbed = mobility.get("fell_to_bottom_grade", 0), mobility.get("climbed_back", 0)
         if not fell:

@@ -103,7 +103,7 @@ def _change(post: Posteriors, entry: dict[str, Any]) -> str:
     with_system, without = entry.get("with_system"), entry.get("without_system")
     if not without or with_system is None:
         return ""
-    low, high = post.interval(post.per(with_system, 1.0) / post.per(without, 1.0) - 1.0)
+    low, high = post.interval(post.per(with_system, 1.0) / post.per(without, 1.0, side=1) - 1.0)
     return (
         f"95% interval {fmt.percent(low, signed=True)} to {fmt.percent(high, signed=True)} "
         "(conservative: the two counts are paired)"
