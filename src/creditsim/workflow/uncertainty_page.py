@@ -203,8 +203,13 @@ def ranking_figure(result: UncertaintyResult, metrics: list[str]) -> Any:
 
 
 def _svg(figure: Any) -> dict[str, Any]:
+    """The figure as SVG data: the ids it draws come from the fixed salt, so the same figure is
+    the same bytes."""
+    import matplotlib
+
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    with matplotlib.rc_context(STYLE):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     width, height = (round(v * 72) for v in figure.get_size_inches())
     return {
         "data": base64.b64encode(buffer.getvalue()).decode("ascii"),
