@@ -106,22 +106,31 @@ def _wrongful(overall: dict[str, Any], post: Posteriors) -> Finding:
         ),
         key=lambda item: (-item[1]["wrongful"], item[0]),
     )
+    hit = [(name, entry) for name, entry in bans if entry["wrongful"] > 0]
     each = "; ".join(
         f"{fmt.label(name)}: {fmt.integer(entry['wrongful'])} of "
-        f"{fmt.integer(entry['sanctioned'])}, "
-        f"{share_words(entry['wrongful'], entry['sanctioned'], post)}"
-        for name, entry in bans[:6]
+        f"{fmt.integer(entry['sanctioned'])} ({_interval(entry, post)})"
+        for name, entry in hit[:SHOWN]
     )
-    more = f" (and {len(bans) - 6} more in the tables)" if len(bans) > 6 else ""
+    rest = len(hit) - SHOWN
+    more = f"; {rest} more {'ban' if rest == 1 else 'bans'} in the tables below" if rest > 0 else ""
     text = (
         f"{fmt.integer(wrongful)} of the {fmt.integer(sanctioned)} citizens under a sanction did "
         f"nothing to earn it: {share_words(wrongful, sanctioned, post)} of the sanctioned. Their "
         "own, correctly attributed records would not have triggered it; records made about "
         "someone else, or made up, did."
         + _cause_words(anyone.get("wrongful_by_cause", {}))
-        + (f" Under each ban, wrongfully of all under it: {each}{more}." if each else "")
+        + (f" Wrongfully under each ban (95% interval of the share): {each}{more}." if each else "")
     )
     return Finding("Sanctioned for nothing they did", text)
+
+
+SHOWN = 4  # bans named in the wrongful finding
+
+
+def _interval(entry: dict[str, Any], post: Posteriors) -> str:
+    low, high = post.share_interval(entry["wrongful"], entry["sanctioned"])
+    return f"{fmt.percent(low)} to {fmt.percent(high)}"
 
 
 def _disparities(audit: dict[str, Any], post: Posteriors) -> list[Finding]:
@@ -199,13 +208,14 @@ def _why(entry: dict[str, Any], ref: dict[str, Any], reference: str, post: Poste
     right, wrong = excess.get("from_rightful_sanctions"), excess.get("from_wrongful_sanctions")
     if right is None or wrong is None:
         return ""
-    cause = _which(right, wrong)
+    justified = _signed_rate(right, rightful, post)
+    mistaken = _signed_rate(wrong, wrongful, post)
+    surveillance = f"{seen} {reference}'s correct records per true offence"
+    errors_words = f"{errors} {reference}'s wrongful records per citizen"
     return (
-        f"Why: per 1,000 citizens, {_signed_rate(right, rightful, post)} of the difference "
-        f"comes from sanctions their own records justify (more of their offences seen: their "
-        f"correct records per true offence are {seen} {reference}'s) and "
-        f"{_signed_rate(wrong, wrongful, post)} from wrongful sanctions (errors: they have "
-        f"{errors} as many wrongful records per citizen as {reference}). {cause}"
+        f"Why, per 1,000 citizens (95% intervals in brackets): {justified} from sanctions "
+        f"their own records justify (surveillance: {surveillance}) and {mistaken} from "
+        f"wrongful sanctions (errors: {errors_words}). {_which(right, wrong)}"
     )
 
 
@@ -213,13 +223,8 @@ def _which(right: float, wrong: float) -> str:
     if abs(right) < 1e-12 and abs(wrong) < 1e-12:
         return "Neither accounts for a difference."
     if abs(right) >= abs(wrong):
-        more = "more" if right > 0 else "fewer"
-        return (
-            f"Most of the gap is {more} of their true offences being seen (surveillance), "
-            "not errors."
-        )
-    more = "more" if wrong > 0 else "fewer"
-    return f"Most of the gap is {more} errors: wrongful records, not what they did."
+        return f"Mostly {'more' if right > 0 else 'less'} surveillance, not errors."
+    return f"Mostly {'more' if wrong > 0 else 'fewer'} errors, not what they did."
 
 
 def _ratio(post: Posteriors, own: tuple[float, float], theirs: tuple[float, float]) -> str:
@@ -228,13 +233,13 @@ def _ratio(post: Posteriors, own: tuple[float, float], theirs: tuple[float, floa
         return "— times (too few to compare)"
     point = (own[0] / own[1]) / (theirs[0] / theirs[1])
     low, high = post.interval(post.per(*own) / post.per(*theirs, side=1))
-    return f"{fmt.ratio(point)} times (95% interval {fmt.ratio(low)} to {fmt.ratio(high)})"
+    return f"{fmt.ratio(point)} times ({fmt.ratio(low)} to {fmt.ratio(high)})"
 
 
 def _signed_rate(point: float, draws: np.ndarray, post: Posteriors) -> str:
     low, high = post.interval(draws)
     return (
-        f"{fmt.signed_number(round(point * 1000, 2))} (95% interval "
+        f"{fmt.signed_number(round(point * 1000, 2))} ("
         f"{fmt.signed_number(round(low * 1000, 2))} to {fmt.signed_number(round(high * 1000, 2))})"
     )
 
@@ -270,7 +275,8 @@ def _mobility(overall: dict[str, Any], post: Posteriors) -> list[Finding]:
         out.append(
             Finding(
                 f"Who climbs back: {name}",
-                f"{fmt.integer(fell)} citizens fell to {name}'s bottom grade "
+                f"{fmt.integer(fell)} {'citizen' if fell == 1 else 'citizens'} fell to {name}'s "
+                "bottom grade "
                 f"({mobility.get('bottom_grade')}) during the run; {fmt.integer(climbed)} of them "
                 f"climbed back out before its end, {share_words(climbed, fell, post)}{took}. "
                 "The others were still at the bottom when the run ended.",
