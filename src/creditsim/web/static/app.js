@@ -898,7 +898,7 @@ async function loadComparePage() {
   if (keepA) a.value = keepA; else if (runs.length > 1) a.value = String(runs.filter((r) => r.files)[1]?.id ?? "");
   if (keepB) b.value = keepB;
   $("pick-button").disabled = options.length < 2;
-  if (options.length < 2) showError("pick-error", `Side by side needs two runs with their files; ${options.length ? "there is one so far" : "there are none yet"}: make them on the Run page, or with a paired comparison on the left.`);
+  if (options.length < 2) showError("pick-error", `Side by side needs two runs with their files; ${options.length ? "there is one so far" : "there are none yet"}: make them on the Run page, or with a paired comparison (its runs count).`);
   else showError("pick-error", null);
 }
 
