@@ -42,14 +42,15 @@ def _scenario():
     return build_scenario({"sanctions": [BAN], "run": {"population": 8_000, "seed": 11}})
 
 
-def _synthetic_targets() -> Targets:
-    """The figures a run at TRUTH gives, as if they were published (trusted to 5 per cent)."""
+def _synthetic_targets(seed: int | None = None) -> Targets:
+    """The figures a run at TRUTH gives, as if they were published (trusted to 5 per cent); on
+    `seed`, or the scenario's own (the seed every evaluation of the calibration uses)."""
     truth = load_scenario(
         _scenario(),
         {"behaviours": [{"name": "loiter", "rate_per_year": 1.6}],
          "sanctions": [{"name": "ban", "purchases": {"attempts_per_year": {"middle": 3.0}}}]},
     )  # fmt: skip
-    audit = creditsim.run(truth, catalogue=False).audit()
+    audit = creditsim.run(truth, seed=seed, catalogue=False).audit()
     targets = []
     for name, metric in (
         ("records", "overall.records"),
@@ -62,19 +63,21 @@ def _synthetic_targets() -> Targets:
 
 
 def test_the_posterior_holds_the_known_values_and_is_narrower_than_the_prior(tmp_path):
-    """From a wide prior (each range spans a factor 10 or 20), 10 walkers x 30 steps on the
-    seed that made the targets: each known value lies in its parameter's 90 per cent interval,
-    and that interval spans under half of the prior's range on its (log) scale, where the
-    prior's own 90 per cent interval spans 0.9. Measured: 0.15 and 0.32."""
+    """The targets come from a run at known values on another seed (12) than the one every
+    evaluation uses (11), so the fit must allow for the runs' own noise. From a wide prior (each
+    range spans a factor 10 or 20), 10 walkers x 30 steps: each known value lies in its
+    parameter's 90 per cent interval, and that interval spans under 0.3 of the prior's range on
+    its (log) scale, where the prior's own 90 per cent interval spans 0.9. Measured with the
+    targets from seeds 11 to 14: every known value inside, spans 0.05 to 0.20."""
     result = calibrate(
-        _scenario(), _synthetic_targets(), parameters=RANGES, walkers=10, steps=30, burn=20,
-        out=tmp_path, catalogue=False,
+        _scenario(), _synthetic_targets(seed=12), parameters=RANGES, walkers=10, steps=30,
+        burn=20, out=tmp_path, catalogue=False,
     )  # fmt: skip
     assert result.method == "mcmc" and result.posterior is not None
     for row in result.parameters:
         assert row["low"] <= TRUTH[row["path"]] <= row["high"], row
         assert row["low"] < row["median"] < row["high"]
-        assert row["share_of_prior"] < 0.5, row
+        assert row["share_of_prior"] < 0.3, row
     for row in result.fit:  # each published figure lies in the posterior predictive interval
         assert row["predictive_low"] <= row["published"] <= row["predictive_high"], row
         assert row["model"] == pytest.approx(row["published"], rel=0.15)

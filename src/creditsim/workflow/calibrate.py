@@ -32,7 +32,7 @@ from creditsim.scenario import Scenario, ScenarioError, load_scenario, scenario_
 from creditsim.scenario.loading import to_toml
 from creditsim.workflow.batch import check_counts, recording
 from creditsim.workflow.evaluate import Evaluator, Reading, log_likelihood, loss
-from creditsim.workflow.fitspace import Space, _holds_integers  # noqa: F401 (tests use it)
+from creditsim.workflow.fitspace import BALL, Space, _holds_integers  # noqa: F401 (tests use it)
 from creditsim.workflow.posterior import LEVEL, Posterior, parameter_summaries, predictive, sample
 from creditsim.workflow.run import run
 from creditsim.workflow.runs import Progress, WorkflowError, check_count, prepare_directory
@@ -43,6 +43,7 @@ FILES = ("calibration.json", "posterior.csv", "fitted.toml")
 METHODS = ("mcmc", "optimize")
 SIMPLEX_STEP = 0.25  # of each parameter's range, in the unit cube
 IMPLAUSIBLE = 1e6  # the optimiser's loss at a point that breaks a constraint (never run)
+SEARCH_PURPOSE = 0x5EA7C4  # keys the draw of a search's first point when the start is implausible
 
 
 @dataclass
@@ -128,6 +129,9 @@ def _sampler(post: Posterior) -> dict[str, Any]:
         "sqrt(tolerance^2 + 1 / (count + 1)) where the audit's figure is a count",
         "prior": "uniform on each range (log-uniform where log = true), zero where a "
         "constraint breaks",
+        "start": f"a ball (standard deviation {BALL} of each range, on its search scale) around "
+        f"the most likely point a Nelder-Mead search of {search_budget(len(post.samples[0]))} "
+        "runs found",
     }
 
 
@@ -177,7 +181,9 @@ def calibrate(
     _check_memory(base, space, start, settings, workers, memory_limit)
     if target is not None:
         prepare_directory(target, overwrite, FILES)
-    budget = walkers * steps if method == "mcmc" else max_evaluations
+    budget = max_evaluations
+    if method == "mcmc":
+        budget = walkers * steps + search_budget(len(space.chosen))
     with (
         dask_client(workers, None) as client,
         recording(
@@ -247,10 +253,22 @@ def _run_settings(population: int | None, years: float | None) -> dict[str, Any]
 
 
 def _sample(evaluator: Evaluator, start, walkers: int, steps: int, burn, seed: int):
-    """The posterior, the best point among every run made, and the fit per target."""
+    """A short search for the most likely point, the posterior from a ball around it, the best
+    point among every run made, and the fit per target."""
     start_reading = evaluator.one(start)
+    space = evaluator.space
+    first = start if space.plausible(start) else space.values(space.draw(_rng(seed), 1)[0])
+
+    def objective(unit: np.ndarray) -> float:
+        values = space.values(unit)
+        if not space.plausible(values):
+            return IMPLAUSIBLE
+        return -log_likelihood(evaluator.goal, evaluator.one(values))
+
+    _nelder_mead(objective, space.unit(first), search_budget(len(space.chosen)))
+    centre = space.unit(_best(evaluator))
     kept = steps // 2 if burn is None else burn
-    posterior = sample(evaluator, walkers, steps, kept, seed)
+    posterior = sample(evaluator, walkers, steps, kept, seed, centre)
     best = _best(evaluator)
     outcome = _outcome(evaluator, "mcmc", start, start_reading, best)
     outcome.posterior = posterior
@@ -258,6 +276,34 @@ def _sample(evaluator: Evaluator, start, walkers: int, steps: int, burn, seed: i
     for row, target in zip(outcome.fit, evaluator.goal.targets, strict=True):
         row.update(predictive(posterior, target))
     return outcome
+
+
+def search_budget(parameters: int) -> int:
+    """The runs of the search that places the walkers' first ball: ten per parameter, 20 at
+    least."""
+    return max(20, 10 * parameters)
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, SEARCH_PURPOSE]))
+
+
+def _nelder_mead(objective, first: np.ndarray, budget: int) -> None:
+    """SciPy's bounded Nelder-Mead in the unit cube from `first`, at most `budget` runs."""
+    from scipy.optimize import minimize
+
+    minimize(
+        objective,
+        first,
+        method="Nelder-Mead",
+        bounds=[(0.0, 1.0)] * len(first),
+        options={
+            "maxfev": budget,
+            "xatol": 1e-3,
+            "fatol": 1e-6,
+            "initial_simplex": _simplex(first),
+        },
+    )
 
 
 def _best(evaluator: Evaluator) -> dict[str, float]:
@@ -309,8 +355,6 @@ def _outcome(
 def _optimize(evaluator: Evaluator, start: dict[str, float], max_evaluations: int):
     """Nelder-Mead from the start, in the unit cube; the result at the best point found. A
     point that breaks a constraint is given a loss no run can reach, and is not run."""
-    from scipy.optimize import minimize
-
     space = evaluator.space
     if not space.plausible(start):
         broken = "; ".join(o.describe() for o in space.orders)
@@ -326,19 +370,7 @@ def _optimize(evaluator: Evaluator, start: dict[str, float], max_evaluations: in
             return IMPLAUSIBLE
         return loss(evaluator.goal, evaluator.one(values))
 
-    first = space.unit(start)
-    minimize(
-        objective,
-        first,
-        method="Nelder-Mead",
-        bounds=[(0.0, 1.0)] * len(first),
-        options={
-            "maxfev": max_evaluations,
-            "xatol": 1e-3,
-            "fatol": 1e-6,
-            "initial_simplex": _simplex(first),
-        },
-    )
+    _nelder_mead(objective, space.unit(start), max_evaluations)
     scores = [loss(evaluator.goal, evaluator.reading(values)) for values in evaluator.points]
     best = evaluator.points[int(np.argmin(scores))]
     return _outcome(evaluator, "optimize", start, start_reading, best)

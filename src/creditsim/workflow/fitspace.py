@@ -20,6 +20,7 @@ from creditsim.scenario.paths import steps
 from creditsim.workflow.targets import Constraint, Parameter, TargetError
 
 DRAW_TRIES = 200  # draws per wanted point before the constraints are called unsatisfiable
+BALL = 0.02  # the radius (a standard deviation, in the unit cube) of the walkers' first ball
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,18 @@ class Space:
             f"constraints: fewer than {count} of {DRAW_TRIES * count} points drawn from the "
             f"parameter ranges keep them ({broken}); widen the ranges or loosen the constraints"
         )
+
+    def around(self, rng: np.random.Generator, centre: np.ndarray, count: int) -> np.ndarray:
+        """`count` points in a small ball around `centre`, each in the prior (a point outside
+        is drawn again); from the whole prior if the ball holds too few (a centre on an edge
+        the constraints cut)."""
+        kept: list[np.ndarray] = []
+        for _ in range(DRAW_TRIES):
+            batch = centre + BALL * rng.standard_normal((count, len(self.chosen)))
+            kept.extend(point for point in batch if self.inside(point))
+            if len(kept) >= count:
+                return np.array(kept[:count])
+        return self.draw(rng, count)
 
     def _typed(self, parameter: Parameter, value: float) -> float:
         if parameter.path not in self.whole:

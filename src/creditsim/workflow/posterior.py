@@ -51,15 +51,24 @@ class Posterior:
         return len(self.samples) / max(tau, 1.0)
 
 
-def sample(evaluator: Evaluator, walkers: int, steps: int, burn: int, seed: int) -> Posterior:
-    """Run `walkers` walkers for `steps` steps from points drawn from the prior; keep the steps
-    after `burn`."""
+def sample(
+    evaluator: Evaluator,
+    walkers: int,
+    steps: int,
+    burn: int,
+    seed: int,
+    centre: np.ndarray | None = None,
+) -> Posterior:
+    """Run `walkers` walkers for `steps` steps and keep the steps after `burn`. The walkers start
+    in a small ball around `centre` (a point of the unit cube: emcee's advice is the best point
+    a search found, so that the burn-in explores rather than climbs), or, without one, at
+    points drawn from the prior."""
     import emcee
 
     space = evaluator.space
     stream = np.random.SeedSequence([seed, SAMPLER_PURPOSE])
     rng = np.random.default_rng(stream)
-    start = space.draw(rng, walkers)
+    start = space.draw(rng, walkers) if centre is None else space.around(rng, centre, walkers)
 
     def log_probability(positions: np.ndarray) -> np.ndarray:
         inside = [space.inside(position) for position in positions]
