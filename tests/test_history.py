@@ -111,3 +111,21 @@ def test_a_score_policy_scoped_to_a_region_scores_only_its_citizens():
     outside = state.pop.region != west
     np.testing.assert_array_equal(score[outside], rule.start[outside])
     assert np.any(score[~outside] != rule.start[~outside])
+
+
+@pytest.mark.parametrize(
+    ("preset", "sanction", "city"),
+    [
+        ("rongcheng-in-national", "rongcheng_green_lane", "rongcheng"),
+        ("xiamen-caller", "caller_message", "xiamen"),
+        ("shenzhen-screens", "public_screen", "shenzhen"),
+    ],
+)
+def test_a_city_pilot_reaches_only_its_citizens(tmp_path, preset, sanction, city):
+    result = creditsim.run(preset, population=8_000, seed=1, out=tmp_path / "run")
+    rows = result.to_frame()
+    inside = (rows["region"] == city).to_numpy()
+    assert inside.sum() > 30  # the city's citizens are there
+    assert (rows.loc[~inside, f"days_{sanction}"] == 0).all()
+    if sanction == "public_screen":  # frequent enough to be sure of at this size
+        assert (rows.loc[inside, f"days_{sanction}"] > 0).sum() > 5
