@@ -63,18 +63,18 @@ def test_every_preset_loads_with_the_inherited_ranges():
         assert scenario.assumptions == creditsim.load_scenario("national-2018").assumptions
 
 
-# --- the schema: an entry on its own ---------------------------------------------------------------
+# --- the schema: an entry on its own -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("entry", "field", "says"),
     [
-        (_entry("channels.court.detect_rate", 0.9, 0.5), "assumptions[0].low", "must be below high"),
-        (_entry("channels.court.detect_rate", 0.5, 0.5), "assumptions[0].low", "must be below high"),
+        (_entry("channels.court.detect_rate", 0.9, 0.5), "assumptions[0].low", "below high"),
+        (_entry("channels.court.detect_rate", 0.5, 0.5), "assumptions[0].low", "below high"),
         (
             _entry("channels.court.detect_rate", 0.0, 0.5, log=True),
             "assumptions[0].low",
-            "a log range needs low above 0",
+            "must be above 0 for a log range",
         ),
         (_entry("court", 0.1, 0.5), "assumptions[0].path", "a dotted path to a field"),
         (_entry("channels..court", 0.1, 0.5), "assumptions[0].path", "a dotted path to a field"),
@@ -97,7 +97,8 @@ def test_an_entry_that_cannot_be_a_range_is_refused_when_the_scenario_loads(entr
 
 def test_a_field_given_two_ranges_is_refused():
     twice = _entry("channels.court.detect_rate", 0.5, 0.9)
-    with pytest.raises(ScenarioError, match=r"channels.court.detect_rate has more than one range"):
+    says = r"each field must have one range at most; channels.court.detect_rate has more"
+    with pytest.raises(ScenarioError, match=says):
         _with(twice, _entry("channels.tax.detect_rate", 0.1, 0.3), twice)
 
 
@@ -123,7 +124,7 @@ def test_a_file_that_gives_its_own_ranges_replaces_the_inherited_list(tmp_path):
     ]
 
 
-# --- resolution against the scenario ------------------------------------------------------------
+# --- resolution against the scenario -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -168,7 +169,7 @@ def test_a_named_entry_a_mapping_key_and_the_primary_policy_resolve():
     ]
 
 
-# --- drawing from a range ---------------------------------------------------------------------------
+# --- drawing from a range ------------------------------------------------------------------------
 
 
 def test_a_range_maps_the_unit_interval_linearly_or_geometrically():

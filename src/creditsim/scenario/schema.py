@@ -847,8 +847,8 @@ class Assumption(Model):
         parts = self.path.split(".")
         if len(parts) < 2 or not all(part and _path_part(part) for part in parts):
             raise ValueError(
-                f"path: a dotted path to a field, names joined by dots, such as "
-                f"channels.camera.fpir_reference (got {self.path[:60]!r})"
+                f"path: must be a dotted path to a field, names (letters, digits, _ and -) "
+                f"joined by dots, such as channels.camera.fpir_reference (got {self.path[:60]!r})"
             )
         if not self.low < self.high:
             raise ValueError(
@@ -857,7 +857,7 @@ class Assumption(Model):
             )
         if self.log and self.low <= 0.0:
             raise ValueError(
-                f"low: a log range needs low above 0 (got {self.low:g} for {self.path}); "
+                f"low: must be above 0 for a log range (got {self.low:g} for {self.path}); "
                 "set log = false or raise low"
             )
         return self
@@ -995,7 +995,7 @@ class Scenario(Model):
         twice = sorted({path for path in paths if paths.count(path) > 1})
         if twice:
             raise ValueError(
-                f"assumptions: {twice[0]} has more than one range; give each field one"
+                f"assumptions: each field must have one range at most; {twice[0]} has more"
             )
         return self
 
