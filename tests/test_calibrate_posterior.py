@@ -196,3 +196,17 @@ def test_a_constraint_on_an_unknown_field_stops_the_command_before_it_runs(tmp_p
     assert done.exit_code == 2, done.output
     assert "constraints[1]" in done.output and "no entry named 'nope'" in done.output
     assert "Traceback" not in done.output and not out.exists()
+
+
+def test_the_optimiser_refuses_a_start_that_breaks_a_constraint(tmp_path: Path):
+    """The optimiser starts from the scenario's own values (middle 2.0, below the high band's
+    4.0 that this constraint puts under it): refused before anything runs or is written."""
+    above = Constraint(increasing=["sanctions.ban.purchases.attempts_per_year.high", MIDDLE])
+    goal = Targets(
+        targets=[Target(id="records", metric="overall.records", value=1e6)], constraints=[above]
+    )
+    out = tmp_path / "out"
+    with pytest.raises(TargetError, match=r"own values break .*high <= .*middle; the optimiser"):
+        calibrate(_scenario(), goal, parameters={MIDDLE: (0.5, 10.0)}, method="optimize",
+                  out=out, catalogue=False)  # fmt: skip
+    assert not out.exists()

@@ -179,6 +179,8 @@ def calibrate(
     # Resolving the start point checks every path and the run settings before anything runs.
     resolve_point(base, start, {"run": settings})
     _check_memory(base, space, start, settings, workers, memory_limit)
+    if method == "optimize":
+        _check_start(space, start)
     if target is not None:
         prepare_directory(target, overwrite, FILES)
     budget = max_evaluations
@@ -356,12 +358,6 @@ def _optimize(evaluator: Evaluator, start: dict[str, float], max_evaluations: in
     """Nelder-Mead from the start, in the unit cube; the result at the best point found. A
     point that breaks a constraint is given a loss no run can reach, and is not run."""
     space = evaluator.space
-    if not space.plausible(start):
-        broken = "; ".join(o.describe() for o in space.orders)
-        raise TargetError(
-            f"constraints: the scenario's own values break {broken}; the optimiser starts "
-            "there: set plausible values in the scenario, or use --method mcmc"
-        )
     start_reading = evaluator.one(start)
 
     def objective(unit: np.ndarray) -> float:
@@ -374,6 +370,16 @@ def _optimize(evaluator: Evaluator, start: dict[str, float], max_evaluations: in
     scores = [loss(evaluator.goal, evaluator.reading(values)) for values in evaluator.points]
     best = evaluator.points[int(np.argmin(scores))]
     return _outcome(evaluator, "optimize", start, start_reading, best)
+
+
+def _check_start(space: Space, start: dict[str, float]) -> None:
+    """The optimiser starts from the scenario's own values: they must keep the constraints."""
+    if not space.plausible(start):
+        broken = "; ".join(o.describe() for o in space.orders if not o.holds(space.key(start)))
+        raise TargetError(
+            f"constraints: the scenario's own values break {broken}; the optimiser starts "
+            "there: set plausible values in the scenario, or use --method mcmc"
+        )
 
 
 def _write(outcome: CalibrationResult, target: Path) -> None:
