@@ -7,6 +7,7 @@ dashboard made)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -292,3 +293,28 @@ def test_findings_and_case_files_are_linked_where_the_app_serves_them(data_dir):
                 any(r["citizen"] == c and r["truth"]["group"] == group for r in wrongful["rows"])
                 for c in citizens
             ) or wrongful["total"] > len(wrongful["rows"])
+
+
+def test_the_sanctions_plot_for_a_phone_is_one_tall_column(client):
+    run_id = _run(client, seed=11)
+    wide = client.get(f"/api/runs/{run_id}/plots/sanctions.svg")
+    narrow = client.get(f"/api/runs/{run_id}/plots/sanctions.svg", params={"layout": "narrow"})
+    assert wide.status_code == 200 and narrow.status_code == 200
+
+    def size(svg: str) -> tuple[float, float]:
+        head = svg[: svg.index(">", svg.index("<svg"))]
+        width, height = (
+            re.search(f'{name}="([0-9.]+)pt"', head).group(1) for name in ("width", "height")
+        )
+        return float(width), float(height)
+
+    wide_w, wide_h = size(wide.text)
+    narrow_w, narrow_h = size(narrow.text)
+    assert narrow_w < 0.5 * wide_w and narrow_h > wide_h  # half as wide, and taller
+    # Other plots are the same either way (one drawing, one cache).
+    before = client.app.state.renderer.drawn
+    same = client.get(f"/api/runs/{run_id}/plots/disparity.svg", params={"layout": "narrow"})
+    again = client.get(f"/api/runs/{run_id}/plots/disparity.svg")
+    assert same.text == again.text and client.app.state.renderer.drawn == before + 1
+    bad = client.get(f"/api/runs/{run_id}/plots/sanctions.svg", params={"layout": "tiny"})
+    assert bad.status_code == 422 and "field `layout`" in bad.json()["error"]

@@ -286,8 +286,21 @@ def test_a_run_read_by_a_reader_on_any_screen(browser, server):
         "document.querySelector('#plot-loading') && document.querySelector('#plot-loading').hidden",
         90,
     )
+    # The sanctions' small multiples in one tall column that fits the phone...
+    shape = phone.evaluate(
+        "(() => { const i = document.querySelector('#plot-image');"
+        " const r = i.getBoundingClientRect();"
+        " return [i.className, r.width, r.height, i.src]; })()"
+    )
+    assert "narrow" in shape[0] and shape[1] <= PHONE["width"] and shape[2] > 2 * shape[1], shape
+    assert shape[3].endswith("?layout=narrow")
+    _shot(phone, "6-phone-result-plot-390")
+    # ... and the other plots keep a legible size, scrolling sideways in their box.
+    phone.click('.tabs button[data-kind="disparity"]')
+    until(phone, "document.querySelector('#plot-image').src.endsWith('/plots/disparity.svg')", 90)
     rendered = phone.evaluate("document.querySelector('#plot-image').getBoundingClientRect().width")
-    assert rendered >= 700  # the plot keeps a legible size and scrolls in its box
+    assert rendered >= 700
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert phone.problems == []
     phone.close()
 

@@ -16,7 +16,7 @@ The JSON API under /api is what the page uses:
     PATCH  /api/runs/{id}                 label it ({"label": "..."})
     DELETE /api/runs/{id}                 delete a run made on the dashboard (its files)
     GET    /api/runs/{id}/audit           its whole audit (audit.json)
-    GET    /api/runs/{id}/plots/{kind}    one plot, SVG
+    GET    /api/runs/{id}/plots/{kind}    one plot, SVG (?layout=narrow: for a phone)
     GET    /api/runs/{id}/blacklist       one page of its synthetic public blacklist
     GET    /api/runs/{id}/findings        what it found, in plain words with intervals
     GET    /api/compares                  catalogued comparisons

@@ -23,6 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 QUEUE = 16  # drawings waiting beyond the running ones
+NARROW = "-narrow"  # a plot kind drawn for a phone: its small multiples in one column
+NARROW_KINDS = ("sanctions",)
+NARROW_WIDTH = 4.2  # inches: about 90 pixels an inch on a phone, so 10-point text stays legible
+PANEL_HEIGHT = 1.7  # inches a panel, in one column
 TASKS_PER_WORKER = 200  # a worker is replaced after this many drawings (matplotlib's caches)
 
 
@@ -183,11 +187,36 @@ def draw(kind: str, run: str, cached: str) -> bytes:
 
             data = render_run(result).encode("utf-8")
         else:
+            base = kind.removesuffix(NARROW)
+            figure = result.plot(base)
+            if kind.endswith(NARROW):
+                single_column(figure)
             buffer = io.BytesIO()
-            result.plot(kind).savefig(buffer, format="svg", metadata={"Date": None})
+            figure.savefig(buffer, format="svg", metadata={"Date": None})
             data = buffer.getvalue()
     write(Path(cached), data)
     return data
+
+
+def single_column(figure) -> None:
+    """Small multiples laid out again in one column, narrow and taller, for a phone: the same
+    panels, their text the same size in points on a figure under half as wide. Empty panels
+    go; matplotlib's constrained layout places the rest."""
+    from matplotlib.gridspec import GridSpec
+
+    axes = [ax for ax in figure.axes if ax.get_subplotspec() is not None]
+    live = [ax for ax in axes if ax.axison]
+    if len(live) < 2:
+        return
+    for ax in axes:
+        if not ax.axison:
+            figure.delaxes(ax)
+    grid = GridSpec(len(live), 1, figure=figure)
+    for index, ax in enumerate(live):
+        ax.set_subplotspec(grid[index])
+        ax.tick_params(labelbottom=True)
+    figure.set_size_inches(NARROW_WIDTH, PANEL_HEIGHT * len(live) + 0.8)
+    figure.set_layout_engine("constrained")
 
 
 def write(path: Path, data: bytes) -> None:
@@ -200,4 +229,4 @@ def write(path: Path, data: bytes) -> None:
         temporary.unlink(missing_ok=True)
 
 
-__all__ = ["Drawing", "Renderer", "Saturated", "cpu_count", "draw"]
+__all__ = ["NARROW", "Drawing", "Renderer", "Saturated", "cpu_count", "draw", "single_column"]

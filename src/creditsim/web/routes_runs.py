@@ -47,10 +47,12 @@ def add_run_routes(app: FastAPI, parts: Parts) -> None:
         return found(lambda: library.audit(run_id))
 
     @app.get("/api/runs/{run_id}/plots/{kind}", response_class=Response)
-    async def plot(run_id: int, kind: str) -> Response:
-        """One plot of the run, SVG (drawn once, then cached)."""
+    async def plot(run_id: int, kind: str, layout: Literal["wide", "narrow"] = "wide") -> Response:
+        """One plot of the run, SVG (drawn once, then cached); `narrow`: for a phone, the
+        sanctions' small multiples in one column."""
         name = kind.removesuffix(".svg")
-        data = await drawn(renderer, lambda: library.drawing(run_id, name))
+        narrow = layout == "narrow"
+        data = await drawn(renderer, lambda: library.drawing(run_id, name, narrow))
         return Response(data, media_type="image/svg+xml", headers={"Cache-Control": "max-age=3600"})
 
     @app.get("/api/runs/{run_id}/blacklist")

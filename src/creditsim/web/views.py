@@ -27,7 +27,7 @@ from creditsim.report.prose import CAUSE_WORDS, mechanisms
 from creditsim.report.run_report import in_scenario_order
 from creditsim.web import blacklist as bl
 from creditsim.web.guard import clip
-from creditsim.web.heavy import Drawing
+from creditsim.web.heavy import NARROW, NARROW_KINDS, Drawing
 from creditsim.workflow.compare import paired_table
 from creditsim.workflow.metrics import HEADLINE, flatten_audit
 
@@ -189,11 +189,14 @@ class Library:
             raise NotFound(f"run {run_id}: its files are not on disk, so neither is its audit")
         return result.audit()
 
-    def drawing(self, run_id: int, kind: str) -> Drawing:
+    def drawing(self, run_id: int, kind: str, narrow: bool = False) -> Drawing:
         """What to draw for a plot `kind` (or "report") of a run, and where it is cached; drawn
-        by `creditsim.web.heavy.Renderer`, in a worker process."""
+        by `creditsim.web.heavy.Renderer`, in a worker process. `narrow`: the small multiples
+        (the sanctions plot) in one column, for a phone; other plots are the same either way."""
         if kind != "report" and kind not in KINDS:
             raise NotFound(f"no plot kind {clip(kind)}; allowed: {', '.join(KINDS)}")
+        if narrow and kind in NARROW_KINDS:
+            kind = f"{kind}{NARROW}"
         row = self.entry(run_id)
         folder = self._cache(row)
         cached = folder / ("report.html" if kind == "report" else f"{kind}.svg")

@@ -2,6 +2,7 @@
 "use strict";
 
 const POLL_MS = 500;
+const NARROW_PLOTS = ["sanctions"];  // drawn in one column for a phone (?layout=narrow)
 const state = {
   preset: null,        // the preset's description (/api/presets/{name}): defaults and choices
   presets: [],
@@ -768,7 +769,11 @@ function plots(view) {
   let current = null;
   const show = (plot) => {
     for (const button of tabs.querySelectorAll("button")) button.setAttribute("aria-selected", String(button.dataset.kind === plot.kind));
-    const source = `/api/runs/${view.id}/plots/${plot.kind}.svg`;
+    // On a phone the sanctions' small multiples come in one tall column; the other plots keep
+    // their size and scroll sideways in their box.
+    const narrow = NARROW_PLOTS.includes(plot.kind) && window.matchMedia("(max-width: 600px)").matches;
+    const source = `/api/runs/${view.id}/plots/${plot.kind}.svg${narrow ? "?layout=narrow" : ""}`;
+    const again = (n) => `${source}${narrow ? "&" : "?"}try=${n}`;
     current = plot.kind;
     let tries = 0;
     figure.setAttribute("aria-busy", "true");
@@ -783,12 +788,13 @@ function plots(view) {
       if (tries >= 5) { loading.textContent = `${plot.title}: the plot could not be drawn; reload the page to try again.`; return; }
       tries += 1;
       loading.textContent = `${plot.title}: the server is busy drawing plots; trying again…`;
-      setTimeout(() => { next.src = `${source}?try=${tries}`; }, 2000 * tries);
+      setTimeout(() => { next.src = again(tries); }, 2000 * tries);
     };
     next.onload = () => {
       if (current !== plot.kind) return;  // another tab was chosen meanwhile
       img.removeAttribute("width"); img.removeAttribute("height");
       img.src = next.src;
+      img.classList.toggle("narrow", narrow);
       img.alt = `Plot: ${plot.what}`;
       img.classList.remove("stale");
       caption.textContent = `${plot.title}: ${plot.what}.`;
