@@ -175,6 +175,21 @@ def test_outputs_carry_dates_and_yearly_counts_add_up(tmp_path):
         years["2016"]["sanctions"]["flight_ban"]["denied_purchases"] for _ in [0]
     )
     assert result.audit()["by_year"] == years
+    frame = result.by_year()
+    row = frame[(frame["year"] == 2017) & (frame["name"] == "flight_ban")].iloc[0]
+    assert row["denied_purchases"] == years["2017"]["sanctions"]["flight_ban"]["denied_purchases"]
+    assert row["people_at_1_4_billion"] == round(row["people"] * 1.4e9 / 3000)
+    assert not row["history"] and frame[frame["year"] == 2016]["history"].all()
+
+
+def test_the_command_line_shows_the_years_of_a_run_over_several(tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app, ["run", "national-2018", "-n", "2000", "--years", "2", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "by calendar year, at 1.4 billion" in result.output
+    assert "2019" in result.output and "flight_ban" in result.output
 
 
 def test_constant_rules_settle_to_a_steady_state():

@@ -213,10 +213,34 @@ def _print_run(result) -> None:
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     table.add_row("flagged by the four-fifths rule", flags["words"])
     console.print(table)
+    _print_years(result)
     if result.path is not None:
         console.print(f"written to {result.path}")
     if result.catalogue_id is not None:
         console.print(f"recorded in the run catalogue as run {result.catalogue_id}")
+
+
+def _print_years(result) -> None:
+    """Travel bans and lists by calendar year, at 1.4 billion, when the run spans several."""
+    years = result.by_year()
+    if years.empty or years["year"].nunique() < 2:
+        return
+    table = Table(title="by calendar year, at 1.4 billion (history: before the period of interest)")
+    for column in ("year", "sanction or list", "people under it", "on the year's last day",
+                   "ever, to the year's end", "purchases denied"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "sanction or list" else "right")
+    bans = years[years["denied_purchases"].notna()] if "denied_purchases" in years else years[:0]
+    lists = years.loc[years["kind"] == "list", "name"]
+    shown = set(bans["name"]) | set(lists)
+    for row in years[years["name"].isin(shown)].itertuples():
+        denied = getattr(row, "denied_purchases_at_1_4_billion", float("nan"))
+        table.add_row(
+            f"{row.year}{' (history)' if row.history else ''}", row.name,
+            f"{row.people_at_1_4_billion:,.0f}", f"{row.at_end_at_1_4_billion:,.0f}",
+            f"{row.people_to_date_at_1_4_billion:,.0f}",
+            "" if denied != denied else f"{denied:,.0f}",
+        )  # fmt: skip
+    console.print(table)
 
 
 def _citizen_rows(value: str | None) -> str | float | None:

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from creditsim.errors import OutputError
 from creditsim.outputs import to_table
 from creditsim.scenario import Scenario
+from creditsim.scenario.schema import POPULATION
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,6 +88,25 @@ class RunResult:
         out["flagged, significant"] = _by_group(self.audit_data["flagged_significant"])
         out["seconds"] = self.manifest["total_seconds"]
         return out
+
+    def by_year(self) -> pd.DataFrame:
+        """The audit by calendar year: one row per (year, sanction or list), in the simulated
+        population, with `history` true for the years before `run.report_from` and the counts
+        at 1.4 billion beside them (`*_at_1_4_billion`: scaled by 1.4 billion / citizens)."""
+        import pandas as pd
+
+        scale = POPULATION / max(self.audit_data["overall"]["citizens"], 1)
+        rows = []
+        for year, entry in self.audit_data.get("by_year", {}).items():
+            for kind in ("sanctions", "lists"):
+                for name, counts in entry[kind].items():
+                    rows.append({"year": int(year), "history": entry["history"],
+                                 "kind": kind[:-1], "name": name, **counts})  # fmt: skip
+        frame = pd.DataFrame(rows)
+        for column in ("people", "at_end", "people_to_date", "denied_purchases"):
+            if column in frame:
+                frame[f"{column}_at_1_4_billion"] = (frame[column] * scale).round()
+        return frame
 
     def to_arrow(self, table: str = "citizens") -> pa.Table:
         """One of the run's tables as Arrow, the one way to get it: `citizens` (one row per

@@ -37,9 +37,8 @@ from creditsim.audit.method import DEFINITIONS
 from creditsim.audit.rates import RATES, rates
 from creditsim.channels.records import CAUSES
 from creditsim.engine.shard import RECOVERY_BIN_DAYS
-from creditsim.scenario.schema import INCOME_BANDS, Scenario
+from creditsim.scenario.schema import INCOME_BANDS, POPULATION, Scenario
 
-POPULATION = 1_400_000_000  # reference: population
 _Posterior, _gamma = Posterior, gamma_draws  # as tests and benchmarks import them from here
 
 

@@ -60,6 +60,8 @@ MAX_SEED = 2**63 - 1
 # only makes nearly everyone's propensity zero.
 MIN_PROPENSITY_SHAPE = 0.01
 MAX_TEXT = 10_000  # a description
+# The citizens the published figures count (reference: population): runs are scaled to it.
+POPULATION = 1_400_000_000
 # Assumption ranges: at most this many (each is a dimension of an uncertainty analysis, whose
 # runs grow with their number); a path is a few field names.
 MAX_ASSUMPTIONS = 200
