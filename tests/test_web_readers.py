@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fastapi.responses import HTMLResponse
 from test_web_support import make_client, wait_for
 from typer.testing import CliRunner
 
@@ -27,6 +26,8 @@ from creditsim.web.views import cards, compare_rows
 from creditsim.workflow.run import run
 
 JSON = {"content-type": "application/json"}
+FINDINGS_ROUTE = "/api/runs/{run_id}/findings"
+CASE_ROUTE = "/runs/{run_id}/case/{citizen_id}"
 
 
 @pytest.fixture(scope="module")
@@ -272,16 +273,18 @@ def test_findings_and_case_files_are_linked_where_the_app_serves_them(data_dir):
     with make_client(app) as client:
         run_id = _run(client, seed=9)
         view = client.get(f"/api/runs/{run_id}").json()
-        assert view["has_findings"] is False and view["has_case"] is False
-
-        @app.get("/runs/{run_id}/case/{citizen_id}", response_class=HTMLResponse)
-        def case(run_id: int, citizen_id: int) -> str:  # what B's route serves, in brief
-            return f"<p>case {citizen_id}</p>"
-
-        view = client.get(f"/api/runs/{run_id}").json()
-        assert view["has_case"] is True
+        assert view["has_findings"] is True and view["has_case"] is True
         page = client.get(f"/api/runs/{run_id}/blacklist").json()
         assert page["has_case"] is True
+        served = [FINDINGS_ROUTE, CASE_ROUTE]
+        routes = list(app.router.routes)
+        app.router.routes[:] = [r for r in routes if getattr(r, "path", None) not in served]
+        try:  # an app without them: the page shows no findings and links no case file
+            bare = client.get(f"/api/runs/{run_id}").json()
+            assert bare["has_findings"] is False and bare["has_case"] is False
+            assert client.get(f"/api/runs/{run_id}/blacklist").json()["has_case"] is False
+        finally:
+            app.router.routes[:] = routes
         wrongful = client.get(
             f"/api/runs/{run_id}/blacklist", params={"wrongful": "true", "per_page": 100}
         ).json()

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from fastapi.responses import HTMLResponse
 from test_web_support import live_server
 
 from creditsim.web import create_app
@@ -23,7 +22,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background
 SHOTS = Path(__file__).parent / "screenshots" / "readers"
 WIDE = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
-FINDINGS = [{"title": "Wrongly banned:", "text": "1 in 20 of those under a ban did nothing."}]
 
 
 def until(page, expression: str, seconds: float = 60.0) -> None:
@@ -50,18 +48,8 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The dashboard, with stand-ins for the findings and case-file routes another part of
-    creditsim serves (the page links to them only where the app has them)."""
+    """The dashboard, with its findings and case-file routes."""
     app = create_app(data_dir=tmp_path_factory.mktemp("readers-browser"))
-
-    @app.get("/api/runs/{run_id}/findings")
-    def findings(run_id: int) -> dict:
-        return {"findings": FINDINGS}
-
-    @app.get("/runs/{run_id}/case/{citizen_id}", response_class=HTMLResponse)
-    def case(run_id: int, citizen_id: int) -> str:
-        return f"<!DOCTYPE html><title>case</title><h1 id='case'>Citizen {citizen_id}</h1>"
-
     SHOTS.mkdir(parents=True, exist_ok=True)
     with live_server(app) as base:
         yield app, base
@@ -201,7 +189,8 @@ def test_a_run_read_by_a_reader_on_any_screen(browser, server):
 
     # Findings first, above the cards.
     page.wait_for_selector("#findings:not([hidden])")
-    assert FINDINGS[0]["text"] in page.inner_text("#findings")
+    served = page.request.get(f"{base}/api/runs/{run_id}/findings").json()["findings"]
+    assert served and all(f["title"] in page.inner_text("#findings") for f in served)
     assert page.evaluate(
         "document.querySelector('#findings').getBoundingClientRect().top"
         " < document.querySelector('#cards').getBoundingClientRect().top"
@@ -261,9 +250,10 @@ def test_a_run_read_by_a_reader_on_any_screen(browser, server):
         name = page.locator("#blacklist-table .cc-name a").first
         citizen = name.get_attribute("href").rsplit("/", 1)[-1]
         assert name.get_attribute("target") is None  # the same tab
-        name.click()
-        page.wait_for_selector("#case")
-        assert page.inner_text("#case") == f"Citizen {citizen}"
+        with page.expect_navigation() as opened:
+            name.click()
+        assert opened.value.status == 200
+        assert page.url == f"{base}/runs/{run_id}/case/{citizen}"
     page.close()
 
     # Every page at 390 px: no wider than the phone; wide tables scroll in their own box.

@@ -18,13 +18,13 @@ from typing import Any
 import pandas as pd
 
 from creditsim import catalogue
-from creditsim.audit.disparity import POPULATION
 from creditsim.audit.flags import four_fifths
 from creditsim.figures import numbers as fmt
 from creditsim.figures.plots import KINDS
 from creditsim.report.loading import ReportError, open_comparison, open_run
 from creditsim.report.prose import CAUSE_WORDS, mechanisms
 from creditsim.report.run_report import in_scenario_order
+from creditsim.scenario.schema import POPULATION
 from creditsim.web import blacklist as bl
 from creditsim.web.guard import clip
 from creditsim.web.heavy import NARROW, NARROW_KINDS, Drawing
