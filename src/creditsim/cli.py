@@ -222,23 +222,21 @@ def _print_run(result) -> None:
 
 def _print_years(result) -> None:
     """Travel bans and lists by calendar year, at 1.4 billion, when the run spans several."""
-    years = result.by_year()
-    if years.empty or years["year"].nunique() < 2:
+    years = result.by_year_rows()
+    if len({row["year"] for row in years}) < 2:
         return
     table = Table(title="by calendar year, at 1.4 billion (history: before the period of interest)")
     for column in ("year", "sanction or list", "people under it", "on the year's last day",
                    "ever, to the year's end", "purchases denied"):  # fmt: skip
         table.add_column(column, justify="left" if column == "sanction or list" else "right")
-    bans = years[years["denied_purchases"].notna()] if "denied_purchases" in years else years[:0]
-    lists = years.loc[years["kind"] == "list", "name"]
-    shown = set(bans["name"]) | set(lists)
-    for row in years[years["name"].isin(shown)].itertuples():
-        denied = getattr(row, "denied_purchases_at_1_4_billion", float("nan"))
+    for row in years:
+        if row["kind"] == "sanction" and "denied_purchases" not in row:
+            continue  # travel bans and lists only
+        denied = row.get("denied_purchases_at_1_4_billion")
         table.add_row(
-            f"{row.year}{' (history)' if row.history else ''}", row.name,
-            f"{row.people_at_1_4_billion:,.0f}", f"{row.at_end_at_1_4_billion:,.0f}",
-            f"{row.people_to_date_at_1_4_billion:,.0f}",
-            "" if denied != denied else f"{denied:,.0f}",
+            f"{row['year']}{' (history)' if row['history'] else ''}", row["name"],
+            f"{row['people_at_1_4_billion']:,}", f"{row['at_end_at_1_4_billion']:,}",
+            f"{row['people_to_date_at_1_4_billion']:,}", "" if denied is None else f"{denied:,}",
         )  # fmt: skip
     console.print(table)
 

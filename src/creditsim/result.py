@@ -95,18 +95,22 @@ class RunResult:
         at 1.4 billion beside them (`*_at_1_4_billion`: scaled by 1.4 billion / citizens)."""
         import pandas as pd
 
+        return pd.DataFrame(self.by_year_rows())
+
+    def by_year_rows(self) -> list[dict[str, Any]]:
+        """The rows of `by_year`, as plain dictionaries (no pandas)."""
         scale = POPULATION / max(self.audit_data["overall"]["citizens"], 1)
         rows = []
         for year, entry in self.audit_data.get("by_year", {}).items():
             for kind in ("sanctions", "lists"):
                 for name, counts in entry[kind].items():
-                    rows.append({"year": int(year), "history": entry["history"],
-                                 "kind": kind[:-1], "name": name, **counts})  # fmt: skip
-        frame = pd.DataFrame(rows)
-        for column in ("people", "at_end", "people_to_date", "denied_purchases"):
-            if column in frame:
-                frame[f"{column}_at_1_4_billion"] = (frame[column] * scale).round()
-        return frame
+                    row = {"year": int(year), "history": entry["history"], "kind": kind[:-1],
+                           "name": name, **counts}  # fmt: skip
+                    for column in ("people", "at_end", "people_to_date", "denied_purchases"):
+                        if column in counts:
+                            row[f"{column}_at_1_4_billion"] = round(counts[column] * scale)
+                    rows.append(row)
+        return rows
 
     def to_arrow(self, table: str = "citizens") -> pa.Table:
         """One of the run's tables as Arrow, the one way to get it: `citizens` (one row per
