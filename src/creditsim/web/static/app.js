@@ -683,11 +683,10 @@ function renderRun(container, view, fresh) {
   }
   if (view.groups.length) {
     parts.push(table("Any sanction by group (disparate impact: the group's rate over the reference group's; outside 0.8 to 1.25 it is flagged)",
-      ["group", "citizens", "sanction rate", "wrongfully", "disparate impact", "95% interval", "in words", ""].concat(view.has_case ? ["case files (listed wrongfully)"] : []),
+      ["group", "citizens", "sanction rate", "wrongfully", "disparate impact", "95% interval", "in words", ""],
       view.groups.map((g) => ({
-        cells: [g.group, g.text.citizens, g.text.sanction_rate, g.text.wrongful, g.text.disparate_impact, g.text.interval, g.text.in_words || "",
-          g.significant ? h("span", { class: "badge sig", text: "flagged, significant" }) : g.flagged ? h("span", { class: "badge wrong", text: "flagged" }) : ""]
-          .concat(view.has_case ? [caseLinks(view.id, (view.examples || {})[g.group] || [])] : []),
+        cells: [[g.group, view.has_case ? caseLinks(view.id, (view.examples || {})[g.group] || []) : null], g.text.citizens, g.text.sanction_rate, g.text.wrongful, g.text.disparate_impact, g.text.interval, g.text.in_words || "",
+          g.significant ? h("span", { class: "badge sig", text: "flagged, significant" }) : g.flagged ? h("span", { class: "badge wrong", text: "flagged" }) : ""],
         class: g.flagged ? "flag" : null,
         dataset: { group: g.group },
       })), [1, 2, 3, 4, 5], { compact: true, id: "groups-table" }));
@@ -741,8 +740,9 @@ function knobTable(knobs, caption) {
 
 function caseLinks(run, citizens) {
   // Case files open in the same tab: plain pages the server writes for one synthetic citizen.
-  if (!citizens.length) return "";
-  return h("span", { class: "cases" }, citizens.flatMap((c, i) => [i ? " " : "", h("a", { href: `/runs/${run}/case/${c}`, class: "case", text: `no. ${c}` })]));
+  if (!citizens.length) return null;
+  return h("span", { class: "cases" }, "case files of some listed wrongfully: ",
+    citizens.flatMap((c, i) => [i ? ", " : "", h("a", { href: `/runs/${run}/case/${c}`, class: "case", text: `no. ${c}` })]));
 }
 
 function findings(run) {
@@ -894,6 +894,11 @@ async function loadRunView(id) {
 
 async function loadComparePage() {
   describeA();
+  const waiting = sessionStorage.getItem("creditsim.compareJob");
+  if (waiting && !state.compareJob) {
+    api(`/api/jobs/${encodeURIComponent(waiting)}`).then((job) => { if (job.kind === "compare") followCompare(job); })
+      .catch(() => sessionStorage.removeItem("creditsim.compareJob"));
+  }
   const runs = await api("/api/runs?limit=200");
   const options = runs.filter((r) => r.files).map((r) =>
     h("option", { value: r.id, text: `run ${r.id}: ${r.scenario}, ${r.text.population} citizens, seed ${r.seed}` }));
@@ -928,11 +933,18 @@ async function submitCompare(event) {
     showError("compare-error", error.status === 422 ? plainServerMessage(error.message) : error);
     return;
   }
+  followCompare(job);
+}
+
+function followCompare(job) {
+  // Kept for this tab: a reload or a return to Compare finds the comparison under way again.
   state.compareJob = job.id;
+  sessionStorage.setItem("creditsim.compareJob", job.id);
   $("compare-button").disabled = true;
   $("compare-status").hidden = false;
   $("compare-cancel").hidden = false;
   watch(job, "compare", async (done) => {
+    sessionStorage.removeItem("creditsim.compareJob");
     $("compare-button").disabled = false;
     $("compare-status").hidden = true;
     if (done.state === "done") {
