@@ -66,6 +66,10 @@ POPULATION = 1_400_000_000
 # runs grow with their number); a path is a few field names.
 MAX_ASSUMPTIONS = 200
 MAX_PATH = 300
+# The ends of a range: no field of a scenario holds a larger number (the largest, a gallery, is
+# at most MAX_GALLERY).
+MAX_RANGE_END = 1e12
+RangeEnd = Annotated[float, Field(ge=-MAX_RANGE_END, le=MAX_RANGE_END)]
 # Dated phases of a timeline: each is resolved into a whole scenario when the run starts.
 MAX_PHASES = 100
 
@@ -834,9 +838,9 @@ class Assumption(Model):
     """The field, as a dotted path the way `creditsim sweep --set` names it (a named list's entry
     by its name): `channels.camera.fpir_reference`, `behaviours.unpaid_judgment.rate_per_year`,
     `channels.camera.fpir_multiplier_by_group.minority-b`. It must hold a number."""
-    low: float
+    low: RangeEnd
     """The lowest plausible value."""
-    high: float
+    high: RangeEnd
     """The highest plausible value (above `low`); the scenario's own value lies within."""
     log: bool = False
     """Whether to draw on a log scale, for a range over orders of magnitude (needs `low` > 0)."""
