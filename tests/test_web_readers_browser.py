@@ -313,6 +313,7 @@ def test_comparisons_and_past_runs_for_readers(browser, server):
     page.wait_for_selector("body[data-ready=true]")
     page.wait_for_selector("#compare-headline", timeout=120_000)
     assert len([j for j in app.state.manager.jobs.values() if j.kind == "compare"]) == 1
+    assert "with 1 knob changed" in page.inner_text("#compare-a")  # the settings kept too
     title = page.inner_text("#compare-title")
     assert title.endswith("national-2018 with 1 knob changed (B) against no-system as it is (A)")
     assert "camera density" in page.inner_text("#compare-knobs")

@@ -370,9 +370,11 @@ function runRequest() {
 // ---------------------------------------------------------------------- settings in the URL
 
 function runQuery() {
+  // The settings in the URL of the Run page; on another page, those this tab last had.
   const hash = location.hash.replace(/^#/, "");
   const [path, query] = hash.split("?");
-  return (path === "" || path === "/") && query ? new URLSearchParams(query) : new URLSearchParams();
+  if (path === "" || path === "/") return new URLSearchParams(query || "");
+  return new URLSearchParams(sessionStorage.getItem("creditsim.settings") || "");
 }
 
 function settingsQuery(request, job, from) {
@@ -385,9 +387,10 @@ function settingsQuery(request, job, from) {
 
 function saveSettings() {
   // The page's settings (and a run under way) in the URL: a reload or a shared link restores them.
-  if (!$("page-run").hidden && state.preset) {
-    history.replaceState(null, "", `#/?${settingsQuery(runRequest(), state.runJob)}`);
-  }
+  if (!state.preset) return;
+  const query = settingsQuery(runRequest(), state.runJob);
+  sessionStorage.setItem("creditsim.settings", query.toString());  // for a reload on another page
+  if (!$("page-run").hidden) history.replaceState(null, "", `#/?${query}`);
 }
 
 async function openRunPage() {
