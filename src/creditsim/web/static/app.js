@@ -143,10 +143,11 @@ async function loadPresets() {
   const b = $("compare-b");
   for (const p of state.presets) b.append(h("option", { value: p.name, text: p.name }));
   b.value = "no-system";
-  const wanted = runQuery().get("preset");
+  const query = runQuery();  // read before loading the preset, which saves its own defaults
+  const wanted = query.get("preset");
   if (wanted && state.presets.some((p) => p.name === wanted)) select.value = wanted;
   await loadPreset(select.value);
-  applyQuery(runQuery());
+  applyQuery(query);
 }
 
 function fmtLimit(value) {
