@@ -945,8 +945,8 @@ class Scenario(Model):
     assumptions: list[Assumption] = Field(default_factory=list, max_length=MAX_ASSUMPTIONS)
     """Plausible ranges for the numbers that are assumptions (`[[assumptions]]`, each field
     once): `creditsim uncertainty` draws them and gives every headline number an interval over
-    them, with a ranking of which drive it. A file that extends another and gives its own
-    replaces the inherited list."""
+    them, with a ranking of which drive it. The scenario's own value must lie in each range
+    when the analysis runs; a sweep or a calibration may move it outside."""
     audit: Audit = Audit()
     """How the audit compares groups."""
     timeline: list[Phase] = Field(default_factory=list, max_length=MAX_PHASES)
