@@ -11,11 +11,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import tomli_w
 from typer.testing import CliRunner
 
 import creditsim
 from creditsim.cli import app
 from creditsim.scenario.assumptions import assumption_ranges
+from creditsim.scenario.loading import validate
 from creditsim.workflow.uncertainty import (
     FILES,
     design,
@@ -38,11 +40,12 @@ FALSE_SHARE = _entry("channels.informant.false_share", 0.02, 0.4)
 
 
 def _cameras_off(*entries: dict) -> creditsim.Scenario:
-    """national-2018 without cameras: the face-match error can change nothing."""
-    return creditsim.load_scenario(
-        "national-2018",
-        {"channels": {"camera": {"enabled": False}}, "assumptions": list(entries)},
-    )
+    """national-2018 without cameras (the face-match error can change nothing), with these
+    ranges and no others."""
+    raw = creditsim.load_scenario(
+        "national-2018", {"channels": {"camera": {"enabled": False}}}
+    ).model_dump(mode="python")
+    return validate({**raw, "assumptions": list(entries)}, "scenario 'national-2018'")
 
 
 @pytest.fixture(scope="module")
@@ -220,12 +223,11 @@ def _cli(*arguments: str):
     return CliRunner().invoke(app, ["uncertainty", *arguments], env={"COLUMNS": "200"})
 
 
-def _scenario_file(tmp_path, assumptions: str, top: str = "") -> str:
+def _scenario_file(tmp_path, assumptions: str) -> str:
+    """A whole scenario file: national-2018 without cameras, with these ranges and no others."""
     path = tmp_path / "mine.toml"
-    path.write_text(
-        f'extends = "national-2018"\n{top}[channels.camera]\nenabled = false\n' + assumptions,
-        encoding="utf-8",
-    )
+    scenario = _cameras_off().model_dump(mode="json", exclude_none=True, exclude={"assumptions"})
+    path.write_text(tomli_w.dumps(scenario) + assumptions, encoding="utf-8")
     return str(path)
 
 
@@ -266,7 +268,7 @@ def test_bad_options_are_one_message_and_nothing_is_written(tmp_path, arguments,
 
 def test_a_scenario_without_ranges_or_with_a_bad_one_is_refused(tmp_path):
     out = tmp_path / "out"
-    none = _scenario_file(tmp_path, "", top="assumptions = []\n")
+    none = _scenario_file(tmp_path, "")
     done = _cli(none, "-o", str(out))
     assert done.exit_code == 2
     assert "no assumption ranges to draw from; give the scenario [[assumptions]]" in done.output
