@@ -23,6 +23,7 @@ from creditsim.workflow.targets import (
     Targets,
     load_targets,
     modelled,
+    raw_value,
 )
 
 RATE = "behaviours.loiter.rate_per_year"
@@ -154,6 +155,36 @@ def test_a_dated_target_reads_its_calendar_year():
     assert modelled(audit, undated, years=3.0) == 30 * 1_000_000
     with pytest.raises(TargetError, match="no 'by_year' there .*start date"):
         modelled({"overall": {"citizens": 1}}, target, years=1.0)
+
+
+def test_dated_targets_read_a_real_run_by_calendar_year_and_calibrate():
+    """A two-year run from 2018: the two years' denied purchases, read by dated targets, add
+    up to the run's total (read undated, not per year); a calibration with one dated target
+    fitted and one held out runs and shows both with their year."""
+    two_years = build_scenario(
+        {"sanctions": [BAN], "run": {"population": 3_000, "seed": 5, "years": 2,
+                                     "start_date": "2018-01-01"}}
+    )  # fmt: skip
+    run = creditsim.run(two_years, catalogue=False)
+    audit = run.audit()
+    years = run.manifest["days"] / 365.0
+    dated = [Target(id=f"d{y}", metric="sanctions.ban.denied_purchases", value=1.0, year=y)
+             for y in (2018, 2019)]  # fmt: skip
+    total = Target(id="t", metric="overall.sanctions.ban.denied_purchases", value=1.0,
+                   per_year=False)  # fmt: skip
+    assert sum(raw_value(audit, t.path) for t in dated) == raw_value(audit, total.path) > 0
+    scaled = sum(modelled(audit, t, years) for t in dated)
+    assert scaled == pytest.approx(modelled(audit, total, years), rel=1e-12)
+    goal = Targets(targets=[
+        dated[0].model_copy(update={"value": modelled(audit, dated[0], years) * 1.2}),
+        dated[1].model_copy(update={"value": modelled(audit, dated[1], years), "held_out": True}),
+    ])  # fmt: skip
+    fit = calibrate(two_years, goal, parameters={RATE: (0.3, 3.0)}, walkers=4, steps=2,
+                    catalogue=False)  # fmt: skip
+    assert [(row["id"], row["year"], row["held_out"]) for row in fit.fit] == [
+        ("d2018", 2018, False), ("d2019", 2019, True)
+    ]  # fmt: skip
+    assert fit.fit[0]["model"] > fit.fit[0]["model_before"]  # the fit asked for 20 % more
 
 
 BAD = [
