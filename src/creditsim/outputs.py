@@ -38,13 +38,52 @@ def to_table(columns: dict[str, np.ndarray], scenario: Scenario) -> pa.Table:
     arrays, fields = [], []
     for key, value in columns.items():
         if key in names:
-            dictionary = pa.array(names[key], type=pa.string())
-            array = pa.DictionaryArray.from_arrays(pa.array(value.astype(np.int8)), dictionary)
+            codes = arrow_array(value.astype(np.int8))
+            array = pa.DictionaryArray.from_arrays(codes, _strings(names[key]))
         else:
-            array = pa.array(value)
+            array = arrow_array(value)
         arrays.append(array)
         fields.append(pa.field(key, array.type, nullable=False))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def arrow_array(values: np.ndarray) -> pa.Array:
+    """The Arrow array `pa.array(values)` gives, built over the NumPy buffer. `pa.array` asks
+    pyarrow's pandas shim whether the values are a pandas categorical, which imports pandas
+    (a third of a small run's start-up); numbers, booleans, days and text need no such question."""
+    values = np.asarray(values)
+    kind = values.dtype.kind if values.ndim == 1 else ""
+    if kind in ("O", "U"):
+        texts = values.tolist()  # an empty object array is Arrow's null type: left to pa.array
+        if (texts or kind == "U") and all(type(t) is str for t in texts):
+            return _strings(texts)
+    elif kind == "M" and values.dtype == DAYS and not np.isnat(values).any():
+        days = values.view(np.int64).astype(np.int32)  # Arrow's date32: days since 1970
+        return pa.Array.from_buffers(pa.date32(), days.size, [None, pa.py_buffer(days)])
+    elif kind == "b":
+        bits = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), values.size, [None, pa.py_buffer(bits)])
+    elif kind in ("i", "u", "f") and values.dtype.isnative:
+        values = np.ascontiguousarray(values)
+        arrow_type = pa.from_numpy_dtype(values.dtype)
+        return pa.Array.from_buffers(arrow_type, values.size, [None, pa.py_buffer(values)])
+    return pa.array(values)
+
+
+DAYS = np.dtype("datetime64[D]")
+
+
+def _strings(names: list[str]) -> pa.Array:
+    """A string array of `names`, from its offsets and bytes (as `arrow_array`, without
+    pandas)."""
+    encoded = [name.encode("utf-8") for name in names]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    lengths = np.cumsum([len(e) for e in encoded], dtype=np.int64)
+    if lengths.size and lengths[-1] > np.iinfo(np.int32).max:  # past 32-bit offsets
+        return pa.array(names, type=pa.string())
+    offsets[1:] = lengths
+    data = pa.py_buffer(b"".join(encoded))
+    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), data])
 
 
 # The citizen and household ids: each citizen file holds a contiguous range of them, so their
