@@ -169,7 +169,7 @@ def test_a_scenario_without_shipped_targets_asks_for_a_file():
 
 def test_calibrate_command_prints_the_fit(tmp_path):
     done = CliRunner().invoke(
-        app, ["calibrate", "national-2018", "-n", "3000", "--walkers", "6", "--steps", "3",
+        app, ["calibrate", "national-2018", "-n", "2000", "--walkers", "6", "--steps", "2",
               "-o", str(tmp_path / "fit")],
     )  # fmt: skip
     assert done.exit_code == 0, done.output

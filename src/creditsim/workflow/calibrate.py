@@ -33,7 +33,14 @@ from creditsim.scenario.loading import to_toml
 from creditsim.workflow.batch import check_counts, recording
 from creditsim.workflow.evaluate import Evaluator, Reading, log_likelihood, loss
 from creditsim.workflow.fitspace import BALL, Space, _holds_integers  # noqa: F401 (tests use it)
-from creditsim.workflow.posterior import LEVEL, Posterior, parameter_summaries, predictive, sample
+from creditsim.workflow.posterior import (
+    LEVEL,
+    TRUSTED_TIMES,
+    Posterior,
+    parameter_summaries,
+    predictive,
+    sample,
+)
 from creditsim.workflow.run import run
 from creditsim.workflow.runs import Progress, WorkflowError, check_count, prepare_directory
 from creditsim.workflow.sweep import parse_value, resolve_point
@@ -125,6 +132,7 @@ def _sampler(post: Posterior) -> dict[str, Any]:
             path: t if math.isfinite(t) else None for path, t in post.autocorrelation.items()
         },
         "effective_samples": post.effective(),
+        "settled": post.settled(),
         "likelihood": "Gaussian on log((model + 1) / (published + 1)) per fitted target, sd "
         "sqrt(tolerance^2 + 1 / (count + 1)) where the audit's figure is a count",
         "prior": "uniform on each range (log-uniform where log = true), zero where a "
@@ -578,10 +586,15 @@ def _notes(result: CalibrationResult) -> list[str]:
             "(the target's tolerance, a count's sampling noise): inside says whether the "
             "published figure lies in it."
         )
+        kept, tau = post.steps - post.burn, post.longest()
         notes.append(
-            f"{post.acceptance:.0%} of proposals accepted; about {post.effective():.0f} "
-            "effective samples (a rough estimate on a short chain: run more --steps to be sure)."
-        )
+            f"{post.acceptance:.0%} of proposals accepted; {kept} steps kept, the longest "
+            f"autocorrelation time about {tau:.1f} steps, so about {post.effective():.0f} "
+            "effective samples."
+            + ("" if post.settled() else
+               f" The chain is shorter than {TRUSTED_TIMES} autocorrelation times: these "
+               "estimates and the intervals are rough; run more --steps to be sure.")
+        )  # fmt: skip
         outside = [row["id"] for row in result.fit if not row["inside"]]
         if outside:
             notes.append(

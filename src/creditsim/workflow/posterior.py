@@ -20,6 +20,7 @@ from creditsim.workflow.evaluate import Evaluator, Reading, log_likelihood, vari
 from creditsim.workflow.targets import Target
 
 LEVEL = 0.90  # the interval shown for every parameter and target
+TRUSTED_TIMES = 50  # kept steps per autocorrelation time before the estimate is trusted (emcee)
 SAMPLER_PURPOSE = 0xCA11B  # keys the sampler's random stream apart from the runs' own
 
 
@@ -43,6 +44,16 @@ class Posterior:
     def quantiles(self, numbers: list[float]) -> tuple[float, float, float]:
         """The weighted median and the central LEVEL interval of `numbers`."""
         return weighted_quantiles(numbers, self.weights)
+
+    def longest(self) -> float:
+        """The longest autocorrelation time estimated (NaN where none could be)."""
+        return max([t for t in self.autocorrelation.values() if math.isfinite(t)], default=math.nan)
+
+    def settled(self) -> bool:
+        """Whether the kept chain is at least 50 autocorrelation times long (emcee's rule for
+        trusting the estimate, and the intervals with it)."""
+        tau = self.longest()
+        return math.isfinite(tau) and self.steps - self.burn >= TRUSTED_TIMES * tau
 
     def effective(self) -> float:
         """About how many independent samples the chain holds (kept samples over the longest
@@ -107,9 +118,11 @@ def _autocorrelation(chain: np.ndarray, paths: list[str]) -> dict[str, float]:
     a short chain gives a rough figure, reported as such)."""
     from emcee.autocorr import integrated_time
 
-    if chain.shape[0] < 2:
+    moving = np.ptp(chain, axis=0).min(axis=1) > 0  # a walker that never moved has no time
+    if chain.shape[0] < 2 or not moving.any():
         return dict.fromkeys(paths, math.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):  # a walker that never moved
+    chain = chain[:, moving, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
         times = integrated_time(chain, tol=0, quiet=True)
     return {
         path: float(t) if np.isfinite(t) else math.nan for path, t in zip(paths, times, strict=True)
