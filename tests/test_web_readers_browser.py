@@ -331,6 +331,14 @@ def test_comparisons_and_past_runs_for_readers(browser, server):
     assert report.status == 200 and "national-2018" in report.text()
     _shot(page, "7-compare-1400")
     compare_id = int(title.split(":")[0].split()[-1])
+    phone = _page(browser, PHONE)
+    _ready(phone, f"{base}/#/compares/{compare_id}")
+    phone.wait_for_selector("#compare-plot")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert phone.inner_text("h1#compare-title") == title  # the page's title, the report apart
+    assert phone.get_attribute("#compare-report", "href") == f"/compares/{compare_id}/report"
+    _shot(phone, "7-compare-390")
+    phone.close()
 
     # Past runs: find, label, delete.
     page.click('nav a[data-page="runs"]')

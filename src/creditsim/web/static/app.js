@@ -1028,7 +1028,7 @@ function diffPlot(rows) {
     h("figcaption", { text: "Each measure on its own scale, as their units differ. A dot right of the middle line: B is higher than A; a line that does not cross the middle: the difference is significant (filled dot)." }));
 }
 
-function renderCompare(container, view) {
+function renderCompare(container, view, heading) {
   const settings = view.settings || null;
   const aWords = settings ? armWords(settings.a) : view.a;
   const bWords = settings ? armWords(settings.b) : view.b;
@@ -1041,7 +1041,7 @@ function renderCompare(container, view) {
       h("div", {}, h("h4", { text: `B: ${bWords}` }), knobTable(settings.b.knobs || {})))) :
     h("p", { class: "hint", id: "compare-knobs", text: "Made with creditsim compare: A and B are the scenarios named in the title, as they are." });
   fill(container,
-    h("div", { class: "result-head" }, h("h2", { id: "compare-title", text: title }),
+    h("div", { class: "result-head" }, h(heading || "h2", { id: "compare-title", text: title }),
       h("div", { class: "links" }, h("a", { href: `/compares/${view.id}/report`, target: "_blank", rel: "noopener", id: "compare-report" }, "Report for a reader (HTML)"))),
     h("p", { class: "hint", text: `${Number(view.population).toLocaleString("en")} synthetic citizens, ${view.years === 1 ? "one year" : `${view.years} years`}, ${plural(seeds, "seed")}: A and B on the same citizens and chances. Values are means over the seeds (counts rounded to whole citizens); B − A is what B changes, paired seed by seed.` }),
     knobs,
@@ -1065,8 +1065,7 @@ async function loadCompareView(id) {
   try {
     const view = await api(`/api/compares/${encodeURIComponent(id)}`);
     body.replaceChildren();
-    renderCompare(body, view);
-    body.firstChild.replaceWith(h("h1", { id: "compare-title", text: body.firstChild.textContent }));
+    renderCompare(body, view, "h1");
   } catch (error) {
     body.replaceChildren(h("h1", { text: `Comparison ${id}` }), h("p", { class: "alert", role: "alert", text: error.message }));
   }
