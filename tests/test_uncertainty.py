@@ -24,6 +24,7 @@ from creditsim.workflow.uncertainty import (
     distinct_points,
     headline,
     interval,
+    resolve,
     sampling_intervals,
     uncertainty,
 )
@@ -123,6 +124,14 @@ def test_the_result_keeps_every_point_and_each_row_of_the_design(cameras_off):
     )
     numbers = headline(own.audit())
     assert result.scenario_values == pytest.approx(numbers, nan_ok=True)
+    # A point at the scenario's own values, drawn as any point is (its audit without the
+    # intervals it does not need), has the very same numbers.
+    scenario = _cameras_off(FPIR, FALSE_SHARE)
+    at_own = resolve(scenario, {FPIR["path"]: 0.002, FALSE_SHARE["path"]: 0.1},
+                     {"population": POPULATION, "citizen_rows": "none"})  # fmt: skip
+    assert at_own.audit.bootstrap_replicates == 0
+    drawn = headline(creditsim.run(at_own, seed=3, catalogue=False).audit())
+    assert drawn == pytest.approx(numbers, nan_ok=True)
 
 
 # --- intervals ------------------------------------------------------------------------------------

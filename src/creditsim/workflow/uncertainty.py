@@ -127,7 +127,7 @@ class UncertaintyResult:
                 "sampling": SAMPLING_NOTE,
                 "disparity": DISPARITY_NOTE,
                 "sensitivity": SENSITIVITY_NOTES[self.method],
-            },  # fmt: skip
+            },
             "reference_group": self.reference_group,
             "scenario_values": {k: _json_number(v) for k, v in self.scenario_values.items()},
             "sampling_intervals": self.sampling,
@@ -223,7 +223,7 @@ def _check_method(method: str, samples: int | None) -> tuple[str, int]:
 
 def _check_seed(seed: int) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise WorkflowError(f"--seed {seed}: a whole number from 0 to 2**63 - 1")
+        raise WorkflowError(f"--seed {seed}: must be a whole number from 0 to 2**63 - 1")
     return seed
 
 
