@@ -140,6 +140,25 @@ def test_sanctions_with_the_same_citizens_week_by_week_share_one_panel(written):
                 assert (weekly[f"{other}_active"].to_numpy() == first).all(), panel
 
 
+@pytest.mark.parametrize("kind", ["wrongful", "children", "side_by_side", "regions"])
+def test_the_plots_carry_intervals_around_their_values(written, kind):
+    """Every bar of these plots has an error bar (a 95% interval) that holds the bar's end."""
+    figure = written.plot(kind)
+    checked = 0
+    for ax in figure.axes:
+        for container in ax.containers:
+            errorbar = getattr(container, "errorbar", None)
+            if errorbar is None:
+                continue
+            segments = errorbar.lines[2][0].get_segments()
+            for bar, segment in zip(container.patches, segments, strict=True):
+                low, high = sorted(point[0] for point in segment)
+                assert low - 1e-9 <= bar.get_width() <= high + 1e-9, (kind, bar, segment)
+                checked += 1
+    assert checked >= 3, kind
+    assert "95%" in " ".join(ax.get_xlabel() for ax in figure.axes)
+
+
 def test_an_unknown_plot_kind_names_the_allowed_ones(written):
     with pytest.raises(ValueError, match="unknown plot kind 'pie'") as raised:
         written.plot("pie")

@@ -474,7 +474,7 @@ def sanctions_over_time(data: _Data) -> Figure:
         if index + columns >= len(shown):  # nothing drawn below it: it carries the weeks
             ax.set_xlabel("week", fontsize=8.5)
             ax.xaxis.set_tick_params(labelbottom=True)
-    figure.supylabel("citizens under it", fontsize=9)
+    figure.supylabel("citizens under it each week (number: the last week)", fontsize=9)
     top = shown[0]
     alt = (
         f"Small line charts, one for each of {len(shown)} sanctions, rewards and lists, of the "
@@ -566,17 +566,27 @@ def wrongful(data: _Data) -> Figure:
         _empty(right, "No wrongful sanction, so no cause to show.")
     else:
         order = sorted(causes, key=causes.get, reverse=True)  # type: ignore[arg-type]
-        right.barh(range(len(order)), [causes[c] for c in order], height=0.6, color=PALETTE[0])
+        counts = [causes[c] for c in order]
+        spans = [data.post.interval(data.post.per(count, 1.0)) for count in counts]
+        errors = [
+            [max(c - lo, 0.0) for c, (lo, _) in zip(counts, spans, strict=True)],
+            [max(hi - c, 0.0) for c, (_, hi) in zip(counts, spans, strict=True)],
+        ]
+        right.barh(range(len(order)), counts, height=0.6, color=PALETTE[0], xerr=errors,
+                   capsize=2.5, error_kw={"linewidth": 0.9, "ecolor": "#555555"})  # fmt: skip
         right.set_yticks(range(len(order)), [fmt.label(c) for c in order])
         right.set_ylim(max(len(order), 6) - 0.5, -0.5)  # a few causes: thin bars at the top
         for y, cause in enumerate(order):
             right.annotate(
-                f" {fmt.integer(causes[cause])}", (causes[cause], y), va="center", fontsize=8.5
+                f" {fmt.integer(causes[cause])}",
+                (counts[y] + errors[1][y], y),
+                va="center",
+                fontsize=8.5,
             )
-        right.set_xlim(0, max(causes.values()) * 1.3)
+        right.set_xlim(0, max(np.add(counts, errors[1])) * 1.3)
         _thousands(right, "x")
         right.set_title("Their causes (any sanction)")
-        right.set_xlabel("wrongful sanctions")
+        right.set_xlabel("wrongful sanctions (bars: 95% intervals)")
         right.grid(axis="y", visible=False)
         alt += (
             " Their causes: "
@@ -749,15 +759,17 @@ def regions(data: _Data) -> Figure:
     left.set_yticks(y, names)
     left.set_ylim(len(names) - 0.5, -0.5)
     left.set_title("Citizens under any sanction, per 1,000")
-    left.set_xlabel("per 1,000 citizens (bars: confidence intervals)")
+    left.set_xlabel("per 1,000 citizens (bars: 95% intervals)")
     left.grid(axis="y", visible=False)
-    right.barh(y, _bars(wrong), color=PALETTE[1])
+    wrong_errors = _count_errors(data, names, wrong)
+    right.barh(y, _bars(wrong), color=PALETTE[1], xerr=wrong_errors, capsize=3,
+               error_kw={"linewidth": 1})  # fmt: skip
     right.set_yticks(y, names)
     right.set_ylim(len(names) - 0.5, -0.5)
     right.set_title("Wrongful records, per 1,000 citizens")
-    right.set_xlabel("records against someone who did not do it, per 1,000")
+    right.set_xlabel("against someone who did not do it (bars: 95% intervals)")
     right.grid(axis="y", visible=False)
-    ends = (list(np.add(_bars(rates), errors[1])), _bars(wrong))
+    ends = (list(np.add(_bars(rates), errors[1])), list(np.add(_bars(wrong), wrong_errors[1])))
     for ax, values, end in ((left, rates, ends[0]), (right, wrong, ends[1])):
         for index, value in enumerate(values):
             text = " no citizens" if value is None else f" {value:,.1f}"
@@ -1246,6 +1258,23 @@ def side_by_side(data: _Data) -> Figure:
         "rate punished by group: " + "; ".join(alt) + "."
     )
     return figure
+
+
+def _count_errors(data: _Data, regions: list[str], rates: list[float | None]) -> list:
+    """Error bars (below, above) of counts per 1,000 citizens of each region: the 95% interval
+    of a Poisson count per citizen."""
+    below, above = [], []
+    table = data.audit.get("by_region", {})
+    for region, rate in zip(regions, rates, strict=True):
+        citizens = fmt.finite(table.get(region, {}).get("citizens")) or 0
+        if rate is None or not citizens:
+            below.append(0.0)
+            above.append(0.0)
+            continue
+        low, high = data.post.interval(data.post.per(rate * citizens / 1000.0, citizens))
+        below.append(_span(1000.0 * low, rate))
+        above.append(_span(rate, 1000.0 * high))
+    return [below, above]
 
 
 def _rate_errors(data: _Data, groups: list[str], rates: list[float | None]) -> list[list[float]]:

@@ -58,7 +58,8 @@ CAPTIONS = {
     "causes of the wrongful records behind them.",
     "disparity": "Disparate impact by group for each outcome, with confidence intervals; filled "
     "dots: the whole interval is outside the band.",
-    "regions": "Citizens under any sanction and wrongful records, per 1,000 citizens, by region.",
+    "regions": "Citizens under any sanction and wrongful records, per 1,000 citizens, by region "
+    "(bars: 95% intervals).",
     "children": "Children reached per 1,000 citizens, by group and by region (bars: 95% "
     "intervals).",
     "mobility": "Citizens who fell to each policy's bottom grade and who climbed back, and the "
