@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from creditsim.figures import numbers as fmt
 from creditsim.report.render import made_at, raw, render
 
+AGE_WORDS = {"child": "child", "young": "young adult", "adult": "adult", "senior": "senior"}
+
 if TYPE_CHECKING:
     from creditsim.workflow.case import CaseFile
 
@@ -27,7 +29,7 @@ def render_case(case: CaseFile, child_link: str | None = None) -> str:
         ("Citizen", f"{who['id']} (synthetic)"),
         ("Group", who["group"]),
         ("Region", f"{who['region']} ({'urban' if who['urban'] else 'rural'})"),
-        ("Age", who["age_band"]),
+        ("Age", AGE_WORDS.get(who["age_band"], who["age_band"])),
         ("Income", who["income_band"]),
         ("Household", f"{who['household']}, with {who['children']} children"),
         ("Exempt", "yes: their records may be dropped" if who["exempt"] else "no"),

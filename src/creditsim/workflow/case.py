@@ -503,11 +503,17 @@ def story(built: CaseFile) -> list[str]:
     lines = [
         f"Citizen {who['id']} is a synthetic {AGE_WORDS.get(who['age_band'], who['age_band'])} "
         f"of the {who['group']} group in "
-        f"the {who['region']} region ({who['income_band']} income), living with "
-        f"{who['children']} {'child' if who['children'] == 1 else 'children'}.",
-        f"Over {built.run['days']:,} days they committed {counts['true_events']} acts the "
-        f"system cares about ({counts['true_offences']} of them offences); the system holds "
-        f"{counts['records']} records about them, {counts['wrongful_records']} of them wrongful.",
+        f"the {who['region']} region ({who['income_band']} income), "
+        + (
+            f"in household {who['household']}."
+            if who["age_band"] == "child"
+            else f"living with {_count(who['children'], 'child', 'children', 'no')}."
+        ),
+        f"Over {built.run['days']:,} days they committed "
+        f"{_count(counts['true_events'], 'act', 'acts')} the system cares about "
+        f"({counts['true_offences']} of them offences); the system holds "
+        f"{_count(counts['records'], 'record', 'records', 'no')} about them, "
+        f"{counts['wrongful_records']} of them wrongful.",
     ]
     wrong = [r for r in built.records if r["wrongful"]]
     for record in wrong[:3]:
@@ -531,6 +537,13 @@ def story(built: CaseFile) -> list[str]:
         )
         lines.append(f"Their {score['policy']} score {moved} (grade {score['final_grade']}).")
     return lines
+
+
+def _count(number: int, one: str, many: str, zero: str = "0") -> str:
+    """1 record, 2 records, no children."""
+    if number == 0:
+        return f"{zero} {many}"
+    return f"{number:,} {one if number == 1 else many}"
 
 
 def _sanction_lines(built: CaseFile) -> list[str]:
