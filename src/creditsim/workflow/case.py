@@ -512,8 +512,8 @@ def story(built: CaseFile) -> list[str]:
         f"Over {built.run['days']:,} days they committed "
         f"{_count(counts['true_events'], 'act', 'acts')} the system cares about "
         f"({counts['true_offences']} of them offences); the system holds "
-        f"{_count(counts['records'], 'record', 'records', 'no')} about them, "
-        f"{counts['wrongful_records']} of them wrongful.",
+        f"{_count(counts['records'], 'record', 'records', 'no')} about them"
+        + (f", {counts['wrongful_records']} of them wrongful." if counts["records"] else "."),
     ]
     wrong = [r for r in built.records if r["wrongful"]]
     for record in wrong[:3]:
