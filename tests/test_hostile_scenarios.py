@@ -287,6 +287,9 @@ def check(case: Case, runner: CliRunner | None = None) -> tuple[str, list[str]]:
 def _allowed_here(case: Case, output: str) -> list[str]:
     """An unknown key's message lists the fields of the table it is in, not another's."""
     table = _get(resolved(case.preset), case.path)
+    if case.path[:1] == ("timeline",) and case.path[-1:] == ("set",):
+        # A phase's settings are dotted paths: an unknown one is told the scenario's fields.
+        table = {"run": 1, "sanctions": 1, "timeline": 1}
     if "allowed:" not in output:
         return ["an unknown key's message lists nothing allowed"]
     allowed = output.split("allowed:", 1)[1]

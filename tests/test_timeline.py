@@ -226,11 +226,11 @@ def test_constant_rules_settle_to_a_steady_state():
         ({"timeline": [{"date": SWITCH, "set": {"groups.majority.share": 0.5}}]},
          "cannot change during a run"),
         ({"timeline": [{"date": SWITCH, "set": {"sanctions.flight_ban.duration_days": -1}}]},
-         "timeline[0] (2018-05-01): field `sanctions[flight_ban].duration_days`"),
+         "timeline[0] (2018-05-01): `sanctions.flight_ban.duration_days` = -1: field `sanctions[flight_ban].duration_days`"),  # noqa: E501
         ({"timeline": [{"date": SWITCH, "set": {"sanctions.nothing.in_force": True}}]},
          "no entry named 'nothing'"),
         ({"timeline": [{"date": "May 2018", "set": {"appeals.enabled": True}}]},
-         "is not a date; write it as YYYY-MM-DD"),
+         "is not a date; a date must be written YYYY-MM-DD"),
         ({"run": {"report_from": datetime.date(2017, 1, 1)}}, "is before the run's start_date"),
         ({"sanctions": [{"name": "flight_ban", "regions": ["atlantis"]}]}, "unknown names"),
     ],
@@ -260,3 +260,29 @@ def test_no_timeline_is_one_phase_and_phases_after_the_end_never_apply():
         scenario, _phase(datetime.date(2030, 1, 1), **{"sanctions.flight_ban.in_force": False})
     )
     assert not resolve(later).constant and resolve(later).within(365).constant
+
+
+def test_a_scenario_that_extends_another_adds_to_its_timeline_and_assumptions():
+    """Phases merge by date (same date: settings added) and stay in order; assumptions merge by
+    path, so a child restates one range without repeating the others."""
+    parent = load_scenario("national-2013-2020")
+    child = load_scenario(
+        parent,
+        {
+            "timeline": [
+                {"date": datetime.date(2016, 1, 1), "set": {"appeals.enabled": False}},
+                {"date": datetime.date(2018, 5, 1), "set": {"appeals.delay_days": 30}},
+            ],
+            "assumptions": [
+                {"path": "appeals.success_rate_wrongful", "low": 0.1, "high": 0.5, "why": "x"}
+            ],
+        },
+    )
+    dates = [p.date for p in child.timeline]
+    assert dates == sorted(dates) and len(dates) == len(parent.timeline) + 1
+    may = next(p for p in child.timeline if p.date == datetime.date(2018, 5, 1))
+    inherited = next(p for p in parent.timeline if p.date == datetime.date(2018, 5, 1))
+    assert may.set == {**inherited.set, "appeals.delay_days": 30}
+    assert len(child.assumptions) == len(parent.assumptions)
+    restated = next(a for a in child.assumptions if a.path == "appeals.success_rate_wrongful")
+    assert (restated.low, restated.high) == (0.1, 0.5)

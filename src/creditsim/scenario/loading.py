@@ -83,7 +83,9 @@ def validate(raw: dict[str, Any], label: str) -> Scenario:
 def merge(base: dict[str, Any], change: dict[str, Any], where: str = "") -> dict[str, Any]:
     """Deep-merge `change` into `base`: tables merge; lists of named tables merge by `name`
     (an entry with `remove = true` drops that name, and `name = "*"` with it every inherited
-    entry); other values replace. `where` is the path of `base` in the scenario, for messages."""
+    entry); assumptions merge by `path` and timeline phases by `date` (a phase of the same date
+    adds its settings to the inherited one's; the phases stay in date order); other values
+    replace. `where` is the path of `base` in the scenario, for messages."""
     out = copy.deepcopy(base)
     change = _primary_policy_change(out, change)
     for key, value in change.items():
@@ -93,6 +95,8 @@ def merge(base: dict[str, Any], change: dict[str, Any], where: str = "") -> dict
             out[key] = merge(old, value, here)
         elif _named_list(old) and _named_list(value):
             out[key] = _merge_named(old, value, here)
+        elif key in KEYED_LISTS and _keyed_list(old, KEYED_LISTS[key]):
+            out[key] = _merge_keyed(old, value, KEYED_LISTS[key])
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -253,6 +257,30 @@ def _merged(base: dict[str, Any], change: dict[str, Any], label: str) -> dict[st
         return merge(base, change)
     except ScenarioError as error:
         raise ScenarioError(f"{label}: {error}") from None
+
+
+KEYED_LISTS = {"assumptions": "path", "timeline": "date"}  # lists merged by a key, not a name
+
+
+def _keyed_list(value: Any, key: str) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) and key in v for v in value)
+
+
+def _merge_keyed(old: list[dict], new: Any, key: str) -> Any:
+    """`new`'s entries replace `old`'s of the same key (a phase's settings are added to the
+    inherited phase's); the others are kept; in order of the key. Anything but a list of
+    tables with the key is left for validation to refuse."""
+    if not _keyed_list(new, key):
+        return copy.deepcopy(new)
+    merged = {str(item[key]): copy.deepcopy(item) for item in old}  # a date and its ISO text
+    for item in new:
+        here = str(item[key])
+        if key == "date" and here in merged and isinstance(merged[here].get("set"), dict):
+            settings = {**merged[here]["set"], **(item.get("set") or {})}
+            merged[here] = {**merged[here], **copy.deepcopy(item), "set": settings}
+        else:
+            merged[here] = copy.deepcopy(item)
+    return sorted(merged.values(), key=lambda item: str(item[key]))  # ISO dates sort as text
 
 
 def _named_list(value: Any) -> bool:
@@ -511,18 +539,30 @@ def resolve(scenario: Scenario, label: str = "") -> Phases:
     days, scenarios, current = [0], [base], base
     for index, phase in enumerate(scenario.timeline):
         place = f"{where}: timeline[{index}] ({phase.date})"
-        for path in phase.set:
-            _check_allowed(current, path, place)
         try:
+            for path in phase.set:
+                _check_allowed(current, path)
             current = load_scenario(current, override_for(current, phase.set))
         except ScenarioError as error:
-            raise ScenarioError(f"{place}: {_without_label(str(error))}") from None
+            raise ScenarioError(f"{place}: {_culprit(current, phase.set, error)}") from None
         days.append((phase.date - start).days)
         scenarios.append(current)
     return Phases(tuple(days), tuple(scenarios), start)
 
 
-def _check_allowed(scenario: Scenario, path: str, place: str) -> None:
+def _culprit(scenario: Scenario, settings: dict[str, Any], error: ScenarioError) -> str:
+    """The message of a phase that does not load, naming the setting that breaks it (each is
+    tried alone; a rule across settings is named by the whole error)."""
+    for path, value in settings.items():
+        try:
+            _check_allowed(scenario, path)
+            load_scenario(scenario, override_for(scenario, {path: value}))
+        except ScenarioError as alone:
+            return f"`{path}` = {_shown(value)}: {_without_label(str(alone))}"
+    return _without_label(str(error))
+
+
+def _check_allowed(scenario: Scenario, path: str) -> None:
     walk = steps(scenario, path)
     head = walk[0][1]
     if head == "policies" and len(walk) > 1:
@@ -533,7 +573,7 @@ def _check_allowed(scenario: Scenario, path: str, place: str) -> None:
     if head in ALLOWED and (fields is None or _field_of(walk, head) in fields):
         return
     raise ScenarioError(
-        f"{place}: field `{path}` cannot change during a run; a phase may set {ALLOWED_TEXT}"
+        f"field `{path}` cannot change during a run; a phase may set {ALLOWED_TEXT}"
     )
 
 

@@ -1173,5 +1173,6 @@ def _date(value: Any) -> Any:
         try:
             return datetime.date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
+            message = f"{value!r} is not a date; a date must be written YYYY-MM-DD"
+            raise ValueError(message) from None
     return value
