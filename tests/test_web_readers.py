@@ -181,7 +181,7 @@ def test_a_comparison_keeps_its_settings_and_has_a_report(client):
     body = {
         "a": {"preset": "no-system"},
         "b": {"preset": "national-2018", "knobs": {"camera_density": 2.0}},
-        "population": 1_500,
+        "population": 1_000,
         "seeds": 2,
     }
     response = client.post("/api/compare", json=body)

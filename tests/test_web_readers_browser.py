@@ -181,7 +181,7 @@ def test_runs_never_lost_or_doubled(browser, server):
 def test_a_run_read_by_a_reader_on_any_screen(browser, server):
     app, base = server
     page = _page(browser)
-    _ready(page, base + "/#/?preset=national-2018&population=5000&seed=2")
+    _ready(page, base + "/#/?preset=national-2018&population=3000&seed=2")
     assert page.input_value("#seed") == "2"
     page.click("#run-button")
     page.wait_for_selector("#cards", timeout=90_000)
