@@ -512,7 +512,7 @@ def calibrate_command(
         list[str] | None,
         typer.Option(
             "--fit",
-            help="path.to.field=low:high to fit (default: the targets file's [[parameters]]).",
+            help="path.to.field=low:high to fit (default: the targets file's parameters table).",
         ),
     ] = None,
     method: Annotated[
