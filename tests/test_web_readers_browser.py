@@ -181,7 +181,7 @@ def test_runs_never_lost_or_doubled(browser, server):
 def test_a_run_read_by_a_reader_on_any_screen(browser, server):
     app, base = server
     page = _page(browser)
-    _ready(page, base + "/#/?preset=national-2018&population=3000&seed=2")
+    _ready(page, base + "/#/?preset=national-2018&population=5000&seed=2")
     assert page.input_value("#seed") == "2"
     page.click("#run-button")
     page.wait_for_selector("#cards", timeout=90_000)
@@ -211,6 +211,7 @@ def test_a_run_read_by_a_reader_on_any_screen(browser, server):
     # The blacklist: wrongful first, Next back to the top, a case file in the same tab.
     page.click("#open-blacklist")
     page.wait_for_selector("#bl-count")
+    assert page.locator("#blacklist-table").count() == 1
     if page.locator("#blacklist-table").count():
         page.check("#bl-first")
         until(
@@ -236,6 +237,7 @@ def test_a_run_read_by_a_reader_on_any_screen(browser, server):
             ".filter(c => c.scrollWidth > c.clientWidth).length"
         )
         assert clipped == 0
+        assert page.is_enabled("#bl-next")  # 5,000 citizens, seed 2: two pages of entries
         if page.is_enabled("#bl-next"):
             page.locator("#bl-next").scroll_into_view_if_needed()
             page.click("#bl-next")
