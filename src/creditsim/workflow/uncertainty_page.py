@@ -113,6 +113,24 @@ def ranked_metrics(result: UncertaintyResult) -> list[str]:
     return chosen
 
 
+def plot_title(metric: str) -> str:
+    """A headline number's name short enough for a plot's title on a phone."""
+    parts = metric.split(".")
+    fixed = {
+        "sanctions.any.sanctioned": "citizens under any sanction",
+        "sanctions.any.wrongful": "citizens sanctioned wrongfully",
+        "sanctions.any.wrongful_share": "share sanctioned wrongfully",
+        "children_reached": "children reached",
+    }
+    if metric in fixed:
+        return fixed[metric]
+    if parts[0] == "by_group":
+        return f"disparity: {parts[1]} ÷ reference"
+    if parts[-1] == "denied_purchases":
+        return f"purchases denied: {parts[1].replace('_', ' ')}"
+    return label(metric)
+
+
 def short(path: str) -> str:
     """An assumption's path shortened for a plot's axis: its last two names."""
     return ".".join(path.split(".")[-2:])
@@ -133,7 +151,7 @@ def intervals_figure(result: UncertaintyResult, metrics: list[str]) -> Any:
         axes = figure.subplots(len(metrics), 1, squeeze=False)[:, 0]
         for ax, metric in zip(axes, metrics, strict=True):
             _strip(ax, result, metric)
-            ax.set_title(label(metric), loc="left")
+            ax.set_title(plot_title(metric), loc="left")
         FigureCanvasAgg(figure)
     figure.creditsim_alt = (
         "For each headline number, the values over the points drawn from the assumption ranges, "
@@ -185,13 +203,13 @@ def ranking_figure(result: UncertaintyResult, metrics: list[str]) -> Any:
             errors = [entry[conf] or 0.0 for entry in ranking][::-1]
             below = [min(error, size) for error, size in zip(errors, sizes, strict=True)]
             ax.barh(names, sizes, xerr=[below, errors], color=BAR, error_kw={"linewidth": 0.8})
-            ax.set_title(label(metric), loc="left")
+            ax.set_title(plot_title(metric), loc="left")
             ax.tick_params(axis="y", labelsize=8)
             ax.grid(axis="y", visible=False)
         axes[-1].set_xlabel(
-            "mu*: mean absolute change across an assumption's range"
+            "mu*: mean absolute change across a range"
             if result.method == "morris"
-            else "ST: share of the variance the assumption has a part in",
+            else "ST: share of the variance it has a part in",
             fontsize=8,
         )
         FigureCanvasAgg(figure)
