@@ -12,10 +12,11 @@ propensity p gives a Poisson(r p / STEPS) count per citizen per step.
 
 Per step: each citizen draws a Poisson count of each behaviour at their own rate (one uniform
 per citizen from `ss.random`, by UID, common random numbers, inverted to the count: what
-`ss.poisson` does with a rate per agent, but inverting only the rare nonzero counts); each event is in view (Bernoulli 0.47), then matched to a wrong
-citizen of the same group (FPIR), to its actor (TIR x (1 - FPIR)), or to nobody; records change
-the scores; a score that first falls below 900 starts a 365-day flight ban; a banned citizen
-tries to book flights, Poisson at 2 a year (half a step's worth in the step the ban starts).
+`ss.poisson` does with a rate per agent, but inverting only the rare nonzero counts); each
+event is in view (Bernoulli 0.47), then matched to a wrong citizen of the same group (FPIR), to
+its actor (TIR x (1 - FPIR)), or to nobody; records change the scores; a score that first falls
+below 900 starts a 365-day flight ban; a banned citizen tries to book flights, Poisson at 2 a
+year (half a step's worth in the step the ban starts).
 
     python bench/peers/starsim_heavy.py 20000 --seed 1
 """
