@@ -697,6 +697,8 @@ def _print_uncertainty(result) -> None:
         if entry["note"]:
             ranking.caption = escape(entry["note"])
         console.print(ranking)
+    for path, note in result.notes.items():
+        console.print(f"note: {escape(path)}: {escape(note)}")
     if result.path is not None:
         console.print(f"written to {result.path}")
 
