@@ -26,6 +26,7 @@ from creditsim.workflow.uncertainty import (
     interval,
     resolve,
     sampling_intervals,
+    timeline_notes,
     uncertainty,
 )
 
@@ -87,6 +88,17 @@ def test_a_log_range_is_drawn_evenly_in_its_logarithm():
     # Morris's four levels, a third of the log range apart: 10**-3.3, ..., 10**-2.
     steps = np.diff(levels)
     assert np.allclose(steps, math.log10(0.01 / 0.0005) / 3)
+
+
+def test_a_range_the_timeline_sets_again_says_so():
+    raw = _cameras_off(FPIR, FALSE_SHARE).model_dump(mode="python")
+    raw["timeline"] = [{"date": "2018-07-01", "set": {FALSE_SHARE["path"]: 0.3}}]
+    scenario = validate(raw, "scenario 'national-2018'")
+    notes = timeline_notes(scenario, assumption_ranges(scenario))
+    assert notes == {
+        FALSE_SHARE["path"]: "the timeline sets it again from 2018-07-01: the range holds before "
+        "that date only"
+    }
 
 
 # --- sensitivity ----------------------------------------------------------------------------------

@@ -76,6 +76,7 @@ class UncertaintyResult:
     seconds: float = 0.0
     path: Path | None = None
     unit: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    notes: dict[str, str] = field(default_factory=dict)  # by path: what limits a range
 
     @property
     def runs(self) -> int:
@@ -121,7 +122,9 @@ class UncertaintyResult:
             "design_rows": len(self.design),
             "runs": self.runs,
             "citizens_simulated": self.runs * self.population,
-            "assumptions": [r.describe() for r in self.ranges],
+            "assumptions": [
+                {**r.describe(), "note": self.notes.get(r.path, "")} for r in self.ranges
+            ],
             "conventions": {
                 "over_assumptions": RANGE_NOTE,
                 "sampling": SAMPLING_NOTE,
@@ -189,6 +192,7 @@ def uncertainty(
     evaluated = evaluate(specs, workers, scheduler, progress)
     plan = Plan(base, source, method, samples, seed, written, ranges, unit, points, rows)
     result = analyse(plan, evaluated)
+    result.notes = timeline_notes(base, ranges)
     result.seconds = round(time.perf_counter() - started, 3)
     if target is not None:
         write(result, target)
@@ -234,6 +238,21 @@ def _source_label(scenario: str | Path | Scenario) -> str:
     if text.endswith(".toml") or "/" in text or "\\" in text:
         return text
     return f"preset {text!r}"
+
+
+def timeline_notes(base: Scenario, ranges: Sequence[Range]) -> dict[str, str]:
+    """An assumption the timeline sets again at a later date ranges over the value before that
+    date only: the phase's own value holds from it. Said beside the range, by path."""
+    paths = {r.path for r in ranges}
+    notes: dict[str, str] = {}
+    for phase in base.timeline:
+        for path in phase.set:
+            if path in paths and path not in notes:
+                notes[path] = (
+                    f"the timeline sets it again from {phase.date.isoformat()}: the range holds "
+                    "before that date only"
+                )
+    return notes
 
 
 def _ranges(base: Scenario, source: str) -> list[Range]:

@@ -314,7 +314,8 @@ def _assumption_rows(result: UncertaintyResult) -> list[list[str]]:
 
     return [
         [r.path, numbers.number(r.low, 4), numbers.number(r.high, 4),
-         "log" if r.log else "linear", numbers.number(r.value, 4), r.why]
+         "log" if r.log else "linear", numbers.number(r.value, 4),
+         r.why + (f" Note: {result.notes[r.path]}." if r.path in result.notes else "")]
         for r in result.ranges
     ]  # fmt: skip
 
