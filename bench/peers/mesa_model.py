@@ -5,11 +5,11 @@ rate r per year gives a Poisson(r/STEPS) count per citizen per step, drawn by in
 model's seeded `random.Random` (`model.random`).
 
 Each step, `model.agents.shuffle_do("step")` lets every citizen, in random order, commit their
-events of the week; each event is in view with probability 0.3 and then matched to the citizen
-(TIR), to a wrong citizen of the same group (FPIR), or to nobody; a record changes its
-subject's score at once, and a score that first falls below 900 starts a 365-day ban. Then
-the banned citizens (an AgentSet) try to buy tickets, Poisson at 2 a year (half a week's worth
-in the week the ban starts, since it starts half-way through the week on average).
+events of the week; each event is in view with probability 0.3 and then matched to a wrong
+citizen of the same group (FPIR), to the citizen (TIR x (1 - FPIR)), or to nobody; a record
+changes its subject's score at once, and a score that first falls below 900 starts a 365-day
+ban. Then the banned citizens (an AgentSet) try to buy tickets, Poisson at 2 a year (half a
+week's worth in the week the ban starts, since it starts half-way through the week on average).
 
     python bench/peers/mesa_model.py 20000 --seed 1
 """
@@ -71,13 +71,14 @@ class Citizen(mesa.Agent):
                 if random() >= ref.IN_VIEW:
                     continue
                 draw = random()
-                if draw < ref.TIR:
-                    model.camera_records += 1
-                    self.record(points, own=True)
-                elif draw < ref.TIR + model.fpir[self.group]:
+                wrong = model.fpir[self.group]
+                if draw < wrong:
                     model.camera_records += 1
                     model.misattributed[self.group] += 1
                     model.other_member(self).record(points, own=False)
+                elif draw < wrong + model.right[self.group]:
+                    model.camera_records += 1
+                    self.record(points, own=True)
 
     def record(self, points: int, own: bool) -> None:
         self.score = min(max(self.score + points, ref.MINIMUM), ref.MAXIMUM)
@@ -108,6 +109,7 @@ class SocialCredit(mesa.Model):
             (rate * dt, math.exp(-rate * dt), points) for rate, points in ref.BEHAVIOURS.values()
         ]
         self.fpir = (ref.FPIR["a"], ref.FPIR["b"])
+        self.right = (ref.right_match("a"), ref.right_match("b"))
         lam = ref.PURCHASES_PER_YEAR * dt
         self.purchases = (lam, math.exp(-lam))
         self.purchases_first = (lam / 2, math.exp(-lam / 2))

@@ -12,10 +12,10 @@ to (STEPS - 1)/STEPS.
 
 Per step: each citizen draws a Poisson count of each behaviour (one draw per citizen, by UID,
 common random numbers); then each event, one draw per event, is in view (Bernoulli 0.3) and
-matched to its actor (TIR), to a wrong citizen of the same group (FPIR), or to nobody; records
-change the scores; a score that first falls below 900 starts a 365-day ban; a banned citizen
-tries to buy tickets, Poisson at 2 a year (half a week's worth in the week the ban starts,
-since it starts half-way through the week on average).
+matched to a wrong citizen of the same group (FPIR), to its actor (TIR x (1 - FPIR)), or to
+nobody; records change the scores; a score that first falls below 900 starts a 365-day ban; a
+banned citizen tries to buy tickets, Poisson at 2 a year (half a week's worth in the week the
+ban starts, since it starts half-way through the week on average).
 
     python bench/peers/starsim_model.py 20000 --seed 1
 """
@@ -46,7 +46,7 @@ class SocialCredit(ss.Module):
             littering=ss.poisson(lam=ss.freqperyear(ref.BEHAVIOURS["littering"][0])),
             fare_dodging=ss.poisson(lam=ss.freqperyear(ref.BEHAVIOURS["fare_dodging"][0])),
             in_view=ss.bernoulli(p=ref.IN_VIEW),
-            identify=ss.random(),  # below TIR: right citizen; below TIR + FPIR: a wrong one
+            identify=ss.random(),  # below FPIR: a wrong citizen; then TIR x (1 - FPIR): right
             wrong_pick=ss.random(),  # which other member of the group a wrong match names
             purchases=ss.poisson(lam=ss.freqperyear(ref.PURCHASES_PER_YEAR)),
             purchases_first_week=ss.poisson(lam=ss.freqperyear(ref.PURCHASES_PER_YEAR / 2)),
@@ -63,6 +63,7 @@ class SocialCredit(ss.Module):
         )
         self.points = np.array([ref.BEHAVIOURS[name][1] for name in NAMES], dtype=np.float64)
         self.fpir = np.array([ref.FPIR["a"], ref.FPIR["b"]])
+        self.right = np.array([ref.right_match("a"), ref.right_match("b")])
         return
 
     def init_results(self):
@@ -109,8 +110,8 @@ class SocialCredit(ss.Module):
         actor, kind = actor[seen], kind[seen]
         draw = p.identify.rvs(actor.size)
         group = self.group_of[actor]
-        right = draw < ref.TIR
-        wrong = ~right & (draw < ref.TIR + self.fpir[group])
+        wrong = draw < self.fpir[group]
+        right = ~wrong & (draw < self.fpir[group] + self.right[group])
         matched = right | wrong
         subject = actor[matched].copy()
         kind, group, wrong = kind[matched], group[matched], wrong[matched]
