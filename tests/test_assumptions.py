@@ -11,7 +11,7 @@ import pytest
 
 import creditsim
 from creditsim.scenario import ScenarioError
-from creditsim.scenario.assumptions import Range, assumption_ranges
+from creditsim.scenario.assumptions import Range, assumption_ranges, usable_ranges
 from creditsim.scenario.loading import validate
 
 
@@ -181,3 +181,26 @@ def test_a_range_maps_the_unit_interval_linearly_or_geometrically():
     drawn = [whole.at(u) for u in (0.0, 1 / 3, 0.5, 1.0)]
     assert drawn == [365, 851, 1095, 1825]  # rounded, and never below the range
     assert all(isinstance(v, int) for v in drawn)
+
+
+def test_an_inherited_range_over_an_entry_the_scenario_removed_is_left_out():
+    # fico-baseline extends national-2018 and removes its lists and sanctions: the inherited
+    # ranges over them reach nothing, and an extending file cannot take them away.
+    scenario = creditsim.load_scenario("fico-baseline")
+    ranges, left_out = usable_ranges(scenario, "preset 'fico-baseline'")
+    assert left_out == {
+        "policies.debtors.term_days": "the scenario has no entry named 'debtors' in `policies`",
+        "sanctions.flight_ban.purchases.attempts_per_year.middle":
+            "the scenario has no entry named 'flight_ban' in `sanctions`",
+        "sanctions.flight_ban.purchases.attempts_per_year.high":
+            "the scenario has no entry named 'flight_ban' in `sanctions`",
+        "sanctions.train_ban.purchases.attempts_per_year.middle":
+            "the scenario has no entry named 'train_ban' in `sanctions`",
+    }  # fmt: skip
+    assert len(ranges) + len(left_out) == len(scenario.assumptions)
+    assert "channels.camera.fpir_reference" in {r.path for r in ranges}
+    with pytest.raises(ScenarioError, match="no entry named 'debtors'"):
+        assumption_ranges(scenario)  # the strict reading refuses it
+    # An unknown field is a mistake, never left out.
+    with pytest.raises(ScenarioError, match="unknown field"):
+        usable_ranges(_with(_entry("channels.camera.fpir", 0.001, 0.01)))

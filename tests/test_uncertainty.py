@@ -101,6 +101,19 @@ def test_a_range_the_timeline_sets_again_says_so():
     }
 
 
+def test_a_range_over_an_entry_the_scenario_lacks_is_left_out_and_said(tmp_path):
+    gone = _entry("regions.nowhere.pooling_share", 0.5, 1.0)
+    result = uncertainty(_cameras_off(FPIR, gone), samples=2, population=1000, out=tmp_path / "u")
+    assert [r.path for r in result.ranges] == [FPIR["path"]]
+    reason = "the scenario has no entry named 'nowhere' in `regions`"
+    assert result.left_out == {gone["path"]: reason}
+    written = json.loads((tmp_path / "u" / "uncertainty.json").read_text())
+    assert written["left_out"] == {gone["path"]: reason}
+    assert reason.replace("'", "&#39;").replace("`", "`") in (tmp_path / "u" / FILES[2]).read_text()
+    with pytest.raises(creditsim.WorkflowError, match=r"\(1 name entries this scenario does"):
+        uncertainty(_cameras_off(gone), samples=2, population=1000)
+
+
 # --- sensitivity ----------------------------------------------------------------------------------
 
 

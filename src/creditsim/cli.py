@@ -699,6 +699,8 @@ def _print_uncertainty(result) -> None:
         console.print(ranking)
     for path, note in result.notes.items():
         console.print(f"note: {escape(path)}: {escape(note)}")
+    for path, reason in result.left_out.items():
+        console.print(f"left out: {escape(path)}: {escape(reason)}")
     if result.path is not None:
         console.print(f"written to {result.path}")
 

@@ -65,10 +65,26 @@ class Range:
 def assumption_ranges(scenario: Scenario, label: str | None = None) -> list[Range]:
     """Every assumption of `scenario` resolved, in the order given; the first that cannot be
     used is a ScenarioError naming the scenario (`label`), the entry and what is allowed."""
+    ranges, _ = usable_ranges(scenario, label, leave_out_missing=False)
+    return ranges
+
+
+def usable_ranges(
+    scenario: Scenario, label: str | None = None, leave_out_missing: bool = True
+) -> tuple[list[Range], dict[str, str]]:
+    """The assumptions resolved, and those left out, by path, with the reason: a range over a
+    field of a named entry the scenario does not have (a region, a list or a sanction that a
+    scenario extending another removed, and cannot take the inherited range away with it).
+    Anything else that cannot be used is a ScenarioError, as in `assumption_ranges`."""
     where = label or f"scenario {scenario.name!r}"
-    out = []
+    out: list[Range] = []
+    left_out: dict[str, str] = {}
     for index, assumption in enumerate(scenario.assumptions):
         entry = f"{where}: assumptions[{index}] ({assumption.path})"
+        missing = _missing_entry(scenario, assumption.path) if leave_out_missing else None
+        if missing is not None:
+            left_out[assumption.path] = missing
+            continue
         value, annotation = _value_at(scenario, assumption.path, entry)
         whole = _is_int(annotation)
         if whole and math.ceil(assumption.low) > math.floor(assumption.high):
@@ -86,7 +102,33 @@ def assumption_ranges(scenario: Scenario, label: str | None = None) -> list[Rang
             Range(assumption.path, assumption.low, assumption.high, assumption.log,
                   assumption.why, value, whole)
         )  # fmt: skip
-    return out
+    return out, left_out
+
+
+def _missing_entry(scenario: Scenario, path: str) -> str | None:
+    """Why `path` reaches nothing, where the reason is a named entry the scenario lacks (and
+    every segment before it exists); None otherwise."""
+    node: Any = scenario
+    walked: list[str] = []
+    for part in path.split("."):
+        if isinstance(node, Scenario) and part == "policy":
+            node = node.policy
+        elif isinstance(node, BaseModel):
+            if part not in type(node).model_fields:
+                return None
+            node = getattr(node, part)
+        elif isinstance(node, list):
+            names = [getattr(item, "name", None) for item in node]
+            if None in names:
+                return None
+            if part not in names:
+                field = ".".join(walked)
+                return f"the scenario has no entry named {part!r} in `{field}`"
+            node = node[names.index(part)]
+        else:
+            return None
+        walked.append(part)
+    return None
 
 
 def _value_at(scenario: Scenario, path: str, entry: str) -> tuple[float, Any]:
@@ -154,4 +196,4 @@ def _is_int(annotation: Any) -> bool:
     return _bare(annotation) is int
 
 
-__all__ = ["Range", "assumption_ranges"]
+__all__ = ["Range", "assumption_ranges", "usable_ranges"]

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from creditsim.scenario import Scenario, load_scenario, merge, scenario_hash
-from creditsim.scenario.assumptions import Range, assumption_ranges
+from creditsim.scenario.assumptions import Range, usable_ranges
 from creditsim.scenario.paths import override_for
 from creditsim.scenario.schema import MAX_SEED
 from creditsim.workflow.batch import check_counts, make_ready, run_specs
@@ -77,6 +77,7 @@ class UncertaintyResult:
     path: Path | None = None
     unit: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
     notes: dict[str, str] = field(default_factory=dict)  # by path: what limits a range
+    left_out: dict[str, str] = field(default_factory=dict)  # by path: why it was not drawn
 
     @property
     def runs(self) -> int:
@@ -131,6 +132,7 @@ class UncertaintyResult:
                 "disparity": DISPARITY_NOTE,
                 "sensitivity": SENSITIVITY_NOTES[self.method],
             },
+            "left_out": self.left_out,
             "reference_group": self.reference_group,
             "scenario_values": {k: _json_number(v) for k, v in self.scenario_values.items()},
             "sampling_intervals": self.sampling,
@@ -175,7 +177,7 @@ def uncertainty(
     check_counts({"--population": population, "--workers": workers})
     source = _source_label(scenario)
     base = load_scenario(scenario)
-    ranges = _ranges(base, source)
+    ranges, left_out = _ranges(base, source)
     seed = _check_seed(base.run.seed if seed is None else seed)
     unit = design(method, ranges, samples, seed)
     points, rows = distinct_points(ranges, unit)
@@ -192,7 +194,7 @@ def uncertainty(
     evaluated = evaluate(specs, workers, scheduler, progress)
     plan = Plan(base, source, method, samples, seed, written, ranges, unit, points, rows)
     result = analyse(plan, evaluated)
-    result.notes = timeline_notes(base, ranges)
+    result.notes, result.left_out = timeline_notes(base, ranges), left_out
     result.seconds = round(time.perf_counter() - started, 3)
     if target is not None:
         write(result, target)
@@ -255,14 +257,18 @@ def timeline_notes(base: Scenario, ranges: Sequence[Range]) -> dict[str, str]:
     return notes
 
 
-def _ranges(base: Scenario, source: str) -> list[Range]:
-    if not base.assumptions:
+def _ranges(base: Scenario, source: str) -> tuple[list[Range], dict[str, str]]:
+    """The ranges to draw, and those left out: ranges inherited over an entry the scenario
+    removed (a region, a list, a sanction)."""
+    ranges, left_out = usable_ranges(base, source) if base.assumptions else ([], {})
+    if not ranges:
+        gone = f" ({len(left_out)} name entries this scenario does not have)" if left_out else ""
         raise WorkflowError(
-            f"{source}: no assumption ranges to draw from; give the scenario [[assumptions]] "
-            'entries (path = "channels.camera.fpir_reference", low, high, why), as '
-            "national-2018 does"
+            f"{source}: no assumption ranges to draw from{gone}; give the scenario "
+            '[[assumptions]] entries (path = "channels.camera.fpir_reference", low, high, why), '
+            "as national-2018 does"
         )
-    return assumption_ranges(base, source)
+    return ranges, left_out
 
 
 def _run_settings(population: int | None, years: float | None) -> dict[str, Any]:

@@ -87,6 +87,7 @@ def page(result: UncertaintyResult) -> str:
         "interval_rows": _interval_rows(result),
         "rankings": [_ranking_table(result, m) for m in ranked],
         "assumptions": _assumption_rows(result),
+        "left_out": sorted(result.left_out.items()),
         "sensitivity_note": SENSITIVITY_NOTES[result.method],
         "notes": result.describe()["conventions"],
     }
