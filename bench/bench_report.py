@@ -6,8 +6,9 @@ For each run directory (made with `creditsim run ... --out RUN`), the best and t
 time of `--repeat` fresh `creditsim report RUN -o FILE` processes, and their CPU time (user +
 system, which a busy machine inflates less than the wall time). `--src` measures another
 checkout's source (for example a worktree of an earlier commit) with the same Python, in the same
-run, so that the two are compared by ratio under one load. The figures, the command, the machine
-and the load average go to bench/results/report.md and .json.
+run, taking turns with this one, so that the two are compared by ratio under one load. The
+figures, the command, the machine, the load average and a yardstick of the load go to
+bench/results/report.md and .json.
 """
 
 from __future__ import annotations
@@ -30,27 +31,40 @@ REPORT = (
 )
 
 
-def measure(run: Path, out: Path, src: str | None, repeat: int) -> dict[str, float]:
-    """Wall and CPU seconds of `repeat` fresh report processes."""
+def once(run: Path, out: Path, src: str | None) -> tuple[float, float]:
+    """Wall and CPU seconds of one fresh report process."""
     env = os.environ | {"CREDITSIM_CATALOGUE": "off", "MPLBACKEND": "Agg"}
     if src is not None:
         env["PYTHONPATH"] = src
-    walls, cpus = [], []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", REPORT, "report", str(run), "-o", str(out)],
+        check=True, capture_output=True, env=env,
+    )  # fmt: skip
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def measure(run: Path, out: Path, sources: dict[str, str | None], repeat: int) -> dict:
+    """Each source's report of `run`, `repeat` times, taking turns (so that a change of load
+    falls on both alike): best and median wall, best CPU."""
+    walls: dict[str, list[float]] = {label: [] for label in sources}
+    cpus: dict[str, list[float]] = {label: [] for label in sources}
     for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-c", REPORT, "report", str(run), "-o", str(out)],
-            check=True, capture_output=True, env=env,
-        )  # fmt: skip
-        walls.append(time.perf_counter() - started)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        for label, src in sources.items():
+            wall, cpu = once(run, out, src)
+            walls[label].append(wall)
+            cpus[label].append(cpu)
     return {
-        "best_wall": min(walls),
-        "median_wall": statistics.median(walls),
-        "best_cpu": min(cpus),
-        "median_cpu": statistics.median(cpus),
+        label: {
+            "best_wall": min(walls[label]),
+            "median_wall": statistics.median(walls[label]),
+            "best_cpu": min(cpus[label]),
+            "median_cpu": statistics.median(cpus[label]),
+        }
+        for label in sources
     }
 
 
@@ -87,10 +101,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         for run in args.runs:
             key = f"{population(run):,} citizens"
-            figures[key] = {
-                label: measure(run, Path(folder) / "r.html", src, args.repeat)
-                for label, src in sources.items()
-            }
+            figures[key] = measure(run, Path(folder) / "r.html", sources, args.repeat)
     load_after = os.getloadavg()
     probe = yardstick(args.repeat)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"

@@ -159,6 +159,23 @@ def test_the_plots_carry_intervals_around_their_values(written, kind):
     assert "95%" in " ".join(ax.get_xlabel() for ax in figure.axes)
 
 
+def test_plots_drawn_in_two_processes_are_the_plots_drawn_in_one(written, monkeypatch):
+    """The command line draws half the plots in a forked child; the figures are the same, and
+    a child that fails has its share drawn by the parent."""
+    from creditsim.report import drawing
+    from creditsim.report.run_report import CAPTIONS
+
+    serial = drawing.draw_figures(written, CAPTIONS, parallel=False)
+    assert list(serial) == list(KINDS)
+    assert drawing.draw_figures(written, CAPTIONS, parallel=True) == serial
+
+    def broken(draw, kinds, send):
+        raise SystemExit(3)
+
+    monkeypatch.setattr(drawing, "_child", broken)
+    assert drawing.draw_figures(written, CAPTIONS, parallel=True) == serial
+
+
 def test_an_unknown_plot_kind_names_the_allowed_ones(written):
     with pytest.raises(ValueError, match="unknown plot kind 'pie'") as raised:
         written.plot("pie")

@@ -45,7 +45,7 @@ def report(
         source = Comparison(source.to_json(), getattr(source, "path", None))
     if isinstance(source, RunResult):
         try:
-            text = render_run(source, targets)
+            text = render_run(source, targets, parallel=True)
         except TargetError as error:
             raise ReportError(f"--targets: {error}") from None
     elif isinstance(source, Comparison):

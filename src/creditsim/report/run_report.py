@@ -10,10 +10,11 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from creditsim.figures import numbers as fmt
+from creditsim.report.drawing import draw_figures
 from creditsim.report.findings import Posteriors, as_dicts, run_findings
 from creditsim.report.headlines import headline_cards, headline_table
 from creditsim.report.prose import flag_words, mechanisms, years
-from creditsim.report.render import figure, made_at, raw, render
+from creditsim.report.render import made_at, raw, render
 from creditsim.report.tables import (
     behaviour_table,
     children_table,
@@ -72,17 +73,16 @@ CAPTIONS = {
 }
 
 
-def render_run(result: RunResult, targets: str | Any | None = None) -> str:
+def render_run(result: RunResult, targets: str | Any | None = None, parallel: bool = False) -> str:
     """The report of one run, as HTML text. `targets`: a targets file or scenario name, None for
-    the scenario's shipped targets where it has them, False for none."""
-    from creditsim.figures.plots import KINDS, plot
-
+    the scenario's shipped targets where it has them, False for none. `parallel`: draw half the
+    plots in a forked child (report/drawing.py), as the command line and the API do."""
     scenario = result.scenario
     audit = in_scenario_order(result.audit(), scenario)
     overall = audit["overall"]
     manifest = result.manifest
     gap = gap_rows(audit, result, targets)  # first: a bad targets file fails before the plots
-    figures = {kind: figure(plot(result, kind), CAPTIONS[kind]) for kind in KINDS}
+    figures = draw_figures(result, CAPTIONS, parallel)
     post = Posteriors(int(manifest.get("seed") or 0), audit.get("confidence", 0.95))
     data = {
         "findings": {"findings": as_dicts(run_findings(audit, int(manifest.get("seed") or 0)))},
