@@ -110,7 +110,10 @@ def test_a_range_over_an_entry_the_scenario_lacks_is_left_out_and_said(tmp_path)
     written = json.loads((tmp_path / "u" / "uncertainty.json").read_text())
     assert written["left_out"] == {gone["path"]: reason}
     assert reason.replace("'", "&#39;").replace("`", "`") in (tmp_path / "u" / FILES[2]).read_text()
-    with pytest.raises(creditsim.WorkflowError, match=r"\(1 name entries this scenario does"):
+    with pytest.raises(
+        creditsim.WorkflowError,
+        match=r"ranges to draw from \(each names an entry this scenario does not have\)",
+    ):
         uncertainty(_cameras_off(gone), samples=2, population=1000)
 
 

@@ -262,7 +262,7 @@ def _ranges(base: Scenario, source: str) -> tuple[list[Range], dict[str, str]]:
     removed (a region, a list, a sanction)."""
     ranges, left_out = usable_ranges(base, source) if base.assumptions else ([], {})
     if not ranges:
-        gone = f" ({len(left_out)} name entries this scenario does not have)" if left_out else ""
+        gone = " (each names an entry this scenario does not have)" if left_out else ""
         raise WorkflowError(
             f"{source}: no assumption ranges to draw from{gone}; give the scenario "
             '[[assumptions]] entries (path = "channels.camera.fpir_reference", low, high, why), '
