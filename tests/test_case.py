@@ -46,13 +46,14 @@ def test_the_case_agrees_exactly_with_the_stored_row(written, rows):
     assert {p // 1000 for p in picks} == {0, 1, 2}  # every shard
     assert rows.loc[picks, "any_wrongful"].any() and rows.loc[picks, "any_sanction"].any()
     for citizen in picks:
-        found = creditsim.case(written.path, citizen)
+        found = creditsim.case(written.path, citizen, stored_row=True)
         row = rows.loc[citizen].to_dict()
         compared = [key for key in found.counts if key in row]
         assert len(compared) >= 30
         for key in compared:
             assert found.counts[key] == row[key], (citizen, key)
         assert found.row is not None and found.row["citizen"] == citizen
+        assert found.row == {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
         assert found.citizen["group"] == row["group"]
         assert found.citizen["region"] == row["region"]
         assert found.citizen["household"] == row["household"]
@@ -206,9 +207,10 @@ def test_a_run_with_sampled_rows_still_has_cases(tmp_path):
     table = pq.read_table(tmp_path / "run" / "citizens").to_pandas()
     kept = set(table["citizen"])
     missing = next(c for c in range(1_500) if c not in kept)
-    assert creditsim.case(run.path, missing).row is None
+    assert creditsim.case(run.path, missing, stored_row=True).row is None
     some = int(table["citizen"].iloc[0])
-    found = creditsim.case(run.path, some)
+    found = creditsim.case(run.path, some, stored_row=True)
+    assert found.row is not None and found.row["citizen"] == some
     row = table.set_index("citizen").loc[some].to_dict()
     for key, value in found.counts.items():
         if key in row:

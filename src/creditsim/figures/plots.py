@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from creditsim.figures import numbers as fmt
+from creditsim.figures.columns import to_numpy
 from creditsim.figures.uncertainty import Posteriors
 
 if TYPE_CHECKING:
@@ -344,31 +345,6 @@ class _Data:
     def group_colour(self, group: str) -> str:
         groups = self.groups()
         return PALETTE[groups.index(group) % len(PALETTE)] if group in groups else "#888888"
-
-
-NUMPY_TYPES = {
-    **{name: name for name in ("int8", "int16", "int32", "int64")},
-    **{name: name for name in ("uint8", "uint16", "uint32", "uint64")},
-    "double": "float64",
-    "float": "float32",
-}
-
-
-def to_numpy(column: Any) -> np.ndarray:
-    """An Arrow column as numpy, straight from its buffer where it is a plain number column
-    (Arrow's own to_numpy loads pandas, a third of a second); names as an object array."""
-    array = column.combine_chunks() if hasattr(column, "combine_chunks") else column
-    if hasattr(array.type, "value_type"):  # dictionary-encoded names (no compute module)
-        names = np.asarray(array.dictionary.to_pylist() + [None], dtype=object)
-        index = to_numpy(array.indices)
-        if array.null_count:
-            index = np.where(np.asarray(array.is_valid().to_pylist()), index, -1)
-        return names[index]
-    dtype = NUMPY_TYPES.get(str(array.type))
-    if dtype is None or array.null_count:
-        return np.asarray(array.to_pylist())  # dates, nulls: rare and small
-    data = np.frombuffer(array.buffers()[1], dtype=dtype)
-    return data[array.offset : array.offset + len(array)]
 
 
 def in_order(mapping: dict[str, Any], names: list[str]) -> list[str]:

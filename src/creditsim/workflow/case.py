@@ -60,7 +60,7 @@ class CaseFile:
     sanctions: list[dict[str, Any]]
     children: list[int]
     counts: dict[str, Any]
-    row: dict[str, Any] | None = None  # the citizen row the run wrote (None: not kept)
+    row: dict[str, Any] | None = None  # the row the run wrote (None: not asked for, or not kept)
     story: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,9 +82,11 @@ class CaseFile:
         return sorted(items, key=lambda item: (item["day"], order[item["what"]]))
 
 
-def case(run: str | Path, citizen: int | str) -> CaseFile:
+def case(run: str | Path, citizen: int | str, stored_row: bool = False) -> CaseFile:
     """The case file of `citizen` (their id in the run) in the run directory `run` (or a run
-    catalogue id). Raises CaseError for a run or a citizen that is not there."""
+    catalogue id). `stored_row`: also read the row the run wrote for them (`CaseFile.row`, to
+    set beside `counts`; a second or two at a million citizens). Raises CaseError for a run or
+    a citizen that is not there."""
     path = _run_directory(run)
     manifest = _manifest(path)
     citizen_id = _citizen_id(citizen, manifest)
@@ -95,7 +97,7 @@ def case(run: str | Path, citizen: int | str) -> CaseFile:
     state = _rerun(scenario, manifest, shard, first, size)
     built = _build(state, scenario, manifest, citizen_id - first)
     built.run["path"] = str(path)
-    built.row = _stored_row(path, manifest, citizen_id)
+    built.row = _stored_row(path, manifest, citizen_id) if stored_row else None
     built.story = story(built)
     return built
 
@@ -179,18 +181,26 @@ def _rerun(scenario: Any, manifest: dict[str, Any], shard: int, first: int, size
 
 
 def _stored_row(path: Path, manifest: dict[str, Any], citizen: int) -> dict[str, Any] | None:
-    """The row the run wrote for the citizen (None when the run kept no row for them)."""
-    import pyarrow.compute as pc
+    """The row the run wrote for the citizen (None when the run kept no row for them): the
+    citizen column is read to find it, then only the row group that holds it."""
     import pyarrow.parquet as pq
+
+    from creditsim.figures.columns import to_numpy
 
     for name in manifest.get("files", {}).get("citizens", []):
         file = path / name
         if not file.is_file():
             continue
-        table = pq.ParquetFile(file).read()
-        hit = table.filter(pc.equal(table.column("citizen"), citizen))
-        if hit.num_rows:
-            return _plain(hit.slice(0, 1).to_pylist()[0])
+        parquet = pq.ParquetFile(file)
+        found = np.flatnonzero(to_numpy(parquet.read(columns=["citizen"]).column(0)) == citizen)
+        if not found.size:
+            continue
+        index = int(found[0])
+        for group in range(parquet.num_row_groups):
+            rows = parquet.metadata.row_group(group).num_rows
+            if index < rows:
+                return _plain(parquet.read_row_group(group).slice(index, 1).to_pylist()[0])
+            index -= rows
     return None
 
 
