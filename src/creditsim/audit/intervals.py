@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from creditsim.arrays.streams import stream
+from creditsim.audit.quantiles import betaincinv
 from creditsim.audit.rates import FRACTIONS
 
 # The RATES as fractions of sums of the eight counts a set's posterior is drawn from: the
@@ -64,18 +65,15 @@ class Posterior:
     def rate_intervals(self, x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Intervals of rates x / n (arrays of one shape), Jeffreys with Clopper-Pearson's ends
         at 0 and 1 (and n, n - 1): NaN where n = 0."""
-        # SciPy's Boost beta quantile, imported here: scipy.special costs 0.15 to 0.2 s to
-        # import (its array-API layer), which only the audit's rates need.
-        from scipy import special
-
         x, n = np.asarray(x, np.float64), np.asarray(n, np.float64)
         rest = np.maximum(n - x, 0.0)
         with np.errstate(invalid="ignore"):
-            low = special.betaincinv(x + 0.5, rest + 0.5, self.tails[0])
-            high = special.betaincinv(x + 0.5, rest + 0.5, self.tails[1])
+            # SciPy's beta quantile, without scipy.special's import (audit/quantiles.py).
+            low = betaincinv(x + 0.5, rest + 0.5, self.tails[0])
+            high = betaincinv(x + 0.5, rest + 0.5, self.tails[1])
             # Clopper-Pearson: Beta(x, n - x + 1) below, Beta(x + 1, n - x) above.
-            exact_low = special.betaincinv(np.maximum(x, 1.0), rest + 1.0, self.tails[0])
-            exact_high = special.betaincinv(x + 1.0, np.maximum(rest, 1.0), self.tails[1])
+            exact_low = betaincinv(np.maximum(x, 1.0), rest + 1.0, self.tails[0])
+            exact_high = betaincinv(x + 1.0, np.maximum(rest, 1.0), self.tails[1])
         low = np.where((x == 1) | (rest == 0), exact_low, low)
         high = np.where((x == 0) | (rest == 1), exact_high, high)
         low, high = np.where(x == 0, 0.0, low), np.where(rest == 0, 1.0, high)
