@@ -286,3 +286,9 @@ def test_a_scenario_that_extends_another_adds_to_its_timeline_and_assumptions():
     assert len(child.assumptions) == len(parent.assumptions)
     restated = next(a for a in child.assumptions if a.path == "appeals.success_rate_wrongful")
     assert (restated.low, restated.high) == (0.1, 0.5)
+
+
+def test_an_empty_list_clears_inherited_assumptions_and_phases():
+    parent = load_scenario("national-2018")
+    assert parent.assumptions
+    assert load_scenario(parent, {"assumptions": []}).assumptions == []

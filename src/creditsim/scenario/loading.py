@@ -270,7 +270,7 @@ def _merge_keyed(old: list[dict], new: Any, key: str) -> Any:
     """`new`'s entries replace `old`'s of the same key (a phase's settings are added to the
     inherited phase's); the others are kept; in order of the key. Anything but a list of
     tables with the key is left for validation to refuse."""
-    if not _keyed_list(new, key):
+    if not _keyed_list(new, key) or not new:  # an empty list clears what is inherited
         return copy.deepcopy(new)
     merged = {str(item[key]): copy.deepcopy(item) for item in old}  # a date and its ISO text
     for item in new:
