@@ -6,7 +6,9 @@
 Times, best of `--repeat` fresh processes each: `import creditsim`, `creditsim --help`,
 `creditsim run` on 1,000 citizens (national-2018) with nothing written, and the same run
 writing its directory (`--out DIR`, recorded in a catalogue of its own): wall seconds, and
-the CPU seconds of the same process (user and system; less sensitive to the machine's load).
+the CPU seconds of the same process (user and system; less sensitive to the machine's load);
+then the CPU seconds of importing each large piece on its own (IMPORTS). Bytecode is cached
+(in a temporary PYTHONPYCACHEPREFIX), as in an installed package.
 `--python` measures another installation, `--src` another checkout's `src` (for example a
 worktree of an earlier commit, put first on PYTHONPATH), in the same run, so that the two are
 compared by ratio on one machine under one load. Figures go to bench/results/startup.md and
@@ -36,6 +38,24 @@ CASES = {
     "creditsim run national-2018 -n 1000 --out DIR": RUN.format(
         "'run', 'national-2018', '-n', '1000', '--out', {out!r}"
     ),
+}
+
+# What the run's start is made of: CPU seconds of a fresh process importing each (the
+# interpreter's own start included: compare with "nothing").
+IMPORTS = {
+    "nothing (the interpreter)": "pass",
+    "numpy": "import numpy",
+    "numpy, pydantic": "import numpy, pydantic",
+    "creditsim.scenario.schema (with numpy, pydantic)": "import creditsim.scenario.schema",
+    "pydantic's plugin search (entry points)": "from pydantic.plugin._loader import get_plugins; "
+    "get_plugins()",
+    "typer, rich": "import typer, rich.console, rich.progress",
+    "numpy, pyarrow.parquet": "import numpy, pyarrow.parquet",
+    "duckdb (the run catalogue)": "import duckdb",
+    "creditsim.cli": "import creditsim.cli",
+    "creditsim.workflow.run": "import creditsim.workflow.run",
+    "numpy, scipy.special (no longer on the run's path)": "import numpy, scipy.special",
+    "numpy, pandas (no longer on the run's path)": "import numpy, pandas",
 }
 
 
@@ -71,13 +91,22 @@ def main() -> int:
     figures = {}
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        env = os.environ | {"CREDITSIM_CATALOGUE": str(folder / "catalogue.duckdb")}
+        # Bytecode cached as an installed package has it (PYTHONDONTWRITEBYTECODE would
+        # compile every module of the checkout at each start), in a folder of its own.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env |= {"CREDITSIM_CATALOGUE": str(folder / "catalogue.duckdb"),
+                "PYTHONPYCACHEPREFIX": str(folder / "pycache")}  # fmt: skip
         for label, (python, src) in {"this checkout": (sys.executable, None), **others}.items():
             env_of = env | {"PYTHONPATH": src} if src else env
+            best_of(python, CASES["creditsim --help"], 1, env_of, folder)  # caches bytecode
             figures[label] = {
                 case: best_of(python, code, args.repeat, env_of, folder)
                 for case, code in CASES.items()
             }
+        imports = {
+            case: best_of(sys.executable, code, args.repeat, env, folder)[1]
+            for case, code in IMPORTS.items()
+        }
     record = {
         "command": shlex.join(["python", *sys.argv]),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -87,6 +116,7 @@ def main() -> int:
         "load_end": [round(x, 2) for x in os.getloadavg()],
         "seconds": {k: {c: round(v[0], 4) for c, v in f.items()} for k, f in figures.items()},
         "cpu_seconds": {k: {c: round(v[1], 4) for c, v in f.items()} for k, f in figures.items()},
+        "import_cpu_seconds": {k: round(v, 4) for k, v in imports.items()},
     }
     text = _markdown(record, args.repeat)
     RESULTS.mkdir(exist_ok=True)
@@ -116,6 +146,17 @@ def _markdown(record: dict, repeat: int) -> str:
             for label in labels
         )
         lines.append(f"| `{case}` | {cells} |")
+    lines += [
+        "",
+        "## What the start is made of",
+        "",
+        "CPU seconds (user + system, the least of the runs) of a fresh process of this "
+        "checkout importing each, the interpreter's start included.",
+        "",
+        "| import | CPU (s) |",
+        "|---|---:|",
+    ]
+    lines += [f"| {case} | {cpu:.3f} |" for case, cpu in record["import_cpu_seconds"].items()]
     return "\n".join(lines) + "\n"
 
 
