@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 ENV = "CREDITSIM_CATALOGUE"
 OFF = ("off", "false", "no", "0")
 DEFAULT_PATH = Path("~/.local/share/creditsim/catalogue.duckdb")
-KINDS = ("run", "compare", "sweep", "calibrate")
+KINDS = ("run", "compare", "sweep", "calibrate", "uncertainty")
 MAX_LIMIT = 10**9  # rows a listing may ask for (DuckDB takes a LIMIT below 2**63)
 LOCK_WAIT_SECONDS = 10.0
 
@@ -246,6 +246,25 @@ def list_runs(limit: int | None = 20, kind: str | None = None) -> list[dict[str,
         params.append(int(limit))
     with _open(location, read_only=True) as con:
         return _rows(con.execute(sql, params))
+
+
+def latest(kind: str, model_key: str) -> dict[str, Any] | None:
+    """The newest complete entry of `kind` whose settings name this `model_key` (a scenario's
+    hash without the run settings that do not change the model: see `model_key`), or None (none,
+    or no catalogue)."""
+    location = catalogue_path()
+    if location is None or not location.exists():
+        return None
+    sql = (
+        "SELECT * FROM runs WHERE kind = ? AND status = 'complete' "
+        "AND json_extract_string(settings, '$.model_key') = ? ORDER BY id DESC LIMIT 1"
+    )
+    with _open(location, read_only=True) as con:
+        try:
+            rows = _rows(con.execute(sql, [kind, model_key]))
+        except duckdb.CatalogException:  # no table yet
+            return None
+    return rows[0] if rows else None
 
 
 def show_run(run_id: int | str) -> dict[str, Any]:

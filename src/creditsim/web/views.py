@@ -175,6 +175,7 @@ class Library:
         view["description"] = result.scenario.description
         view["mechanisms"] = mechanisms(result.scenario)
         view["cards"] = cards(audit)
+        view["secret"] = secret_ranges(result)
         view["sanctions"] = sanction_rows(audit, result.scenario)
         view["lists"] = list_rows(audit)
         view["groups"] = group_rows(audit)
@@ -334,6 +335,17 @@ class Library:
 
 
 # ----------------------------------------------------------------------------------- contents
+
+
+def secret_ranges(result) -> dict[str, Any] | None:
+    """The headline numbers' ranges over what is secret, from the newest `creditsim
+    uncertainty` analysis of the run's model in the catalogue; None where there is none."""
+    from creditsim.workflow.uncertainty import beside_run, latest_ranges
+
+    ranges = latest_ranges(result.scenario)
+    if not ranges:
+        return None
+    return beside_run(ranges, int(result.audit()["overall"]["citizens"]))
 
 
 def cards(audit: dict[str, Any]) -> list[dict[str, Any]]:

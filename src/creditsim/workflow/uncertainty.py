@@ -30,8 +30,8 @@ import pandas as pd
 from creditsim.scenario import Scenario, load_scenario, merge, scenario_hash
 from creditsim.scenario.assumptions import Range, usable_ranges
 from creditsim.scenario.paths import override_for
-from creditsim.scenario.schema import MAX_SEED
-from creditsim.workflow.batch import check_counts, make_ready, run_specs
+from creditsim.scenario.schema import MAX_SEED, RunSettings
+from creditsim.workflow.batch import check_counts, make_ready, recording, run_specs
 from creditsim.workflow.runs import Progress, RunSpec, WorkflowError, check_count, run_spec
 from creditsim.workflow.uncertainty_page import (
     DISPARITY_NOTE,
@@ -39,6 +39,8 @@ from creditsim.workflow.uncertainty_page import (
     SAMPLING_NOTE,
     SENSITIVITY_NOTES,
     in_words,
+    label,
+    show,
 )
 
 METHODS = ("morris", "sobol")
@@ -162,6 +164,7 @@ def uncertainty(
     backend: str = "numpy",
     progress: Progress | None = None,
     memory_limit: int | str | None = None,
+    catalogue: bool = True,
 ) -> UncertaintyResult:
     """Carry the assumption ranges of `scenario` (its `[[assumptions]]`) into an interval on every
     headline number, with a sensitivity ranking of the assumptions for each.
@@ -171,7 +174,9 @@ def uncertainty(
     the scenario as written, whose value and sampling interval stand beside each interval. With
     `out`, writes uncertainty.json (every point and its numbers, the intervals, the indices),
     uncertainty.parquet (a row per point) and uncertainty.html there, atomically. With `workers`
-    (or `scheduler`) the runs are tasks on Dask; the result does not depend on them."""
+    (or `scheduler`) the runs are tasks on Dask; the result does not depend on them. Recorded in
+    the catalogue (kind "uncertainty", its intervals as metrics) unless `catalogue` is False: a
+    report or the dashboard then shows them beside the same scenario's numbers."""
     started = time.perf_counter()
     method, samples = _check_method(method, samples)
     check_counts({"--population": population, "--workers": workers})
@@ -191,15 +196,54 @@ def uncertainty(
     cells = [(written, seed, WRITTEN, "as-written")]
     cells += [(s, seed, f"point {i}", f"point-{i:04d}") for i, s in enumerate(resolved)]
     specs = run_specs(cells, None, False, backend, memory_limit)
-    evaluated = evaluate(specs, workers, scheduler, progress)
-    plan = Plan(base, source, method, samples, seed, written, ranges, unit, points, rows)
-    result = analyse(plan, evaluated)
-    result.notes, result.left_out = timeline_notes(base, ranges), left_out
-    result.seconds = round(time.perf_counter() - started, 3)
-    if target is not None:
-        write(result, target)
-        result.path = target
+    settings_recorded = {"method": method, "samples": samples, "assumptions": len(ranges),
+                         "model_key": model_key(written)}  # fmt: skip
+    with recording(
+        "uncertainty", catalogue, scenario=base.name, scenario_hash=scenario_hash(base), seed=seed,
+        population=written.run.population, years=written.run.years, backend=backend,
+        workers=workers, settings=settings_recorded,
+    ) as record:  # fmt: skip
+        evaluated = evaluate(specs, workers, scheduler, progress)
+        plan = Plan(base, source, method, samples, seed, written, ranges, unit, points, rows)
+        result = analyse(plan, evaluated)
+        result.notes, result.left_out = timeline_notes(base, ranges), left_out
+        result.seconds = round(time.perf_counter() - started, 3)
+        if target is not None:
+            write(result, target)
+            result.path = target
+        record.complete(target, {"json": FILES[0]}, metrics=recorded_intervals(result))
     return result
+
+
+RECORDED = ("low", "high", "q05", "q95", "scenario_value", "in_words")
+
+
+def recorded_intervals(result: UncertaintyResult) -> dict[str, dict[str, Any]]:
+    """What the catalogue keeps of an analysis: each headline number's interval over the
+    assumption ranges, with the scenario's own value and the sentence that says it, and how the
+    analysis was made (for a reader to weigh it)."""
+    out: dict[str, dict[str, Any]] = {
+        metric: {key: entry.get(key) for key in RECORDED}
+        for metric, entry in result.intervals.items()
+    }
+    out["analysis"] = {"method": result.method, "samples": result.samples,
+                       "population": result.population, "runs": result.runs}  # fmt: skip
+    return out
+
+
+def latest_ranges(scenario: Scenario) -> dict[str, dict[str, Any]] | None:
+    """The intervals over what is secret of the newest analysis of exactly this scenario in the
+    catalogue (None: no analysis, or no catalogue). Counts were measured on the analysis's own
+    population: scale them by the citizens of the run they stand beside."""
+    import duckdb
+
+    from creditsim.catalogue import CatalogueError, latest
+
+    try:
+        entry = latest("uncertainty", model_key(scenario))
+    except (CatalogueError, OSError, duckdb.Error):
+        return None
+    return None if entry is None else entry.get("metrics")
 
 
 # ------------------------------------------------------------------------------------ checks
@@ -616,3 +660,54 @@ __all__ = [
     "sampling_intervals",
     "uncertainty",
 ]
+
+
+def model_key(scenario: Scenario) -> str:
+    """The scenario's hash with the run settings that leave the model as it is (population,
+    seed, shards, outputs) set aside: an analysis stands beside any run of the same model over
+    the same calendar."""
+    run = scenario.run
+    kept = RunSettings(years=run.years, start_date=run.start_date, report_from=run.report_from)
+    return scenario_hash(scenario.model_copy(update={"run": kept}))
+
+
+BESIDE_A_RUN = (
+    "sanctions.any.wrongful_share", "sanctions.any.wrongful", "sanctions.any.sanctioned",
+    "children_reached", "sanctions.flight_ban.denied_purchases",
+    "sanctions.train_ban.denied_purchases",
+)  # fmt: skip
+
+
+def beside_run(ranges: dict[str, dict[str, Any]], citizens: int) -> dict[str, Any]:
+    """What the newest analysis of a run's model says of its headline numbers, for a run of
+    `citizens`: each number's interval over the assumption ranges (counts scaled from the
+    analysis's citizens to the run's), each group's disparity, and how the analysis was made."""
+    analysis = ranges.get("analysis", {})
+    scale = citizens / max(int(analysis.get("population") or citizens), 1)
+    metrics = [m for m in BESIDE_A_RUN if m in ranges]
+    metrics += sorted(m for m in ranges if m.endswith(".disparate_impact"))
+    lines = []
+    for metric in metrics:
+        entry = ranges[metric]
+        if entry.get("low") is None:
+            continue
+        counted = not metric.endswith(("share", "disparate_impact"))
+        factor = scale if counted else 1.0
+        low, high = (show(metric, _rounded(entry[k] * factor, counted)) for k in ("low", "high"))
+        own = show(metric, _rounded(entry["scenario_value"] * factor, counted))
+        if metric.endswith("disparate_impact"):
+            text = entry.get("in_words") or ""
+            text = text.split("; the scenario as written", 1)[0]
+        else:
+            text = f"{label(metric)}: between {low} and {high} over the assumption ranges"
+        lines.append({"metric": metric, "text": f"{text} (as written: {own})"})
+    made = (
+        f"{analysis.get('method', '?')} analysis, {analysis.get('runs', '?')} runs of "
+        f"{int(analysis.get('population') or 0):,} citizens; counts scaled to this run's "
+        f"{citizens:,}"
+    )
+    return {"lines": lines, "analysis": made}
+
+
+def _rounded(value: float, counted: bool) -> float:
+    return float(round(value)) if counted else value

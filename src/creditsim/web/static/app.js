@@ -670,6 +670,7 @@ function renderRun(container, view, fresh) {
     view.cards.map((c) => h("li", { class: c.alert ? "alert" : null, "data-key": c.key, "data-value": JSON.stringify(c.value) },
       h("span", { class: "value", text: c.text }), h("span", { class: "what", text: c.what }),
       c.more ? h("span", { class: "more", text: c.more }) : null))));
+  parts.push(secretRanges(view.secret));
   if (view.sanctions.length) {
     parts.push(table("Each sanction and reward (purchases denied: flight and train tickets; in brackets at 1.4 billion citizens)",
       ["sanction", "kind", "reaches", "citizens", "wrongfully", "wrongful share", "purchases denied"],
@@ -1226,3 +1227,16 @@ document.addEventListener("DOMContentLoaded", async () => {
   await reattach().catch((error) => showError("run-error", error));
   document.body.dataset.ready = "true";
 });
+
+// The headline numbers' ranges over what the real system keeps secret (its assumptions), from
+// the newest `creditsim uncertainty` analysis of this model; where there is none, how to make one.
+function secretRanges(secret) {
+  if (!secret) {
+    return h("p", { class: "hint", id: "secret-ranges",
+      text: "Over what is secret: no uncertainty analysis of this model yet. `creditsim uncertainty PRESET` carries the preset's assumption ranges into a range on every headline number, shown here beside the point values." });
+  }
+  return h("section", { id: "secret-ranges", "aria-label": "ranges over what is secret" },
+    h("h3", { text: "Over what is secret: the range each number takes over the assumption ranges" }),
+    h("ul", {}, secret.lines.map((l) => h("li", { "data-metric": l.metric, text: l.text }))),
+    h("p", { class: "hint", text: secret.analysis }));
+}
