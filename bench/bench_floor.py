@@ -8,7 +8,8 @@ citizen-year) in memory `--repeat` times and keeps each stage's fastest seconds 
 timings). Then, in the same process, on arrays of the run's own sizes (citizens, events,
 records), times the primitives each stage needs at the least (fastest of `--repeat` each):
 
-- a uniform draw per item, and a gamma draw per citizen and category (NumPy's PCG64);
+- a uniform draw per item, and a gamma draw per citizen and category (NumPy's PCG64); a
+  uniform keyed by an event's identity (creditsim's hash, for common random numbers);
 - a weighted pick of a citizen per event: a binary search of uniforms, in order, in the
   cumulative weights (the uniforms drawn apart);
 - a gather (an attribute of each event's actor) and a compaction (the events kept);
@@ -35,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from creditsim.arrays.streams import keyed
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from benchfiles import write_atomically  # noqa: E402
@@ -58,8 +61,9 @@ FLOORS: dict[str, tuple[str, list[tuple[str, float]], str]] = {
     ),
     "channels": (
         "event",
-        [("uniform per event", 2), ("gather per event", 2), ("compaction per event", 1)],
-        "in view and the face search (a draw each), the actor's region and group, the records kept",
+        [("keyed uniform per event", 2), ("gather per event", 2), ("compaction per event", 1)],
+        "in view and the face search (a draw each, keyed by the event for common random "
+        "numbers), the actor's region and group, the records kept",
     ),
     "policies": (
         "record",
@@ -100,12 +104,15 @@ def primitives(
     table = rng.integers(0, 8, citizens).astype(np.int8)
     kept = rng.random(events) < records / max(events, 1)
     ordered = np.sort(rng.random(events)) * weights[-1]
+    draws = keyed(1, 0, "floor")
+    identity = np.arange(events, dtype=np.uint64)
     out = {
         "uniform per citizen": best(lambda: rng.random(citizens, dtype=np.float32), repeat),
         "gamma per citizen and category": best(
             lambda: rng.standard_gamma(0.5, (categories, citizens), dtype=np.float32), repeat
         ),
         "uniform per event": best(lambda: rng.random(events, dtype=np.float32), repeat),
+        "keyed uniform per event": best(lambda: draws.uniforms(identity), repeat),
         # Uniforms in order (events drawn in citizen order, as a count per citizen would give
         # them): a binary search with each query near the last.
         "weighted pick per event": best(lambda: np.searchsorted(weights, ordered), repeat),
