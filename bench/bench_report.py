@@ -92,6 +92,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--src", help="another checkout's src folder, measured beside")
     parser.add_argument("--label", default="other", help="its name in the table")
+    parser.add_argument("--note", default="", help="how the runs were made, and anything else")
     args = parser.parse_args()
     sources: dict[str, str | None] = {"this checkout": None}
     if args.src:
@@ -116,6 +117,7 @@ def main() -> int:
         "load_average_after": load_after,
         "figures": figures,
         "yardstick_import_matplotlib_figure": probe,
+        "note": args.note,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "report.json").write_text(json.dumps(data, indent=2) + "\n")
@@ -150,8 +152,11 @@ def _markdown(data: dict, labels: list[str]) -> str:
         "",
         f'Yardstick, measured right after: a fresh `python -c "import matplotlib.figure"` '
         f"took {probe['best_wall']:.2f} s wall, {probe['best_cpu']:.2f} s CPU (best of "
-        "the same repeats); on this machine with nothing else running it takes about 0.33 s.",
+        "the same repeats); with the machine near idle (load average 1.5) it took about 0.5 s "
+        "wall: the more above that, the busier the machine was.",
     ]
+    if data.get("note"):
+        lines += ["", data["note"]]
     return "\n".join(lines) + "\n"
 
 
