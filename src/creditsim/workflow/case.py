@@ -171,8 +171,8 @@ def _rerun(scenario: Any, manifest: dict[str, Any], shard: int, first: int, size
     from creditsim.engine.state import ShardState
 
     state = ShardState(
-        scenario, size, int(manifest["days"]), int(manifest["seed"]), shard, first, True,
-        array_module("numpy"),
+        scenario=scenario, size=size, days=int(manifest["days"]), seed=int(manifest["seed"]),
+        shard=shard, first_citizen=first, keep_rows=True, xp=array_module("numpy"),
     )  # fmt: skip
     for stage in PIPELINE:
         if stage.enabled(scenario):
