@@ -405,7 +405,7 @@ def _scores(state: Any, i: int) -> list[dict[str, Any]]:
     """Each score policy: the start, every change of grade (exact, from the run's ledger), the
     score after each day with records that move it (replayed from the citizen's own records),
     and the final score and grade."""
-    from creditsim.policies.scores import run_ledger
+    from creditsim.policies.scores import grade_of, run_ledger
 
     out = []
     records = state.records
@@ -428,7 +428,11 @@ def _scores(state: Any, i: int) -> list[dict[str, Any]]:
             )
             steps.append({"day": moment, "score": int(replay.score[0])})
         final = int(ledger.score[i]) if ledger is not None else int(rule.start[i])
-        grade = int(ledger.grade[i]) if ledger is not None else None
+        grade = (
+            int(ledger.grade[i])
+            if ledger is not None
+            else int(grade_of(policy, rule.start[i : i + 1])[0])  # no system: the start's
+        )
         out.append(
             {
                 "policy": policy.name,
@@ -436,7 +440,7 @@ def _scores(state: Any, i: int) -> list[dict[str, Any]]:
                 "start": int(rule.start[i]),
                 "steps": steps,
                 "final": final,
-                "final_grade": names[grade] if grade is not None else None,
+                "final_grade": names[grade],
                 "grade_changes": _grade_changes(changes, i, names),
                 "replay_exact": (steps[-1]["score"] if steps else int(rule.start[i])) == final,
             }
@@ -473,10 +477,13 @@ def _children(state: Any, i: int) -> list[int]:
 def _counts(built: CaseFile, scenario: Any) -> dict[str, Any]:
     """The counts the run's citizen row holds, from the case's own events and records."""
     offences = sum(1 for act in built.acts if act["offence"])
+    # As the row counts them: `records` are those of acts (a category), beside them the reports
+    # this citizen made as an informant; `wrongful_records` are all that are not theirs.
     counts: dict[str, Any] = {
         "true_events": len(built.acts),
         "true_offences": offences,
-        "records": len(built.records),
+        "records": sum(1 for r in built.records if r["category"]),
+        "reports_made": sum(1 for r in built.records if r["kind"] == "informed on someone"),
         "wrongful_records": sum(1 for r in built.records if r["wrongful"]),
     }
     for category in sorted({b.category for b in scenario.behaviours}):
