@@ -129,3 +129,17 @@ def test_a_city_pilot_reaches_only_its_citizens(tmp_path, preset, sanction, city
     assert (rows.loc[~inside, f"days_{sanction}"] == 0).all()
     if sanction == "public_screen":  # frequent enough to be sure of at this size
         assert (rows.loc[inside, f"days_{sanction}"] > 0).sum() > 5
+
+
+def test_the_blacklist_dates_its_entries_from_the_run_start(tmp_path):
+    from creditsim.web import blacklist as bl
+
+    result = creditsim.run(HISTORY, population=3000, seed=2, out=tmp_path / "run")
+    frame = bl.normalise(result.blacklist())
+    start = result.scenario.run.start_date
+    shown = bl.page(frame, seed=2, days=int(result.manifest["days"]), day_zero=start)
+    assert shown["rows"]
+    for row in shown["rows"]:
+        day = datetime.date.fromisoformat(row["published"])
+        assert start <= day < datetime.date(2021, 1, 1)
+    assert bl.date_of(0, start) == "2013-01-01"

@@ -106,6 +106,7 @@ def page(
     wrongful: bool | None = None,
     entry: str | None = None,
     order: str = "published",
+    day_zero: dt.date = DAY_ZERO,
 ) -> dict[str, Any]:
     """One page of entries, filtered, each as the listing shows it beside the truth; `order`
     "published" (by date, as the listing) or "wrongful_first" (the wrongful entries first, each
@@ -142,7 +143,7 @@ def page(
         "wrongful_total": int(frame["wrongful"].sum()),
         "citizens_total": int(frame["citizen"].nunique()),
         "kinds": [{"name": name, "label": entry_label(name)} for name in entries],
-        "rows": [_row(row, seed, days) for row in rows.itertuples(index=False)],
+        "rows": [_row(row, seed, days, day_zero) for row in rows.itertuples(index=False)],
     }
 
 
@@ -152,11 +153,12 @@ def entry_label(name: str) -> str:
     return fmt.label(name)
 
 
-def date_of(day: int) -> str:
-    return (DAY_ZERO + dt.timedelta(days=int(day))).isoformat()
+def date_of(day: int, day_zero: dt.date = DAY_ZERO) -> str:
+    """The calendar date of a day of the run (day 0: the scenario's `run.start_date`)."""
+    return (day_zero + dt.timedelta(days=int(day))).isoformat()
 
 
-def _row(row: Any, seed: int, days: int) -> dict[str, Any]:
+def _row(row: Any, seed: int, days: int, day_zero: dt.date = DAY_ZERO) -> dict[str, Any]:
     citizen = int(row.citizen)
     reasons = _names(row.reasons)
     sanctions = _names(row.sanctions)
@@ -171,8 +173,8 @@ def _row(row: Any, seed: int, days: int) -> dict[str, Any]:
         "reasons": [fmt.label(name) for name in reasons],
         "start_day": int(row.start_day),
         "end_day": int(row.end_day),
-        "published": date_of(row.start_day),
-        "until": date_of(row.end_day),
+        "published": date_of(row.start_day, day_zero),
+        "until": date_of(row.end_day, day_zero),
         "still_listed": still,
         "sanctions": [fmt.label(name) for name in sanctions],
         "caller_message": CALLER_MESSAGE if CALLER_SANCTION in sanctions else None,

@@ -255,15 +255,18 @@ class Library:
         }
 
     def blacklist_page(self, run_id: int, **options: Any) -> dict[str, Any]:
-        row, _ = self.result(run_id)
+        row, result = self.result(run_id)
         frame = self.blacklist_frame(run_id)
-        out = bl.page(frame, seed=int(row["seed"]), days=int(row["days"]), **options)
+        start = result.scenario.run.start_date if result is not None else bl.DAY_ZERO
+        out = bl.page(
+            frame, seed=int(row["seed"]), days=int(row["days"]), day_zero=start, **options
+        )
         out.update(
             run=run_id,
             scenario=row.get("scenario"),
             population=row.get("population"),
-            day_zero=bl.date_of(0),
-            last_day=bl.date_of(int(row["days"])),
+            day_zero=bl.date_of(0, start),
+            last_day=bl.date_of(int(row["days"]), start),
         )
         return out
 
