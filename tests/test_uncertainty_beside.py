@@ -39,3 +39,13 @@ def test_a_run_of_the_same_model_finds_the_analysis_and_scales_its_counts(catalo
 def test_no_analysis_no_ranges(catalogue, tmp_path):
     run = creditsim.run("national-2018", population=2000, out=tmp_path / "run")
     assert secret_ranges(run) is None
+
+
+def test_the_run_report_shows_the_ranges_beside_the_headline_numbers(catalogue, tmp_path):
+    run = creditsim.run("national-2018", population=3000, seed=9, out=tmp_path / "run")
+    before = creditsim.report(run, tmp_path / "before.html").read_text()
+    assert "no uncertainty analysis of this model" in before
+    creditsim.uncertainty("national-2018", samples=2, population=2000, seed=4)
+    after = creditsim.report(run, tmp_path / "after.html").read_text()
+    assert "Over what is secret: the range each number takes" in after
+    assert "over the assumption ranges" in after and "runs of 2,000 citizens" in after

@@ -86,7 +86,12 @@ def render_run(result: RunResult, targets: str | Any | None = None, parallel: bo
     post = Posteriors(int(manifest.get("seed") or 0), audit.get("confidence", 0.95))
     data = {
         "findings": {"findings": as_dicts(run_findings(audit, int(manifest.get("seed") or 0)))},
-        "headlines": {"cards": headline_cards(audit, post), "table": headline_table(audit, post)},
+        "headlines": {
+            "cards": headline_cards(audit, post),
+            "table": headline_table(audit, post),
+            "secret": _secret(result),
+            "scenario_name": scenario.name,
+        },
         "simulated": _simulated(result),
         "sanctions": {
             "figure": figures["sanctions"],
@@ -139,6 +144,17 @@ def in_scenario_order(audit: dict[str, Any], scenario: Scenario) -> dict[str, An
             overall[key] = ordered(overall[key], policies)
     out["overall"] = overall
     return out
+
+
+def _secret(result: RunResult) -> dict[str, Any] | None:
+    """Each headline number's range over what is secret, from the newest uncertainty analysis
+    of the same model in the run catalogue (None: there is none)."""
+    from creditsim.workflow.uncertainty import beside_run, latest_ranges
+
+    ranges = latest_ranges(result.scenario)
+    if not ranges:
+        return None
+    return beside_run(ranges, int(result.audit()["overall"]["citizens"]))
 
 
 def _simulated(result: RunResult) -> dict[str, Any]:
