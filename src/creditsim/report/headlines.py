@@ -20,14 +20,14 @@ def card(value: str, what: str, more: str = "", alert: bool = False) -> dict[str
     return {"value": value, "what": what, "more": more, "alert": alert}
 
 
-def _share(post: Posteriors, x: float, n: float) -> str:
+def share_interval(post: Posteriors, x: float, n: float) -> str:
     if n <= 0:
         return "—"
     low, high = post.share_interval(x, n)
     return f"{fmt.percent(low)} to {fmt.percent(high)}"
 
 
-def _count(post: Posteriors, x: float, n: float) -> str:
+def count_interval(post: Posteriors, x: float, n: float) -> str:
     """A count's interval as counts of the run: the count per citizen's interval times n."""
     if n <= 0:
         return "—"
@@ -63,34 +63,34 @@ def headline_cards(audit: dict[str, Any], post: Posteriors) -> list[dict[str, An
         card(
             fmt.integer(records),
             "records made about citizens",
-            f"95% interval {_count(post, records, citizens)}; from "
+            f"95% interval {count_interval(post, records, citizens)}; from "
             f"{fmt.integer(overall.get('true_events'))} true events",
         ),
         card(
             fmt.integer(wrong),
             "wrongful records",
             f"{fmt.percent(wrong / max(records, 1))} of all records (95% interval "
-            f"{_share(post, wrong, records)}): against someone who did not do it",
+            f"{share_interval(post, wrong, records)}): against someone who did not do it",
             alert=True,
         ),
         card(
             fmt.integer(sanctioned),
             "citizens ever under a sanction during the run",
             f"{fmt.percent(sanctioned / max(citizens, 1))} of citizens (95% interval "
-            f"{_share(post, sanctioned, citizens)}); {_scaled(post, sanctioned, citizens)}",
+            f"{share_interval(post, sanctioned, citizens)}); {_scaled(post, sanctioned, citizens)}",
         ),
         card(
             fmt.integer(wrongful),
             "of them sanctioned wrongfully",
             f"{fmt.percent(wrongful / sanctioned) if sanctioned else '0%'} of the sanctioned "
-            f"(95% interval {_share(post, wrongful, sanctioned)})",
+            f"(95% interval {share_interval(post, wrongful, sanctioned)})",
             alert=True,
         ),
         card(
             fmt.integer(children),
             "children reached by a sanction",
-            f"95% interval {_count(post, children, citizens)}; living with a sanctioned parent "
-            "whose sanction reaches the family",
+            f"95% interval {count_interval(post, children, citizens)}; living with a "
+            "sanctioned parent whose sanction reaches the family",
         ),
         *_change_cards(overall, post),
         _flag_card(audit),
@@ -169,20 +169,21 @@ def headline_table(audit: dict[str, Any], post: Posteriors) -> dict[str, Any]:
     rows = [
         row("synthetic citizens", citizens, "set (exact)"),
         row("true events (acts committed)", overall.get("true_events"),
-            _count(post, overall.get("true_events", 0), citizens)),
+            count_interval(post, overall.get("true_events", 0), citizens)),
         row("true offences", overall.get("true_offences"),
-            _count(post, overall.get("true_offences", 0), citizens)),
-        row("records", overall.get("records"), _count(post, overall.get("records", 0), citizens)),
+            count_interval(post, overall.get("true_offences", 0), citizens)),
+        row("records", overall.get("records"),
+            count_interval(post, overall.get("records", 0), citizens)),
         row("wrongful records", overall.get("wrongful_records"),
-            _count(post, overall.get("wrongful_records", 0), citizens)),
+            count_interval(post, overall.get("wrongful_records", 0), citizens)),
         row("citizens under any sanction", anyone.get("sanctioned", 0),
-            _count(post, anyone.get("sanctioned", 0), citizens)),
+            count_interval(post, anyone.get("sanctioned", 0), citizens)),
         row("sanctioned wrongfully", anyone.get("wrongful", 0),
-            _count(post, anyone.get("wrongful", 0), citizens)),
+            count_interval(post, anyone.get("wrongful", 0), citizens)),
         row("children reached", overall.get("children_reached"),
-            _count(post, overall.get("children_reached", 0), citizens)),
+            count_interval(post, overall.get("children_reached", 0), citizens)),
         row("households reached", overall.get("households_reached"),
-            _count(post, overall.get("households_reached", 0), citizens)),
+            count_interval(post, overall.get("households_reached", 0), citizens)),
     ]  # fmt: skip
     for label, entry in (
         ("change in offending", change.get("offending", {})),

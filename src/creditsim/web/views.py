@@ -174,7 +174,7 @@ class Library:
         audit = in_scenario_order(result.audit(), result.scenario)
         view["description"] = result.scenario.description
         view["mechanisms"] = mechanisms(result.scenario)
-        view["cards"] = cards(audit)
+        view["cards"] = cards(audit, int(row.get("seed") or 0))
         view["secret"] = secret_ranges(result)
         view["sanctions"] = sanction_rows(audit, result.scenario)
         view["lists"] = list_rows(audit)
@@ -351,8 +351,13 @@ def secret_ranges(result) -> dict[str, Any] | None:
     return beside_run(ranges, int(result.audit()["overall"]["citizens"]))
 
 
-def cards(audit: dict[str, Any]) -> list[dict[str, Any]]:
-    """The headline numbers, as the report shows them: value, its text, what it is."""
+def cards(audit: dict[str, Any], seed: int = 0) -> list[dict[str, Any]]:
+    """The headline numbers, as the report shows them: value, its text, what it is, and its 95%
+    interval (Jeffreys, as the report's cards)."""
+    from creditsim.figures.uncertainty import Posteriors
+    from creditsim.report.headlines import count_interval, share_interval
+
+    post = Posteriors(seed, audit.get("confidence", 0.95))
     overall = audit["overall"]
     citizens = overall["citizens"]
     scale = POPULATION / max(citizens, 1)
@@ -369,21 +374,26 @@ def cards(audit: dict[str, Any]) -> list[dict[str, Any]]:
         _card("citizens", citizens, fmt.integer(citizens), "synthetic citizens simulated",
               f"in {fmt.integer(overall.get('households'))} households"),
         _card("records", records, fmt.integer(records), "records made about citizens",
-              f"from {fmt.integer(overall.get('true_events'))} true events"),
+              f"95% interval {count_interval(post, records, citizens)}; from "
+              f"{fmt.integer(overall.get('true_events'))} true events"),
         _card("wrongful_records", overall.get("wrongful_records"),
               fmt.integer(overall.get("wrongful_records")), "wrongful records",
               f"{fmt.percent(overall.get('wrongful_records', 0) / max(records, 1))} of all "
-              "records: against someone who did not do it", alert=True),
+              f"records (95% interval "
+              f"{share_interval(post, overall.get('wrongful_records', 0), records)}): against "
+              "someone who did not do it", alert=True),
         _card("sanctioned", sanctioned, fmt.integer(sanctioned), "citizens under a sanction",
-              f"{fmt.percent(sanctioned / max(citizens, 1))} of citizens; about "
+              f"{fmt.percent(sanctioned / max(citizens, 1))} of citizens (95% interval "
+              f"{share_interval(post, sanctioned, citizens)}); about "
               f"{fmt.integer(sanctioned * scale)} at the scale of 1.4 billion"),
         _card("wrongfully_sanctioned", wrongful, fmt.integer(wrongful),
               "of them sanctioned wrongfully",
-              f"{fmt.percent(wrongful / sanctioned) if sanctioned else '0%'} of the sanctioned",
-              alert=True),
+              f"{fmt.percent(wrongful / sanctioned) if sanctioned else '0%'} of the sanctioned "
+              f"(95% interval {share_interval(post, wrongful, sanctioned)})", alert=True),
         _card("children_reached", overall.get("children_reached"),
               fmt.integer(overall.get("children_reached")), "children reached by a sanction",
-              "living with a sanctioned parent whose sanction reaches the family"),
+              "living with a sanctioned parent whose sanction reaches the family (95% interval "
+              f"{count_interval(post, overall.get('children_reached', 0), citizens)})"),
     ]  # fmt: skip
     if offending is not None:
         out.append(
