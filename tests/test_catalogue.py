@@ -109,6 +109,18 @@ def test_compare_sweep_and_calibrate_can_record_themselves(catalogue_file):
         catalogue.update(99, status="failed")
 
 
+def test_runs_and_comparisons_are_numbered_apart_for_readers(catalogue_file):
+    """Each entry has its place among its kind (run 1, 2; comparison 1), the id stays the key."""
+    first = catalogue.record("run", scenario="national-2018")
+    compare = catalogue.record("compare", scenario="national-2018")
+    second = catalogue.record("run", scenario="national-2018", parent=compare)
+    assert (first, compare, second) == (1, 2, 3)
+    numbers = {row["id"]: row["number"] for row in catalogue.list_runs(limit=None)}
+    assert numbers == {1: 1, 2: 1, 3: 2}
+    assert [r["number"] for r in catalogue.list_runs(kind="run")] == [2, 1]
+    assert catalogue.show_run(compare)["number"] == 1
+
+
 def test_queries_see_the_runs_own_rows(written):
     other = run(build_scenario(), population=POPULATION, out=written.path.parent / "small")
     counts = catalogue.query(

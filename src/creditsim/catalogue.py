@@ -226,6 +226,11 @@ def try_record_run(result: RunResult, **keywords: Any) -> int | None:
 # --------------------------------------------------------------------------------------- reading
 
 
+# Every entry with `number`, its place among the entries of its kind (run 1, 2, ...; comparison
+# 1, 2, ...), for readers; `id` stays the one key every command and address uses.
+NUMBERED = "(SELECT *, row_number() OVER (PARTITION BY kind ORDER BY id) AS number FROM runs)"
+
+
 def list_runs(limit: int | None = 20, kind: str | None = None) -> list[dict[str, Any]]:
     """The newest entries first (all with `limit` None), JSON columns decoded."""
     if kind is not None and kind not in KINDS:
@@ -235,7 +240,7 @@ def list_runs(limit: int | None = 20, kind: str | None = None) -> list[dict[str,
             f"--limit {shorten(limit)}: allowed is a whole number, 1 to {MAX_LIMIT:,}"
         )
     location = _existing()
-    sql = "SELECT * FROM runs"
+    sql = f"SELECT * FROM {NUMBERED}"
     params: list[Any] = []
     if kind is not None:
         sql += " WHERE kind = ?"
@@ -273,7 +278,7 @@ def show_run(run_id: int | str) -> dict[str, Any]:
     location = _existing()
     key = _id(run_id)
     with _open(location, read_only=True) as con:
-        rows = _rows(con.execute("SELECT * FROM runs WHERE id = ?", [key]))
+        rows = _rows(con.execute(f"SELECT * FROM {NUMBERED} WHERE id = ?", [key]))
     if not rows:
         raise CatalogueError(_unknown(run_id))
     row = rows[0]

@@ -161,6 +161,8 @@ class Library:
             "on_disk": row.get("on_disk"),
             "settings": (row.get("settings") or {}).get("dashboard"),
             "parent": row.get("parent"),
+            "number": row.get("number"),
+            "parent_number": self._number(row.get("parent")),
             "label": (row.get("settings") or {}).get("label"),
             "summary": _plain(row.get("metrics") or {}),
             "files": result is not None,
@@ -272,11 +274,21 @@ class Library:
 
     # ------------------------------------------------------------------------------ compares
 
+    def _number(self, entry_id: int | None) -> int | None:
+        """An entry's number among those of its kind (comparison 2), for a link's words."""
+        if entry_id is None:
+            return None
+        try:
+            return catalogue.show_run(entry_id).get("number")
+        except catalogue.CatalogueError:
+            return None
+
     def compare_view(self, compare_id: int) -> dict[str, Any]:
         row = self.entry(compare_id, kind="compare")
         settings = row.get("settings") or {}
         view: dict[str, Any] = {
             "id": compare_id,
+            "number": row.get("number"),
             "scenario": row.get("scenario"),
             "status": row.get("status"),
             "population": row.get("population"),
@@ -645,6 +657,7 @@ def _listing(row: dict[str, Any]) -> dict[str, Any]:
     settings = row.get("settings") or {}
     return {
         "id": row["id"],
+        "number": row.get("number"),
         "kind": row.get("kind"),
         "created_at": str(row.get("created_at"))[:19],
         "status": row.get("status"),

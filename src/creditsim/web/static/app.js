@@ -654,7 +654,7 @@ function renderRun(container, view, fresh) {
     view.files ? h("a", { href: `/api/runs/${view.id}/audit`, target: "_blank", rel: "noopener" }, "Whole audit (JSON)") : null,
     fresh ? h("a", { href: `#/runs/${view.id}` }, "Open as a page") : null);
   parts.push(h("div", { class: "result-head" },
-    h(fresh ? "h2" : "h1", { id: "result-title" }, `Run ${view.id}: ${view.scenario}`), links));
+    h(fresh ? "h2" : "h1", { id: "result-title", title: `catalogue id ${view.id}` }, `Run ${view.number ?? view.id}: ${view.scenario}`), links));
   parts.push(h("p", { class: "hint" },
     `${Number(view.population).toLocaleString("en")} synthetic citizens over ${view.years === 1 ? "one year" : `${view.years} years`} (${view.days} days), seed ${view.seed}; simulated in ${Number(view.seconds).toFixed(2)} s; recorded ${view.created_at.slice(0, 19)} UTC.`));
   parts.push(settingsLine(view.settings, view));
@@ -710,7 +710,7 @@ function renderRun(container, view, fresh) {
 
 function settingsLine(settings, view) {
   if (view && view.parent) {
-    return h("p", { class: "hint", id: "run-origin" }, `Made by `, h("a", { href: `#/compares/${view.parent}`, text: `comparison ${view.parent}` }),
+    return h("p", { class: "hint", id: "run-origin" }, `Made by `, h("a", { href: `#/compares/${view.parent}`, text: `comparison ${view.parent_number ?? view.parent}` }),
       " (one side of it, one seed); its settings are shown there.");
   }
   if (!settings) return h("p", { class: "hint", id: "run-origin", text: "Made outside the dashboard (with creditsim run or the Python API)." });
@@ -831,14 +831,14 @@ function pastFrom(r) {
 function pastMatches(r, words, from) {
   // The filter: every word found in the entry's id, label, scenario, date or origin.
   if (from && (r.kind === "compare" ? "dashboard" : pastFrom(r).split(" ")[0]) !== from) return false;
-  const text = [r.kind === "compare" ? `comparison ${r.id}` : `run ${r.id}`, r.label || "", r.scenario || "", r.created_at, r.kind === "compare" ? "" : pastFrom(r), `seed ${r.seed}`].join(" ").toLowerCase();
+  const text = [entryName(r), `id ${r.id}`, r.label || "", r.scenario || "", r.created_at, r.kind === "compare" ? "" : pastFrom(r), `seed ${r.seed}`].join(" ").toLowerCase();
   return words.every((w) => text.includes(w));
 }
 
 function pastActions(r) {
   // Label anything; delete only what this dashboard made (the server refuses the rest).
   const kind = r.kind === "compare" ? "compares" : "runs";
-  const what = r.kind === "compare" ? `comparison ${r.id}` : `run ${r.id}`;
+  const what = entryName(r);
   const label = h("button", { type: "button", class: "small", "data-action": "label", onclick: async (e) => {
     e.stopPropagation();
     const text = window.prompt(`A label for ${what} (empty: none)`, r.label || "");
@@ -862,14 +862,14 @@ function showPast() {
   const shownCompares = compares.filter((c) => pastMatches(c, words, from === "comparison" ? "" : from));
   $("past-count").textContent = `${plural(shownRuns.length, "run")} of ${runs.length}, ${plural(shownCompares.length, "comparison")} of ${compares.length}${words.length || from ? " match the filter" : ""}.`;
   const body = $("runs-table").tBodies[0];
-  const labelled = (r, text) => [h("a", { href: `#/${r.kind === "compare" ? "compares" : "runs"}/${r.id}`, text }), r.label ? h("span", { class: "label", text: r.label }) : null];
+  const labelled = (r, text) => [h("a", { href: `#/${r.kind === "compare" ? "compares" : "runs"}/${r.id}`, text, title: `catalogue id ${r.id} (creditsim runs show ${r.id})` }), r.label ? h("span", { class: "label", text: r.label }) : null];
   if (!shownRuns.length) {
     body.replaceChildren(h("tr", {}, h("td", { colspan: 10, text: runs.length ? "No run matches the filter." : "No runs yet: make one on the Run page." })));
   } else {
     body.replaceChildren(...shownRuns.map((r) => h("tr", { class: "link", tabindex: 0, "data-run": r.id,
       onclick: (e) => { if (!e.target.closest("button, a")) location.hash = `#/runs/${r.id}`; },
       onkeydown: (e) => { if (e.key === "Enter" && !e.target.closest("button")) location.hash = `#/runs/${r.id}`; } },
-      h("th", { scope: "row" }, labelled(r, `run ${r.id}`)),
+      h("th", { scope: "row" }, labelled(r, entryName(r))),
       h("td", { text: r.created_at }), h("td", { text: r.scenario + (r.knobs ? ` (${plural(r.knobs, "knob")} changed)` : "") }),
       h("td", { class: "num", text: r.text.population }), h("td", { class: "num", text: num(r.years) }),
       h("td", { class: "num", text: num(r.seed) }), h("td", { class: "num", text: r.text.sanctioned }),
@@ -878,7 +878,7 @@ function showPast() {
   }
   const cbody = $("compares-table").tBodies[0];
   cbody.replaceChildren(...(shownCompares.length ? shownCompares.map((c) => h("tr", { class: "link", "data-compare": c.id, onclick: (e) => { if (!e.target.closest("button, a")) location.hash = `#/compares/${c.id}`; } },
-    h("th", { scope: "row" }, labelled(c, `comparison ${c.id}`)),
+    h("th", { scope: "row" }, labelled(c, entryName(c))),
     h("td", { text: c.created_at }), h("td", { text: c.scenario + (c.knobs ? ` (${plural(c.knobs, "knob")} changed)` : "") }), h("td", { class: "num", text: c.text.population }),
     h("td", { class: "num", text: num(c.years) }), h("td", { text: c.status }), pastActions(c))) :
     [h("tr", {}, h("td", { colspan: 7, text: compares.length ? "No comparison matches the filter." : "No comparisons yet." }))]));
@@ -1033,7 +1033,7 @@ function renderCompare(container, view, heading) {
   const settings = view.settings || null;
   const aWords = settings ? armWords(settings.a) : view.a;
   const bWords = settings ? armWords(settings.b) : view.b;
-  const title = `Comparison ${view.id}: ${bWords} (B) against ${aWords} (A)`;
+  const title = `Comparison ${view.number ?? view.id}: ${bWords} (B) against ${aWords} (A)`;
   const seeds = view.seeds ? view.seeds.length : 0;
   const knobs = settings ? h("details", { class: "settings", id: "compare-knobs", open: true },
     h("summary", { text: "The settings of A and B" }),
@@ -1239,4 +1239,11 @@ function secretRanges(secret) {
     h("h3", { text: "Over what is secret: the range each number takes over the assumption ranges" }),
     h("ul", {}, secret.lines.map((l) => h("li", { "data-metric": l.metric, text: l.text }))),
     h("p", { class: "hint", text: secret.analysis }));
+}
+
+// Runs and comparisons are numbered apart for readers (run 3, comparison 2); the catalogue id,
+// which every address and `creditsim runs show` use, is in the link's title.
+function entryName(r) {
+  const kind = r.kind === "compare" ? "comparison" : "run";
+  return `${kind} ${r.number ?? r.id}`;
 }
