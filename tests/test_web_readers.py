@@ -130,7 +130,11 @@ def test_four_fifths_flags_count_one_way():
     assert empty["count"] == 0 and "more outside" not in empty["words"]
 
 
-def test_the_dashboard_card_and_the_command_line_count_the_same_flags(tmp_path):
+def test_the_dashboard_card_and_the_command_line_count_the_same_flags(tmp_path, monkeypatch):
+    import creditsim.cli
+
+    # The console was made when the command line was first imported: wide, so no cell wraps.
+    monkeypatch.setattr(creditsim.cli.console, "width", 400)
     out = tmp_path / "cli-run"
     result = CliRunner().invoke(
         cli_app, ["run", "national-2018", "-n", "3000", "--seed", "2", "--out", str(out)],

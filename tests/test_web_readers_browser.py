@@ -150,7 +150,8 @@ def test_runs_never_lost_or_doubled(browser, server):
     app, base = server
     page = _page(browser)
     _ready(page, base + "/")
-    page.fill("#population", "400000")
+    page.fill("#population", "2000000")  # long enough (20 citizen-years x 2 million) to
+    page.fill("#years", "10")  # cancel it after a reload, even on a quiet machine
     page.fill("#camera_density", "2")
     page.locator("#camera_density").dispatch_event("input")
     assert "camera_density" in page.evaluate("decodeURIComponent(location.hash)")
@@ -165,7 +166,7 @@ def test_runs_never_lost_or_doubled(browser, server):
     page.wait_for_selector("body[data-ready=true]")
     page.wait_for_selector("#run-status:not([hidden])")
     assert page.input_value("#camera_density") == "2"
-    assert page.input_value("#population") == "400000"
+    assert page.input_value("#population") == "2000000"
     assert page.is_disabled("#run-button")
     _shot(page, "3-reattached-1400")
     page.click("#cancel-button")
