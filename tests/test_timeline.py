@@ -292,3 +292,24 @@ def test_an_empty_list_clears_inherited_assumptions_and_phases():
     parent = load_scenario("national-2018")
     assert parent.assumptions
     assert load_scenario(parent, {"assumptions": []}).assumptions == []
+
+
+def test_points_change_on_their_day():
+    """A jaywalking record costs 50 points from 1 July: the national score's steps from records
+    before are the scenario's own points, those after the new ones (exact)."""
+    july = datetime.date(2018, 7, 1)
+    july_day = (july - datetime.date(2018, 1, 1)).days
+    base = load_scenario("national-2018", {"response": {"enabled": False}})
+    index = [b.name for b in base.behaviours].index("jaywalking")
+    own = next(b.points for b in base.behaviours if b.name == "jaywalking")
+    changed = load_scenario(base, _phase(july, **{"behaviours.jaywalking.points": -50}))
+    state = _state(changed)
+    rule = next(r for r in state.score_rules if r.policy.name == "national")
+    day = np.array([july_day - 1, july_day, july_day + 100])
+    kind = np.full(3, index)
+    np.testing.assert_array_equal(rule.points(day, kind), [own, -50, -50])
+    # The final scores differ from the unchanged scenario's only for those with such records.
+    same = _state(base)
+    moved = state.ledgers["national"].score != same.ledgers["national"].score
+    late = state.records.subject[(state.records.kind == index) & (state.records.day >= july_day)]
+    assert moved.any() and set(np.flatnonzero(moved)) <= set(late.tolist())

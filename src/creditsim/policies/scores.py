@@ -27,6 +27,7 @@ from creditsim.scenario.schema import (
     ScorePolicy,
     Trigger,
 )
+from creditsim.scenario.timeline import Phases
 
 QUANTILES = (0.1, 0.5, 0.9)
 
@@ -64,6 +65,16 @@ class ScoreRule:
     network: Network | None  # contacts, where the policy reads them
     # bool per citizen: in the policy's regions (a city's pilot); None: everyone is scored
     scored: np.ndarray | None = None
+    # Under a timeline whose phases change the points: the first day of each phase and the
+    # points per (phase, record kind); None: `delta_by_kind` throughout.
+    phased_deltas: tuple[np.ndarray, np.ndarray] | None = None
+
+    def points(self, day: np.ndarray, kind: np.ndarray) -> np.ndarray:
+        """The points each record moves the score by, by the rules of its day."""
+        if self.phased_deltas is None:
+            return self.delta_by_kind[kind]
+        first, table = self.phased_deltas
+        return table[np.searchsorted(first, day, side="right") - 1, kind]
 
     @staticmethod
     def uniform(policy: ScorePolicy, delta_by_kind: np.ndarray, citizens: int) -> ScoreRule:
@@ -112,8 +123,19 @@ def deltas(scenario: Scenario, policy: ScorePolicy) -> np.ndarray:
     return np.array([own.get(n, v) for n, v in zip(names, base, strict=True)], dtype=np.int32)
 
 
-def score_rules(scenario: Scenario, pop: Population, seed: int, shard: int) -> list[ScoreRule]:
-    return [score_rule(scenario, policy, pop, seed, shard) for policy in scenario.score_policies]
+def score_rules(
+    scenario: Scenario, pop: Population, seed: int, shard: int, phases: Phases | None = None
+) -> list[ScoreRule]:
+    """Each score policy made concrete; under a timeline that changes points, by phase."""
+    rules = [score_rule(scenario, policy, pop, seed, shard) for policy in scenario.score_policies]
+    if phases is None or phases.constant:
+        return rules
+    first = np.asarray(phases.first_day, dtype=np.int64)
+    for index, rule in enumerate(rules):
+        table = np.stack([deltas(s, s.score_policies[index]) for s in phases.scenarios])
+        if np.any(table != table[0]):
+            rule.phased_deltas = (first, table)
+    return rules
 
 
 def score_rule(
@@ -278,7 +300,7 @@ def _deltas(
     """The records that move this policy's score, as (day, subject, points), with the
     restorations of deductions after `restore_after_days` added as records of their own."""
     policy = rule.policy
-    delta = rule.delta_by_kind[kind]
+    delta = rule.points(day, kind)
     keep = np.flatnonzero(delta != 0)
     if keep.shape[0] < delta.shape[0]:
         day, subject, delta = day[keep], subject[keep], delta[keep]
@@ -524,7 +546,7 @@ def grade_changes_for_sanctions(
         return stack_changes([])
     if rule.network is not None:  # a contact's records move one's score too: replay everyone
         return run_ledger(rule, day, subject, kind, days).changes
-    delta = rule.delta_by_kind[kind]
+    delta = rule.points(day, kind)
     citizens = rule.start.shape[0]
     # A score stays between the start plus all deductions and the start plus all gains,
     # whatever their order, the bounds or the restorations.

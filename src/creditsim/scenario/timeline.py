@@ -7,11 +7,12 @@ record's or interval's day; with no timeline there is one phase, the scenario it
 changes.
 
 `scenario.loading.resolve` makes the phases. What may change by date is what the stages read by
-day: behaviour rates, channels and targeting, cameras and pooling of a region, lists, sanctions
-(their triggers, terms, reach, regions, ticket purchases), appeals, and the citizens'
-deterrence. Who the citizens are (regions' shares, groups,
-households, incomes, propensities), the score policies' scales and points, exemptions, attacks
-(they have their own days) and the run's settings are fixed for a run.
+day: behaviour rates, channels and targeting, cameras and pooling of a region, the points a
+record moves a score by, lists, sanctions (their triggers, terms, reach, regions, ticket
+purchases), appeals, and the citizens' deterrence and informing. Who the citizens are (regions'
+shares, groups, households, incomes, propensities), the score policies' scales (start, bounds,
+grades, restoration, contacts), exemptions, attacks (they have their own days), gaming and giving
+up, and the run's settings are fixed for a run.
 """
 
 from __future__ import annotations
@@ -26,19 +27,20 @@ from creditsim.scenario.schema import Scenario
 # The fields a phase may set, by the first segment of their path (and, where only some fields
 # of a table may change, the second or third).
 ALLOWED = {
-    "behaviours": {"rate_per_year", "age_multipliers", "channels"},
+    "behaviours": {"rate_per_year", "age_multipliers", "channels", "points"},
     "channels": None,
     "targeting": None,
     "regions": {"cameras_per_1000", "camera_growth_per_year", "cameras_from", "pooling_share"},
     "sanctions": None,
     "appeals": None,
-    "response": {"deterrence"},
+    "response": {"deterrence", "informing"},
 }
 ALLOWED_TEXT = (
-    "behaviours.NAME.(rate_per_year, age_multipliers, channels), channels.*, targeting.*, "
+    "behaviours.NAME.(rate_per_year, age_multipliers, channels, points), channels.*, "
+    "targeting.*, policies.SCORE.points, "
     "regions.NAME.(cameras_per_1000, camera_growth_per_year, cameras_from, pooling_share), "
-    "the fields of a "
-    "list policy (policies.LIST.*), sanctions.*, appeals.*, response.deterrence.*"
+    "the fields of a list policy (policies.LIST.*), sanctions.*, appeals.*, "
+    "response.deterrence.*, response.informing.*"
 )
 
 

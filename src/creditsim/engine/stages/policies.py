@@ -30,7 +30,7 @@ def rules(state: ShardState) -> None:
     """Each policy made concrete for the shard's citizens: a score policy's starting scores and
     contacts, a list's time each citizen takes to pay."""
     scenario, pop, seed, shard = state.scenario, state.pop, state.seed, state.shard
-    state.score_rules = score_rules(scenario, pop, seed, shard)
+    state.score_rules = score_rules(scenario, pop, seed, shard, state.phases)
     state.list_rules = [
         PhasedList(state.phases, policy.name, pop.income_band, seed, shard)
         for policy in scenario.list_policies
