@@ -139,6 +139,9 @@ def main() -> None:
         old = json.loads(previous.read_text())
         if (old.get("seed"), old.get("peer_steps_per_year")) == (args.seed, args.steps):
             report["runs"] = old.get("runs", [])
+            earlier = {k: old[k] for k in ("command", "when", "load_average_start",
+                                           "load_average_end") if k in old}  # fmt: skip
+            report["merged_from"] = [*old.get("merged_from", []), earlier]
     for size in args.sizes:
         for model in args.models:
             for impl in chosen:
@@ -346,6 +349,14 @@ def _markdown(report: dict) -> str:
         "(taskset) from start to exit, imports included, no warm-up.",
         "",
     ]
+    for earlier in report.get("merged_from", []):
+        lines += [
+            f"Rows this run did not redo (--merge) come from `{earlier.get('command', '?')}` "
+            f"at {earlier.get('when', '?')}, load average at its start "
+            f"{_load(earlier.get('load_average_start', []))} and at its end "
+            f"{_load(earlier.get('load_average_end', []))}.",
+            "",
+        ]
     versions = {}
     for run in report["runs"]:
         versions.update(run.get("versions", {}))
