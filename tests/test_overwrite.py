@@ -36,9 +36,7 @@ def test_overwrite_removes_only_the_previous_runs_files(tmp_path):
     creditsim.run("national-2018", out=out, catalogue=False, **SMALL)
     assert (out / "citizens" / "part-00002.parquet").is_file()
     _plant(out)
-    creditsim.run(
-        "national-2018", out=out, overwrite=True, catalogue=False, population=900, seed=5
-    )
+    creditsim.run("national-2018", out=out, overwrite=True, catalogue=False, population=900, seed=5)
     _assert_planted(out)
     # The earlier run's three shards are gone, the new run's one is there.
     run_files = [name for name in _tree(out) if name in planned_files(3)]

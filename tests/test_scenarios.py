@@ -162,8 +162,9 @@ def test_overrides_on_a_scenario_object():
 
 NUMBER = re.compile(r"(?<![\w.\-])[-+]?\d[\d_]*(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w\-])")
 # Run mechanics and definitions, not claims about the world: the random seed, the output
-# period, and the four-fifths rule itself (a legal definition, named in its comment).
-EXEMPT_KEYS = {"seed", "timeseries_every_days", "four_fifths_threshold", "shard_size"}  # run settings
+# period, the shard size, and the four-fifths rule itself (a legal definition, named in its
+# comment).
+EXEMPT_KEYS = {"seed", "timeseries_every_days", "four_fifths_threshold", "shard_size"}
 
 
 def _split_comment(line: str) -> tuple[str, str]:

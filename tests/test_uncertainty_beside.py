@@ -28,9 +28,10 @@ def test_a_run_of_the_same_model_finds_the_analysis_and_scales_its_counts(catalo
     lines = {line["metric"]: line["text"] for line in shown["lines"]}
     wrongful = analysis.intervals["sanctions.any.wrongful"]
     low, high = (round(wrongful[k] * 2) for k in ("low", "high"))  # 4,000 / 2,000 citizens
-    assert f"between {low:,} and {high:,} over the assumption ranges" in lines[
-        "sanctions.any.wrongful"
-    ]
+    assert (
+        f"between {low:,} and {high:,} over the assumption ranges"
+        in lines["sanctions.any.wrongful"]
+    )
     share = analysis.intervals["sanctions.any.wrongful_share"]
     assert share["low"] <= share["scenario_value"] <= share["high"]
     assert any(m.endswith("disparate_impact") for m in lines)

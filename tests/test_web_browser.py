@@ -76,8 +76,7 @@ def test_the_dashboard_in_a_real_browser(browser, tmp_path):
         page.screenshot(path=str(shots / "1-run.png"), full_page=True)
 
         # The numbers shown are the run's audit.
-        title = page.inner_text("#result-title")
-        run_id = int(title.split(":")[0].split()[-1])
+        run_id = int(page.get_attribute("#result-title", "data-id"))  # its catalogue id
         audit = httpx.get(f"{base}/api/runs/{run_id}/audit").json()
         overall = audit["overall"]
         anyone = overall["sanctions"]["any"]

@@ -654,7 +654,7 @@ function renderRun(container, view, fresh) {
     view.files ? h("a", { href: `/api/runs/${view.id}/audit`, target: "_blank", rel: "noopener" }, "Whole audit (JSON)") : null,
     fresh ? h("a", { href: `#/runs/${view.id}` }, "Open as a page") : null);
   parts.push(h("div", { class: "result-head" },
-    h(fresh ? "h2" : "h1", { id: "result-title", title: `catalogue id ${view.id}` }, `Run ${view.number ?? view.id}: ${view.scenario}`), links));
+    h(fresh ? "h2" : "h1", { id: "result-title", title: `catalogue id ${view.id}`, "data-id": view.id }, `Run ${view.number ?? view.id}: ${view.scenario}`), links));
   parts.push(h("p", { class: "hint" },
     `${Number(view.population).toLocaleString("en")} synthetic citizens over ${view.years === 1 ? "one year" : `${view.years} years`} (${view.days} days), seed ${view.seed}; simulated in ${Number(view.seconds).toFixed(2)} s; recorded ${view.created_at.slice(0, 19)} UTC.`));
   parts.push(settingsLine(view.settings, view));
@@ -1042,7 +1042,7 @@ function renderCompare(container, view, heading) {
       h("div", {}, h("h4", { text: `B: ${bWords}` }), knobTable(settings.b.knobs || {})))) :
     h("p", { class: "hint", id: "compare-knobs", text: "Made with creditsim compare: A and B are the scenarios named in the title, as they are." });
   fill(container,
-    h("div", { class: "result-head" }, h(heading || "h2", { id: "compare-title", text: title }),
+    h("div", { class: "result-head" }, h(heading || "h2", { id: "compare-title", text: title, title: `catalogue id ${view.id}`, "data-id": view.id }),
       h("div", { class: "links" }, h("a", { href: `/compares/${view.id}/report`, target: "_blank", rel: "noopener", id: "compare-report" }, "Report for a reader (HTML)"))),
     h("p", { class: "hint", text: `${Number(view.population).toLocaleString("en")} synthetic citizens, ${view.years === 1 ? "one year" : `${view.years} years`}, ${plural(seeds, "seed")}: A and B on the same citizens and chances. Values are means over the seeds (counts rounded to whole citizens); B − A is what B changes, paired seed by seed.` }),
     knobs,
