@@ -700,7 +700,7 @@ def beside_run(ranges: dict[str, dict[str, Any]], citizens: int) -> dict[str, An
             text = text.split("; the scenario as written", 1)[0]
         else:
             text = f"{label(metric)}: between {low} and {high} over the assumption ranges"
-        lines.append({"metric": metric, "text": f"{text} (as written: {own})"})
+        lines.append({"metric": metric, "text": f"{text} (the analysis's run as written: {own})"})
     made = (
         f"{analysis.get('method', '?')} analysis, {analysis.get('runs', '?')} runs of "
         f"{int(analysis.get('population') or 0):,} citizens; counts scaled to this run's "
