@@ -264,11 +264,11 @@ def latest(kind: str, model_key: str) -> dict[str, Any] | None:
         "SELECT * FROM runs WHERE kind = ? AND status = 'complete' "
         "AND json_extract_string(settings, '$.model_key') = ? ORDER BY id DESC LIMIT 1"
     )
-    with _open(location, read_only=True) as con:
-        try:
+    try:
+        with _open(location, read_only=True) as con:
             rows = _rows(con.execute(sql, [kind, model_key]))
-        except duckdb.CatalogException:  # no table yet
-            return None
+    except duckdb.Error:  # no table yet, or the file is not a catalogue: nothing to stand beside
+        return None
     return rows[0] if rows else None
 
 

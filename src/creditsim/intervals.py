@@ -19,6 +19,10 @@ class Intervals:
     def size(self) -> int:
         return int(self.person.shape[0])
 
+    def take(self, index: np.ndarray) -> Intervals:
+        """The intervals at `index` (a mask or indexes)."""
+        return Intervals(self.person[index], self.start[index], self.end[index])
+
     def days_within(self, days: int) -> np.ndarray:
         return np.minimum(self.end, days) - self.start
 

@@ -74,7 +74,7 @@ def clip(intervals: Intervals, first: int, end: int | None) -> Intervals:
     stop = OPEN_END if end is None else end
     start = np.maximum(intervals.start, first)
     finish = np.minimum(intervals.end, stop)
-    inside = np.flatnonzero(start < finish)
+    inside = start < finish
     return Intervals(
         intervals.person[inside], start[inside].astype(np.int32), finish[inside].astype(np.int32)
     )
@@ -94,10 +94,4 @@ def in_force_each_day(
     return {name: union(found) for name, found in pieces.items()}
 
 
-def starting_in(phases: Phases, intervals: Intervals) -> Iterator[tuple[Scenario, np.ndarray]]:
-    """(the scenario in force, the indexes of the intervals that start in its phase)."""
-    for _, scenario, index in parts(phases, intervals.start):
-        yield scenario, index
-
-
-__all__ = ["clip", "in_force_each_day", "keep_phased", "observe_phased", "parts", "starting_in"]
+__all__ = ["clip", "in_force_each_day", "keep_phased", "observe_phased", "parts"]

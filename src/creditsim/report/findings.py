@@ -20,8 +20,7 @@ import numpy as np
 
 from creditsim.figures import numbers as fmt
 from creditsim.figures.uncertainty import Posteriors
-
-POPULATION = 1_400_000_000
+from creditsim.scenario.schema import POPULATION
 
 
 @dataclass(frozen=True)

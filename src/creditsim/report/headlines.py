@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from creditsim.figures import numbers as fmt
-from creditsim.report.findings import POPULATION, Posteriors
+from creditsim.report.findings import Posteriors
 from creditsim.report.prose import flag_words
 from creditsim.report.render import table
+from creditsim.scenario.schema import POPULATION
 
 
 def card(value: str, what: str, more: str = "", alert: bool = False) -> dict[str, Any]:

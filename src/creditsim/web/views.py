@@ -121,7 +121,8 @@ class Library:
         except catalogue.CatalogueError as error:
             raise NotFound(str(error)) from None
         if row.get("kind") != kind:
-            raise NotFound(f"catalogue entry {run_id} is a {row.get('kind')}, not a {kind}")
+            found, wanted = (KIND_WORDS.get(k, k) for k in (row.get("kind"), kind))
+            raise NotFound(f"catalogue entry {run_id} is {found}, not {wanted}")
         return row
 
     # ----------------------------------------------------------------------------------- a run
@@ -265,6 +266,7 @@ class Library:
         )
         out.update(
             run=run_id,
+            number=row.get("number"),
             scenario=row.get("scenario"),
             population=row.get("population"),
             day_zero=bl.date_of(0, start),
@@ -350,6 +352,10 @@ class Library:
 
 
 # ----------------------------------------------------------------------------------- contents
+
+
+KIND_WORDS = {"run": "a run", "compare": "a comparison", "sweep": "a sweep",
+              "calibrate": "a calibration", "uncertainty": "an uncertainty analysis"}  # fmt: skip
 
 
 def secret_ranges(result) -> dict[str, Any] | None:

@@ -235,13 +235,11 @@ def latest_ranges(scenario: Scenario) -> dict[str, dict[str, Any]] | None:
     """The intervals over what is secret of the newest analysis of exactly this scenario in the
     catalogue (None: no analysis, or no catalogue). Counts were measured on the analysis's own
     population: scale them by the citizens of the run they stand beside."""
-    import duckdb
-
     from creditsim.catalogue import CatalogueError, latest
 
     try:
         entry = latest("uncertainty", model_key(scenario))
-    except (CatalogueError, OSError, duckdb.Error):
+    except (CatalogueError, OSError):
         return None
     return None if entry is None else entry.get("metrics")
 

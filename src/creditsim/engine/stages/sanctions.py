@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from creditsim.engine.phased import clip, in_force_each_day, starting_in
+from creditsim.engine.phased import clip, in_force_each_day, parts
 from creditsim.engine.stage import stage, with_system
 from creditsim.engine.stages.policies import trail
 from creditsim.engine.state import Appealed, ShardState, Worlds
@@ -125,10 +125,6 @@ def _denied(state: ShardState, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Purchases denied under a ban, each tried at the rate in force on its day."""
     s = state
     intervals = s.sanction_appeals[name].outcome.intervals
-    if s.phases.constant:
-        return denied_purchases(
-            _sanction(s.scenario, name), intervals, s.pop, s.days, s.seed, s.shard
-        )
     found = [
         denied_purchases(
             _sanction(scenario, name), clip(intervals, first, end), s.pop, s.days, s.seed, s.shard
@@ -157,10 +153,9 @@ def imposed_where_in_force(
         if not sanction.in_force:
             found[sanction.name] = no_intervals()
         elif sanction.regions is not None:
-            inside = np.isin(np.arange(len(names)), [names.index(r) for r in sanction.regions])
             spans = found[sanction.name]
-            keep = np.flatnonzero(inside[region[spans.person]])
-            found[sanction.name] = Intervals(spans.person[keep], spans.start[keep], spans.end[keep])
+            ours = [names.index(r) for r in sanction.regions]
+            found[sanction.name] = spans.take(np.isin(region[spans.person], ours))
     return found
 
 
@@ -176,30 +171,16 @@ def appeal_phased(
     seed: int,
     shard: int,
 ) -> AppealOutcome:
-    """Appeals, each heard under the rules in force on the day its spell began."""
-    if phases.constant:
-        scenario = phases.scenarios[0]
-        return appeal(
-            scenario,
-            label,
-            appealable(scenario),
-            intervals,
-            wrongful,
-            income_band,
-            grade,
-            days,
-            seed,
-            shard,
-        )
+    """Appeals, each heard under the rules in force on the day its spell began (each spell's
+    draws are keyed by it, so hearing them phase by phase changes nothing else)."""
     end = intervals.end.copy()
     flags = [np.zeros(intervals.size, dtype=bool) for _ in range(4)]
-    for scenario, index in starting_in(phases, intervals):
-        part = Intervals(intervals.person[index], intervals.start[index], intervals.end[index])
+    for _, scenario, index in parts(phases, intervals.start):
         outcome = appeal(
             scenario,
             label,
             appealable(scenario),
-            part,
+            intervals.take(index),
             wrongful,
             income_band,
             grade,
@@ -208,8 +189,7 @@ def appeal_phased(
             shard,
         )
         end[index] = outcome.intervals.end
-        for flag, found in zip(
-            flags, (outcome.filed, outcome.upheld, outcome.insincere, outcome.lifted), strict=True
-        ):
+        decided = (outcome.filed, outcome.upheld, outcome.insincere, outcome.lifted)
+        for flag, found in zip(flags, decided, strict=True):
             flag[index] = found
     return AppealOutcome(Intervals(intervals.person, intervals.start, end), *flags)

@@ -1100,9 +1100,9 @@ async function loadBlacklist() {
   try {
     data = await api(`/api/runs/${b.run}/blacklist?${query}`);
   } catch (error) {
-    body.replaceChildren(h("h1", { text: `The public blacklist of run ${b.run}` }),
+    body.replaceChildren(h("h1", { text: `The public blacklist of catalogue entry ${b.run}` }),
       h("p", { class: "alert", role: "alert", text: error.message }),
-      h("p", {}, h("a", { href: `#/runs/${b.run}`, text: `Back to run ${b.run}` })));
+      h("p", {}, h("a", { href: "#/runs", text: "Back to past runs" })));
     return;
   }
   const banner = h("div", { class: "cc-banner" },
@@ -1110,7 +1110,7 @@ async function loadBlacklist() {
     h("div", { class: "cc-sub", text: "Public list of dishonest persons subject to enforcement · a mock-up in the style of the Credit China listing" }));
   const warning = h("p", { class: "cc-warning" },
     h("strong", { text: "Simulation. " }),
-    `Every person here is synthetic: names are invented from syllables no real name uses, and ID numbers are random digits behind a region code beginning with 9, which no real province has. Dates count from a nominal ${data.day_zero} (day 0 of run ${data.run}, ${data.scenario}, ${Number(data.population).toLocaleString("en")} citizens).`);
+    `Every person here is synthetic: names are invented from syllables no real name uses, and ID numbers are random digits behind a region code beginning with 9, which no real province has. Dates count from ${data.day_zero} (day 0 of run ${data.number ?? data.run}, ${data.scenario}, ${Number(data.population).toLocaleString("en")} citizens).`);
   const kinds = h("select", { id: "bl-entry", onchange: (e) => { Object.assign(b, { entry: e.target.value, page: 1, selected: 0 }); loadBlacklist(); } },
     h("option", { value: "", text: "every list" }), data.kinds.map((k) => h("option", { value: k.name, text: k.label })));
   kinds.value = b.entry;
@@ -1146,9 +1146,9 @@ async function loadBlacklist() {
     h("button", { type: "button", id: "bl-next", disabled: b.page >= data.pages, onclick: () => { b.page += 1; b.selected = 0; loadBlacklist().then(backUp); } }, "Next →"));
   const detail = h("aside", { class: "cc-detail", id: "bl-detail", "aria-live": "polite" });
   fill(body,
-    h("h1", { text: `The public blacklist of run ${data.run}` }),
+    h("h1", { text: `The public blacklist of run ${data.number ?? data.run}`, "data-id": data.run }),
     h("p", { class: "hint" }, "The listing as the people on it, their neighbours and employers would find it; beside it what they cannot know: whether the entry was deserved. ",
-      h("a", { href: `#/runs/${data.run}`, text: `Back to run ${data.run}` })),
+      h("a", { href: `#/runs/${data.run}`, text: `Back to run ${data.number ?? data.run}` })),
     banner, filters, warning,
     h("div", { class: "cc-layout" }, h("div", {}, listing, data.rows.length ? pager : null), detail));
   state.blacklist.hasCase = data.has_case;
