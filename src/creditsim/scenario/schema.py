@@ -1067,8 +1067,8 @@ class Scenario(Model):
             _known(f"{where}.on_lists", trigger.on_lists, lists)
             if trigger.policy is not None and trigger.policy not in scores:
                 raise ValueError(
-                    f"{where}.policy: unknown score policy {trigger.policy!r}; "
-                    f"allowed: {sorted(scores)}"
+                    f"{where}.policy: unknown score policy {trigger.policy!r} (no score policy in "
+                    f"`policies` has that name); allowed: {sorted(scores)}"
                 )
             policy = self.score_policy(trigger.policy)
             _check_grade_trigger(where, policy, trigger.grade_at_or_below, below=True)
