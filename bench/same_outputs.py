@@ -19,7 +19,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-PRESETS = ("national-2018", "rongcheng-pilot", "sesame", "fico-baseline", "no-system")
+PRESETS = (
+    "national-2018",
+    "national-2013-2020",
+    "rongcheng-pilot",
+    "rongcheng-in-national",
+    "xiamen-caller",
+    "shenzhen-screens",
+    "sesame",
+    "fico-baseline",
+    "no-system",
+)
+PEERS = Path(__file__).parent / "peers"
 VARIANTS = {
     "insider": ("national-2018", {"attacks": {"insider": {"enabled": True, "share": 0.01}}}),
     "swap": ("national-2018", {"attacks": {"score_swap": {"enabled": True, "share": 0.01}}}),
@@ -31,6 +42,8 @@ VARIANTS = {
         "age_points": {"young": -10, "senior": 5}}]}),
     "sesame-swap": ("sesame", {"attacks": {"score_swap": {"enabled": True, "share": 0.01}}}),
     "shards-3-years": ("national-2018", {"run": {"years": 3, "shard_size": 4000}}),
+    "peers-light": (str(PEERS / "reference.toml"), {}),
+    "peers-heavy": (str(PEERS / "reference_heavy.toml"), {}),
 }  # fmt: skip
 TIMINGS = ("timings_seconds", "total_seconds")
 
