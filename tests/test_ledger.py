@@ -150,3 +150,31 @@ def test_contact_steps_taken_a_stretch_at_a_time_change_nothing(monkeypatch):
     stretches of a few dozen steps (many of them), the ledger still equals the plain replay."""
     monkeypatch.setattr(scores, "CONTACT_STEPS_AT_ONCE", 40)
     test_the_ledger_equals_a_day_by_day_replay("contacts")
+
+
+@pytest.mark.parametrize("kind", ["stable", "quicksort"])
+@pytest.mark.parametrize("order", ["runs", "random"])
+def test_keys_sort_the_same_whichever_sort_the_machine_favours(monkeypatch, kind, order):
+    """`sort_keys` picks NumPy's faster sort for the machine (once per process): both give the
+    sorted keys, on input in runs (as record streams come) and in no order."""
+    from creditsim.arrays import sorting
+
+    rng = np.random.default_rng(7)
+    size = 2 * sorting.PROBE + 1234
+    keys = rng.integers(0, 1 << 40, size)
+    if order == "runs":
+        keys = np.concatenate([np.sort(part) for part in np.array_split(keys, 6)])
+    expected = np.sort(keys, kind="quicksort")
+    monkeypatch.setattr(sorting, "_chosen", [kind])
+    sorting.sort_keys(keys)
+    assert np.array_equal(keys, expected)
+
+
+def test_the_faster_sort_is_measured_once_and_is_one_of_numpys_two(monkeypatch):
+    from creditsim.arrays import sorting
+
+    monkeypatch.setattr(sorting, "_chosen", [])
+    keys = np.random.default_rng(8).integers(0, 1 << 40, 2 * sorting.PROBE)
+    sorting.sort_keys(keys)
+    assert sorting._chosen in (["stable"], ["quicksort"])
+    assert np.all(keys[1:] >= keys[:-1])
