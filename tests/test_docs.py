@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from creditsim.scenario.descriptions import describe_fields
 from creditsim.scenario.schema import Scenario
 
 HOOKS = Path(__file__).resolve().parent.parent / "docs" / "hooks"
@@ -49,6 +50,7 @@ def _fields(model: type[BaseModel], path: str, seen: set[tuple[type, str]]):
 
 
 def test_every_scenario_field_has_a_description():
+    describe_fields()
     fields = list(_fields(Scenario, "", set()))
     assert len(fields) > 100  # the walk reaches the nested tables
     missing = [path for path, info in fields if not (info.description or "").strip()]
@@ -120,3 +122,14 @@ def test_a_notebook_renders_as_markdown_with_its_outputs():
     assert "````text\nx ``` y\n````" in page  # a fence longer than any run of backticks inside
     assert '<img src="data:image/png;base64,aGVsbG8=" alt="a figure">' in page
     assert "```bash\necho hi\n```" in page
+
+
+def test_a_fields_description_is_the_string_under_it_the_subclasss_own_first():
+    """Read from the source on demand: a policy's own string wins over its base's."""
+    from creditsim.scenario.schema import FicoPolicy, RunSettings
+
+    describe_fields()
+    assert RunSettings.model_fields["population"].description == (
+        "Citizens to simulate (the CLI's --population overrides it)."
+    )
+    assert FicoPolicy.model_fields["maximum"].description == "The highest score (FICO: 850)."

@@ -51,8 +51,10 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 
 def sections() -> list[Section]:
+    from creditsim.scenario.descriptions import describe_fields
     from creditsim.scenario.schema import Scenario
 
+    describe_fields()
     out: list[Section] = []
     _walk(Scenario, "", "The scenario (top level)", None, out, "ref-scenario")
     return out

@@ -93,9 +93,9 @@ class Model(BaseModel):
         frozen=True,
         strict=True,
         allow_inf_nan=False,
-        # The string under each field is its description: the scenario reference of the
-        # documentation is generated from them (tests/test_docs.py checks every field has one).
-        use_attribute_docstrings=True,
+        # The string under each field is its description, read on demand by
+        # scenario/descriptions.py (not here: parsing the source would slow every start); the
+        # scenario reference is generated from them (tests/test_docs.py checks every field).
     )
 
 
