@@ -149,7 +149,7 @@ def in_scenario_order(audit: dict[str, Any], scenario: Scenario) -> dict[str, An
 def _secret(result: RunResult) -> dict[str, Any] | None:
     """Each headline number's range over what is secret, from the newest uncertainty analysis
     of the same model in the run catalogue (None: there is none)."""
-    from creditsim.workflow.uncertainty import beside_run, latest_ranges
+    from creditsim.workflow.ranges import beside_run, latest_ranges
 
     ranges = latest_ranges(result.scenario)
     if not ranges:

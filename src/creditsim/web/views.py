@@ -361,7 +361,7 @@ KIND_WORDS = {"run": "a run", "compare": "a comparison", "sweep": "a sweep",
 def secret_ranges(result) -> dict[str, Any] | None:
     """The headline numbers' ranges over what is secret, from the newest `creditsim
     uncertainty` analysis of the run's model in the catalogue; None where there is none."""
-    from creditsim.workflow.uncertainty import beside_run, latest_ranges
+    from creditsim.workflow.ranges import beside_run, latest_ranges
 
     ranges = latest_ranges(result.scenario)
     if not ranges:

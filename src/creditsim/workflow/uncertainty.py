@@ -30,8 +30,9 @@ import pandas as pd
 from creditsim.scenario import Scenario, load_scenario, merge, scenario_hash
 from creditsim.scenario.assumptions import Range, usable_ranges
 from creditsim.scenario.paths import override_for
-from creditsim.scenario.schema import MAX_SEED, RunSettings
+from creditsim.scenario.schema import MAX_SEED
 from creditsim.workflow.batch import check_counts, make_ready, recording, run_specs
+from creditsim.workflow.ranges import beside_run, latest_ranges, model_key
 from creditsim.workflow.runs import Progress, RunSpec, WorkflowError, check_count, run_spec
 from creditsim.workflow.uncertainty_page import (
     DISPARITY_NOTE,
@@ -39,8 +40,6 @@ from creditsim.workflow.uncertainty_page import (
     SAMPLING_NOTE,
     SENSITIVITY_NOTES,
     in_words,
-    label,
-    show,
 )
 
 METHODS = ("morris", "sobol")
@@ -229,19 +228,6 @@ def recorded_intervals(result: UncertaintyResult) -> dict[str, dict[str, Any]]:
     out["analysis"] = {"method": result.method, "samples": result.samples,
                        "population": result.population, "runs": result.runs}  # fmt: skip
     return out
-
-
-def latest_ranges(scenario: Scenario) -> dict[str, dict[str, Any]] | None:
-    """The intervals over what is secret of the newest analysis of exactly this scenario in the
-    catalogue (None: no analysis, or no catalogue). Counts were measured on the analysis's own
-    population: scale them by the citizens of the run they stand beside."""
-    from creditsim.catalogue import CatalogueError, latest
-
-    try:
-        entry = latest("uncertainty", model_key(scenario))
-    except (CatalogueError, OSError):
-        return None
-    return None if entry is None else entry.get("metrics")
 
 
 # ------------------------------------------------------------------------------------ checks
@@ -652,60 +638,12 @@ def _json_row(row: pd.Series, result: UncertaintyResult) -> dict[str, float | No
 __all__ = [
     "METHODS",
     "UncertaintyResult",
+    "beside_run",
+    "latest_ranges",
+    "model_key",
     "design",
     "distinct_points",
     "headline",
     "sampling_intervals",
     "uncertainty",
 ]
-
-
-def model_key(scenario: Scenario) -> str:
-    """The scenario's hash with the run settings that leave the model as it is (population,
-    seed, shards, outputs) set aside: an analysis stands beside any run of the same model over
-    the same calendar."""
-    run = scenario.run
-    kept = RunSettings(years=run.years, start_date=run.start_date, report_from=run.report_from)
-    return scenario_hash(scenario.model_copy(update={"run": kept}))
-
-
-BESIDE_A_RUN = (
-    "sanctions.any.wrongful_share", "sanctions.any.wrongful", "sanctions.any.sanctioned",
-    "children_reached", "sanctions.flight_ban.denied_purchases",
-    "sanctions.train_ban.denied_purchases",
-)  # fmt: skip
-
-
-def beside_run(ranges: dict[str, dict[str, Any]], citizens: int) -> dict[str, Any]:
-    """What the newest analysis of a run's model says of its headline numbers, for a run of
-    `citizens`: each number's interval over the assumption ranges (counts scaled from the
-    analysis's citizens to the run's), each group's disparity, and how the analysis was made."""
-    analysis = ranges.get("analysis", {})
-    scale = citizens / max(int(analysis.get("population") or citizens), 1)
-    metrics = [m for m in BESIDE_A_RUN if m in ranges]
-    metrics += sorted(m for m in ranges if m.endswith(".disparate_impact"))
-    lines = []
-    for metric in metrics:
-        entry = ranges[metric]
-        if entry.get("low") is None:
-            continue
-        counted = not metric.endswith(("share", "disparate_impact"))
-        factor = scale if counted else 1.0
-        low, high = (show(metric, _rounded(entry[k] * factor, counted)) for k in ("low", "high"))
-        own = show(metric, _rounded(entry["scenario_value"] * factor, counted))
-        if metric.endswith("disparate_impact"):
-            text = entry.get("in_words") or ""
-            text = text.split("; the scenario as written", 1)[0]
-        else:
-            text = f"{label(metric)}: between {low} and {high} over the assumption ranges"
-        lines.append({"metric": metric, "text": f"{text} (the analysis's run as written: {own})"})
-    made = (
-        f"{analysis.get('method', '?')} analysis, {analysis.get('runs', '?')} runs of "
-        f"{int(analysis.get('population') or 0):,} citizens; counts scaled to this run's "
-        f"{citizens:,}"
-    )
-    return {"lines": lines, "analysis": made}
-
-
-def _rounded(value: float, counted: bool) -> float:
-    return float(round(value)) if counted else value
