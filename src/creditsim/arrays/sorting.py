@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-PROBE = 1 << 17  # keys timed by each sort when choosing (about a millisecond or two each)
+PROBE = 1 << 14  # keys timed by each sort when choosing (about a millisecond each at most)
 _chosen: list[str] = []  # the kind found faster, once measured
 
 
