@@ -9,6 +9,7 @@ while the bounds are narrow enough (a few per cent of the count) to catch a wron
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 import pytest
@@ -183,16 +184,28 @@ def test_fpir_formula():
     assert fpir(reference, 1.0) == pytest.approx(0.002)  # exact on the reference gallery
 
 
+def _on_days(citizens: int, days: list[int]):
+    """A population of one region and one event per citizen on each of `days` (the fields
+    `coverage` reads)."""
+    pop = types.SimpleNamespace(region=np.zeros(citizens, dtype=np.int8))
+    events = types.SimpleNamespace(
+        person=np.arange(len(days), dtype=np.int32) % citizens, day=np.array(days, dtype=np.int32)
+    )
+    return pop, events
+
+
 def test_coverage_constant_without_growth(camera_case):
     scenario = camera_case[0]
     expected = 1.0 - math.exp(-0.0015 * 200.0)
-    values = coverage(scenario, np.zeros(3, dtype=np.int8), np.array([0, 100, 364]))
-    np.testing.assert_allclose(values, expected, rtol=1e-12)
+    pop, events = _on_days(3, [0, 100, 364])
+    value = coverage(scenario, pop, events)
+    assert isinstance(value, float)  # one number for every event: no gathers
+    assert value == pytest.approx(expected, rel=1e-12)
 
 
 def test_coverage_grows_with_cameras():
     scenario = build_scenario({"regions": [{"name": "only", "camera_growth_per_year": 0.77}]})
-    values = coverage(scenario, np.zeros(2, dtype=np.int8), np.array([0, 365]))
+    values = coverage(scenario, *_on_days(2, [0, 365]))
     # After a year the cameras have grown by 77 per cent.
     expected = [1 - math.exp(-0.0015 * 200.0), 1 - math.exp(-0.0015 * 200.0 * 1.77)]
     np.testing.assert_allclose(values, expected, rtol=1e-9)

@@ -125,8 +125,12 @@ def main() -> None:
             f"{ROOT / '.venv-peers/bin/pip'} install -e {ROOT} starsim==3.7.2 mesa==3.3.1"
         )
     chosen = [i for i in IMPLEMENTATIONS if i not in args.skip]
+    # Bytecode is cached, as in an installed package: the earlier runs of each implementation
+    # write it, so the whole-process run does not compile its sources (Starsim's and Mesa's
+    # come compiled by pip; an editable creditsim would otherwise be compiled at every start).
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env = {
-        **os.environ,
+        **inherited,
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",

@@ -48,11 +48,15 @@ def coverage_table(scenario: Scenario, days: int) -> np.ndarray:
     return -np.expm1(-per_camera * cameras)
 
 
-def coverage(scenario: Scenario, region: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """The chance an event is in a camera's view, by region and day."""
+def coverage(scenario: Scenario, pop: Population, events: Events) -> np.ndarray | float:
+    """The chance each event is in a camera's view, by its actor's region and its day; one
+    number for all when it is the same in every region on every day (no gathers then)."""
+    day = events.day
     xp = namespace(day)
     table = coverage_table(scenario, int(day.max()) + 1 if day.size else 1)
-    return xp.asarray(table)[region, day]
+    if np.all(table == table.flat[0]):
+        return float(table.flat[0])
+    return xp.asarray(table)[pop.region[events.person], day]
 
 
 def fpir_by_group(scenario: Scenario) -> np.ndarray:
@@ -71,7 +75,7 @@ def observe(
     xp = namespace(events.day)
     camera = scenario.channels.camera
     identity = events.identity()
-    chance = coverage(scenario, pop.region[events.person], events.day) * boost
+    chance = coverage(scenario, pop, events) * boost
     at = xp.flatnonzero(draws.uniforms(identity, 0) < chance)
     seen, seen_id = events.take(at), identity[at]
     draw = draws.uniforms(seen_id, 1)

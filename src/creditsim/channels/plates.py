@@ -21,7 +21,7 @@ def observe(
     xp = namespace(events.day)
     plate = scenario.channels.plate
     identity = events.identity()
-    chance = coverage(scenario, pop.region[events.person], events.day) * plate.read_rate * boost
+    chance = coverage(scenario, pop, events) * plate.read_rate * boost
     at = xp.flatnonzero(draws.uniforms(identity, 0) < chance)
     read, read_id = events.take(at), identity[at]
     borrowed = draws.uniforms(read_id, 1) < plate.other_driver_share

@@ -551,14 +551,14 @@ def grade_changes_for_sanctions(
     citizens = rule.start.shape[0]
     # A score stays between the start plus all deductions and the start plus all gains,
     # whatever their order, the bounds or the restorations.
+    # (A gain adds 0 to the deductions' sum, a deduction 0 to the gains': the sums are those
+    # of the deductions or the gains alone, in the same order, with no compaction.)
     reaches = np.zeros(citizens, dtype=bool)
     if floors:
-        down = np.flatnonzero(delta < 0)
-        lowest = np.bincount(subject[down], weights=delta[down], minlength=citizens)
+        lowest = np.bincount(subject, weights=np.minimum(delta, 0), minlength=citizens)
         reaches |= rule.start + lowest < max(floors)
     if ceilings:
-        up = np.flatnonzero(delta > 0)
-        highest = np.bincount(subject[up], weights=delta[up], minlength=citizens)
+        highest = np.bincount(subject, weights=np.maximum(delta, 0), minlength=citizens)
         reaches |= rule.start + highest >= min(ceilings)
     # Only they are replayed, numbered in order among themselves: their grade changes are
     # those of a replay of everyone.
