@@ -1,0 +1,27 @@
+"""Who commits each event: sorted picks merged with the cumulative weights give exactly what a
+binary search per pick gives, ties and empty citizens included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from creditsim.behaviours import _weights_at_or_below
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_merge_equals_a_binary_search_per_pick(seed):
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(0, 4, 500).astype(np.float64)  # zeros: citizens never picked
+    cumulative = np.cumsum(weights)
+    picks = np.sort(rng.integers(0, int(cumulative[-1]) + 2, 2000).astype(np.float64))
+    picks[:50] = cumulative[rng.integers(0, 500, 50)]  # ties with the weights themselves
+    picks.sort()
+    expected = np.searchsorted(cumulative, picks, side="right")
+    assert np.array_equal(_weights_at_or_below(cumulative, picks, np), expected)
+
+
+def test_no_picks_and_no_weights():
+    cumulative = np.cumsum(np.ones(3))
+    assert _weights_at_or_below(cumulative, np.zeros(0), np).shape == (0,)
+    assert np.array_equal(_weights_at_or_below(np.zeros(0), np.array([0.5]), np), [0])
