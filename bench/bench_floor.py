@@ -10,8 +10,9 @@ records), times the primitives each stage needs at the least (fastest of `--repe
 
 - a uniform draw per item, and a gamma draw per citizen and category (NumPy's PCG64); a
   uniform keyed by an event's identity (creditsim's hash, for common random numbers);
-- a weighted pick of a citizen per event: a binary search of uniforms, in order, in the
-  cumulative weights (the uniforms drawn apart);
+- a weighted pick of a citizen per event: uniforms, in order, found in the cumulative weights
+  (the uniforms drawn apart), the faster of a binary search per pick and a merge of the two
+  sorted arrays (a stable argsort of both);
 - a gather (an attribute of each event's actor) and a compaction (the events kept);
 - a count per citizen (`np.bincount`), a scatter-add (`np.bincount` with weights), a running sum
   (`np.cumsum`), and a sort of the records' keys packed into 64-bit integers (`np.sort`):
@@ -126,7 +127,10 @@ def primitives(
         "keyed uniform per event": best(lambda: draws.uniforms(identity), repeat),
         # Uniforms in order (events drawn in citizen order, as a count per citizen would give
         # them): a binary search with each query near the last.
-        "weighted pick per event": best(lambda: np.searchsorted(weights, ordered), repeat),
+        "weighted pick per event": min(
+            best(lambda: np.searchsorted(weights, ordered), repeat),
+            best(lambda: np.argsort(np.concatenate([weights, ordered]), kind="stable"), repeat),
+        ),
         "day per event": best(lambda: rng.integers(0, DAYS, events, dtype=np.int32), repeat),
         "gather per event": best(lambda: table[person], repeat),
         "compaction per event": best(lambda: person[np.flatnonzero(kept)], repeat),

@@ -143,18 +143,27 @@ def main() -> None:
     report["rows"].sort(key=lambda r: (r["citizens"], r["workers"]))
     RESULTS.mkdir(exist_ok=True)
     write_atomically(path, json.dumps(report, indent=2) + "\n")
+    write_markdown(report, args.scenario)
+
+
+def write_markdown(report: dict, scenario: str) -> None:
+    """bench/results/scale.md from the report's rows."""
     lines = [
-        f"# scale benchmark ({args.scenario}, one year, citizen rows not written)",
+        f"# scale benchmark ({scenario}, one year, citizen rows not written)",
         "",
-        f"Machine: {report['machine']['cpus']} CPUs, {report['machine']['memory_gib']} GiB.",
+        f"Machine: {report['machine']['cpus']} CPUs, {report['machine']['memory_gib']} GiB. Rows "
+        "measured on different days may come from different machines of that size, which "
+        "differ by up to a factor of three: compare rows measured together.",
         "",
-        "| citizens | workers | shards | seconds | s per million | peak MiB (all processes) |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| citizens | workers | shards | seconds | s per million | peak MiB (all processes) "
+        "| measured (UTC) |",
+        "|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in report["rows"]:
         lines.append(
             f"| {r['citizens']:,} | {r['workers']} | {r['shards']} | {r['seconds']:.1f} "
-            f"| {r['seconds_per_million']:.3f} | {r['peak_memory_mib']:,} |"
+            f"| {r['seconds_per_million']:.3f} | {r['peak_memory_mib']:,} "
+            f"| {r.get('when', 'not recorded')[:16].replace('T', ' ')} |"
         )
     write_atomically(RESULTS / "scale.md", "\n".join(lines) + "\n")
 
