@@ -7,8 +7,7 @@ import pytest
 
 import creditsim
 from creditsim.scenario import load_scenario
-from creditsim.web.views import secret_ranges
-from creditsim.workflow.uncertainty import latest_ranges, model_key
+from creditsim.workflow.ranges import latest_ranges, model_key, secret_ranges
 
 
 @pytest.fixture

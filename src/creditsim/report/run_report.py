@@ -27,6 +27,7 @@ from creditsim.report.tables import (
     side_by_side_tables,
     wrongful_table,
 )
+from creditsim.workflow.ranges import secret_ranges
 from creditsim.workflow.targets import TargetError, gap_table, load_targets, shipped_targets
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def render_run(result: RunResult, targets: str | Any | None = None, parallel: bo
         "headlines": {
             "cards": headline_cards(audit, post),
             "table": headline_table(audit, post),
-            "secret": _secret(result),
+            "secret": secret_ranges(result),
             "scenario_name": scenario.name,
         },
         "simulated": _simulated(result),
@@ -144,17 +145,6 @@ def in_scenario_order(audit: dict[str, Any], scenario: Scenario) -> dict[str, An
             overall[key] = ordered(overall[key], policies)
     out["overall"] = overall
     return out
-
-
-def _secret(result: RunResult) -> dict[str, Any] | None:
-    """Each headline number's range over what is secret, from the newest uncertainty analysis
-    of the same model in the run catalogue (None: there is none)."""
-    from creditsim.workflow.ranges import beside_run, latest_ranges
-
-    ranges = latest_ranges(result.scenario)
-    if not ranges:
-        return None
-    return beside_run(ranges, int(result.audit()["overall"]["citizens"]))
 
 
 def _simulated(result: RunResult) -> dict[str, Any]:

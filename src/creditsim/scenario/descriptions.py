@@ -22,7 +22,7 @@ def describe_fields() -> None:
     `Field(description=...)` gave none. Idempotent."""
     for model in _models(Model):
         for owner in model.__mro__:  # the most derived first: its string wins
-            if not (isinstance(owner, type) and issubclass(owner, Model)) or owner is Model:
+            if owner is Model or not issubclass(owner, Model):
                 continue
             for name, text in _docstrings(owner).items():
                 info = model.model_fields.get(name)

@@ -30,6 +30,7 @@ from creditsim.web.guard import clip
 from creditsim.web.heavy import NARROW, NARROW_KINDS, Drawing
 from creditsim.workflow.compare import paired_table
 from creditsim.workflow.metrics import HEADLINE, flatten_audit
+from creditsim.workflow.ranges import secret_ranges
 
 REACH = {"person": "the person", "children": "their children", "household": "the household"}
 OPEN_CACHE = 8  # opened runs kept in memory
@@ -356,17 +357,6 @@ class Library:
 
 KIND_WORDS = {"run": "a run", "compare": "a comparison", "sweep": "a sweep",
               "calibrate": "a calibration", "uncertainty": "an uncertainty analysis"}  # fmt: skip
-
-
-def secret_ranges(result) -> dict[str, Any] | None:
-    """The headline numbers' ranges over what is secret, from the newest `creditsim
-    uncertainty` analysis of the run's model in the catalogue; None where there is none."""
-    from creditsim.workflow.ranges import beside_run, latest_ranges
-
-    ranges = latest_ranges(result.scenario)
-    if not ranges:
-        return None
-    return beside_run(ranges, int(result.audit()["overall"]["citizens"]))
 
 
 def cards(audit: dict[str, Any], seed: int = 0) -> list[dict[str, Any]]:

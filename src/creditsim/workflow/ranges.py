@@ -5,11 +5,24 @@ can show them without importing what an analysis needs (pandas, SALib).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from creditsim.scenario import Scenario, scenario_hash
 from creditsim.scenario.schema import RunSettings
 from creditsim.workflow.uncertainty_page import label, show
+
+if TYPE_CHECKING:
+    from creditsim.result import RunResult
+
+
+def secret_ranges(result: RunResult) -> dict[str, Any] | None:
+    """The headline numbers' ranges over what is secret, from the newest `creditsim
+    uncertainty` analysis of the run's model in the catalogue, scaled to the run (what the
+    report and the dashboard show beside it); None where there is none."""
+    ranges = latest_ranges(result.scenario)
+    if not ranges:
+        return None
+    return beside_run(ranges, int(result.audit()["overall"]["citizens"]))
 
 
 def latest_ranges(scenario: Scenario) -> dict[str, dict[str, Any]] | None:

@@ -32,7 +32,7 @@ from creditsim.scenario.assumptions import Range, usable_ranges
 from creditsim.scenario.paths import override_for
 from creditsim.scenario.schema import MAX_SEED
 from creditsim.workflow.batch import check_counts, make_ready, recording, run_specs
-from creditsim.workflow.ranges import beside_run, latest_ranges, model_key
+from creditsim.workflow.ranges import model_key
 from creditsim.workflow.runs import Progress, RunSpec, WorkflowError, check_count, run_spec
 from creditsim.workflow.uncertainty_page import (
     DISPARITY_NOTE,
@@ -638,9 +638,6 @@ def _json_row(row: pd.Series, result: UncertaintyResult) -> dict[str, float | No
 __all__ = [
     "METHODS",
     "UncertaintyResult",
-    "beside_run",
-    "latest_ranges",
-    "model_key",
     "design",
     "distinct_points",
     "headline",
