@@ -137,6 +137,8 @@ def test_limits_beside_each_knob(browser, server):
     # Rongcheng's floors are shown whole (1050, not "105").
     _ready(page, base + "/#/?preset=rongcheng-pilot")
     until(page, "document.querySelector('#preset').value === 'rongcheng-pilot'")
+    # The preset's knobs are filled in after it is chosen: wait for its grade floors.
+    until(page, "[...document.querySelectorAll('[data-grade]')].some(i => i.value === '1050')")
     widths = page.evaluate(
         "[...document.querySelectorAll('[data-grade]')]"
         ".map(i => [i.value, i.scrollWidth <= i.clientWidth])"
