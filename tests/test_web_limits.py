@@ -234,3 +234,19 @@ def test_too_many_waiting_drawings_get_503_and_retry_after(data_dir, tmp_path):
         thread.join()
         assert first["status"] == 200 and same.status_code == 200
         assert client.get(f"/api/runs/{run_id}/plots/scores").status_code == 200
+
+
+def test_a_drawing_finished_between_the_cache_look_and_the_submit_is_not_drawn_again(tmp_path):
+    # The race CI once hit (11 drawings for 10): a request saw no cached file, then the drawing
+    # under way finished (cache written, no longer pending) before the request registered.
+    from creditsim.web.heavy import Drawing, Renderer
+
+    cached = tmp_path / "scores.svg"
+    cached.write_bytes(b"<svg/>")
+    renderer = Renderer(workers=1, queue=0)
+    try:
+        future = renderer._submit(Drawing("run/scores", "scores", tmp_path, cached))
+        assert future.result(timeout=1) == b"<svg/>"
+        assert renderer.drawn == 0 and renderer.busy()["drawing"] == 0
+    finally:
+        renderer.close()

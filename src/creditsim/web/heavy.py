@@ -108,6 +108,10 @@ class Renderer:
             future = self._pending.get(drawing.key)
             if future is not None:
                 return future
+            if drawing.cached.is_file():  # drawn since `get` looked: the worker wrote it first
+                future = Future()
+                future.set_result(drawing.cached.read_bytes())
+                return future
             if len(self._pending) >= self.workers + self.queue:
                 raise Saturated(
                     f"the dashboard is busy drawing {len(self._pending)} plots and reports, the "
