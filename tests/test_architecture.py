@@ -58,3 +58,16 @@ def test_the_public_api_is_reached_on_first_use():
         assert issubclass(getattr(creditsim, name), creditsim.CreditsimError)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         creditsim.nope  # noqa: B018
+
+
+def test_a_run_kept_in_memory_does_without_parquet():
+    # Parquet (and the TLS its file systems load) is imported only where a file is written or
+    # read: a run in memory starts that much sooner.
+    code = (
+        "import sys, creditsim\n"
+        "creditsim.run('national-2018', population=300, years=0.1, seed=1, catalogue=False)\n"
+        "print(sorted(m for m in ('pyarrow.parquet', 'ssl') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

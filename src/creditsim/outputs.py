@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from creditsim.scenario.schema import AGE_BANDS, INCOME_BANDS, Scenario
 
@@ -92,7 +91,10 @@ IDS = ("citizen", "household")
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
-    """LZ4 (fast to write and read), dictionaries for the labelled columns only."""
+    """LZ4 (fast to write and read), dictionaries for the labelled columns only. (Parquet is
+    imported here: a run kept in memory does without it and its file systems' TLS.)"""
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from creditsim.errors import OutputError
 from creditsim.outputs import to_table
@@ -123,6 +122,8 @@ class RunResult:
         held = self.citizens_table if table == "citizens" else self.blacklist_table
         if held is not None:
             return held
+        import pyarrow.parquet as pq
+
         names = self.manifest["files"].get(table, []) if self.path is not None else []
         parts = [pq.read_table(self.path / n) for n in names if (self.path / n).exists()]
         if parts:
