@@ -49,12 +49,16 @@ _UNIT = 2.0**-53
 
 
 def _finalise(z: Any) -> Any:
-    """SplitMix64's finaliser, in place over a uint64 array."""
-    z ^= z >> np.uint64(30)
-    z *= _MIX1
-    z ^= z >> np.uint64(27)
-    z *= _MIX2
-    z ^= z >> np.uint64(31)
+    """SplitMix64's finaliser, in place over a uint64 array (one scratch array for the shifts:
+    an array of a few million is fresh memory from the system each time it is allocated)."""
+    xp = namespace(z)
+    shifted = xp.empty_like(z)
+    for shift, multiplier in ((30, _MIX1), (27, _MIX2)):
+        xp.right_shift(z, np.uint64(shift), out=shifted)
+        z ^= shifted
+        z *= multiplier
+    xp.right_shift(z, np.uint64(31), out=shifted)
+    z ^= shifted
     return z
 
 
@@ -76,13 +80,18 @@ class Keyed:
     def bits(self, ids: Any, draw: int = 0) -> Any:
         """64 random bits per id (a uint64 array of the ids' backend)."""
         offset = np.uint64(_mix_int(self.key + (draw + 1) * _GOLDEN))
-        z = ids.astype(np.uint64) * np.uint64(_GOLDEN)
+        z = ids.astype(np.uint64)  # a copy, then worked on in place
+        z *= np.uint64(_GOLDEN)
         z += offset
         return _finalise(z)
 
     def uniforms(self, ids: Any, draw: int = 0) -> Any:
         """A uniform on [0, 1) per id (53 bits: `u < p` holds with chance exactly p)."""
-        return (self.bits(ids, draw) >> np.uint64(11)).astype(np.float64) * _UNIT
+        z = self.bits(ids, draw)
+        z >>= np.uint64(11)
+        u = z.astype(np.float64)
+        u *= _UNIT
+        return u
 
     def below(self, ids: Any, n: Any, draw: int = 0) -> Any:
         """A uniform integer in [0, n) per id (int64; `n` one value or one per id)."""
