@@ -144,3 +144,20 @@ def test_keyed_draws_depend_on_identity_only():
     np.testing.assert_array_equal(draws.uniforms(ids)[10:20], draws.uniforms(ids[10:20]))
     assert not np.array_equal(draws.uniforms(ids), draws.uniforms(ids, 1))
     assert not np.array_equal(draws.uniforms(ids), keyed(5, 3, "channel:camera").uniforms(ids))
+
+
+def test_keyed_draws_are_splitmix64_in_every_block():
+    # Hashed a block at a time (streams.BLOCK); each number is still SplitMix64's of its id,
+    # written out here in Python integers, on either side of the blocks' edges.
+    from creditsim.arrays.streams import BLOCK, _mix_int
+
+    draws, golden, mask = keyed(5, 2, "channel:camera"), 0x9E3779B97F4A7C15, (1 << 64) - 1
+    ids = np.arange(2 * BLOCK + 10, dtype=np.int64) * 7 - 3  # the first is negative: it wraps
+    bits, uniforms = draws.bits(ids, 2), draws.uniforms(ids, 2)
+    offset = _mix_int(draws.key + 3 * golden)
+    for at in (0, 1, BLOCK - 1, BLOCK, 2 * BLOCK + 9):
+        expected = _mix_int(((int(ids[at]) & mask) * golden + offset) & mask)
+        assert int(bits[at]) == expected
+        assert uniforms[at] == (expected >> 11) * 2.0**-53
+    assert bits.dtype == np.uint64 and uniforms.dtype == np.float64
+    assert draws.uniforms(ids[:0]).shape == (0,)
