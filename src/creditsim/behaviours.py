@@ -35,7 +35,10 @@ class Events:
 
     def identity(self) -> np.ndarray:
         """Each event's identity (uint64): its behaviour and serial, unique within a shard."""
-        return (self.behaviour.astype(np.uint64) << np.uint64(32)) | self.serial.astype(np.uint64)
+        identity = self.behaviour.astype(np.uint64)  # then in place: one array of events
+        identity <<= np.uint64(32)
+        identity |= self.serial.astype(np.uint64, copy=False)
+        return identity
 
     def take(self, index: np.ndarray) -> Events:
         """A subset; `index` must be increasing to keep the grouping by behaviour."""
@@ -54,8 +57,13 @@ class Events:
         """The events of the behaviours where `chosen` (a host array) is true, by slicing."""
         xp = namespace(self.behaviour)
         bounds = self.bounds(chosen.shape[0])
-        slices = [slice(int(bounds[b]), int(bounds[b + 1])) for b in np.flatnonzero(chosen)]
-        if len(slices) == 1:
+        slices: list[slice] = []
+        for b in np.flatnonzero(chosen).tolist():
+            if slices and slices[-1].stop == bounds[b]:  # behaviours side by side: one slice
+                slices[-1] = slice(slices[-1].start, int(bounds[b + 1]))
+            else:
+                slices.append(slice(int(bounds[b]), int(bounds[b + 1])))
+        if len(slices) == 1:  # a view, not a copy
             return Events(*(column[slices[0]] for column in self.columns()))
         return Events(
             *(

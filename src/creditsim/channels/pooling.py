@@ -16,6 +16,11 @@ def pool(scenario: Scenario, pop: Population, records: Records, draws: Keyed) ->
     """The records pooled (draw 0 of each record's identity), and among them those merged
     (draw 1) onto another adult of the region (draw 2)."""
     xp = namespace(records.day)
+    merges = scenario.channels.merges
+    unmerged = not merges.enabled or merges.rate == 0
+    every_record = all(r.pooling_share >= 1.0 for r in scenario.regions)
+    if unmerged and every_record and not scenario.targeting.pooling_multiplier_by_group:
+        return records  # every draw would be below its chance of 1: nothing to draw
     share = xp.asarray([r.pooling_share for r in scenario.regions])
     # A record is pooled from the region where it was made: the actor's, or for a fabricated
     # record the subject's.
@@ -25,8 +30,7 @@ def pool(scenario: Scenario, pop: Population, records: Records, draws: Keyed) ->
     )
     pooled = draws.uniforms(records.id, 0) < chance
     kept = records.take(xp.flatnonzero(pooled))
-    merges = scenario.channels.merges
-    if not merges.enabled or merges.rate == 0 or kept.size == 0:
+    if unmerged or kept.size == 0:
         return kept
     merged = xp.flatnonzero(draws.uniforms(kept.id, 1) < merges.rate)
     if merged.size:

@@ -60,6 +60,8 @@ class Records:
     def concat(parts: list[Records]) -> Records:
         if not parts:
             return Records.empty()
+        if len(parts) == 1:
+            return parts[0]
         xp = namespace(parts[0].day)
         return Records(
             *(xp.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Records))
