@@ -149,7 +149,8 @@ def test_keyed_draws_depend_on_identity_only():
 def test_keyed_draws_are_splitmix64_in_every_block():
     # Hashed a block at a time (streams.BLOCK); each number is still SplitMix64's of its id,
     # written out here in Python integers, on either side of the blocks' edges.
-    from creditsim.arrays.streams import BLOCK, _mix_int
+    from creditsim.arrays.backend import BLOCK
+    from creditsim.arrays.streams import _mix_int
 
     draws, golden, mask = keyed(5, 2, "channel:camera"), 0x9E3779B97F4A7C15, (1 << 64) - 1
     ids = np.arange(2 * BLOCK + 10, dtype=np.int64) * 7 - 3  # the first is negative: it wraps

@@ -51,6 +51,17 @@ def namespace(array: Any) -> ModuleType:
     return np
 
 
+BLOCK = 1 << 16  # items worked on at a time on the CPU: a block's arrays stay in its cache
+
+
+def blocks(n: int, xp: ModuleType = np, size: int = BLOCK) -> list[tuple[int, int]]:
+    """(start, end) of each block of `n` items. A handful of passes over a block in the CPU's
+    cache are about twice as fast as over arrays of millions (each of them fresh memory from
+    the system, too); on a GPU, one block."""
+    step = size if xp is np else max(n, 1)
+    return [(start, min(n, start + step)) for start in range(0, n, step)]
+
+
 def to_host(array: Any) -> np.ndarray:
     return array.get() if hasattr(array, "get") and not isinstance(array, np.ndarray) else array
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from creditsim.arrays.backend import namespace
+from creditsim.arrays.backend import BLOCK, blocks, namespace
 
 
 def _sequence(seed: int, shard: int, purpose: str) -> np.random.SeedSequence:
@@ -48,9 +48,6 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _UNIT = 2.0**-53
 
 
-BLOCK = 1 << 16  # ids hashed at a time on the CPU: a block's arrays stay in its cache
-
-
 def _finalise(z: Any, scratch: Any = None) -> Any:
     """SplitMix64's finaliser, in place over a uint64 array; `scratch` (as large) holds the
     shifts."""
@@ -63,13 +60,6 @@ def _finalise(z: Any, scratch: Any = None) -> Any:
     xp.right_shift(z, np.uint64(31), out=shifted)
     z ^= shifted
     return z
-
-
-def _blocks(n: int, xp: ModuleType) -> list[tuple[int, int]]:
-    """(start, end) of each block of ids: a handful of passes over a block in cache are twice
-    as fast as over arrays of millions (each also fresh memory); on a GPU, one block."""
-    step = BLOCK if xp is np else max(n, 1)
-    return [(start, min(n, start + step)) for start in range(0, n, step)]
 
 
 def _mix_int(value: int) -> int:
@@ -92,7 +82,7 @@ class Keyed:
         xp = namespace(ids)
         out = xp.empty(ids.shape[0], dtype=np.uint64)
         scratch = xp.empty(min(ids.shape[0], BLOCK if xp is np else ids.shape[0]), np.uint64)
-        for start, end in _blocks(ids.shape[0], xp):
+        for start, end in blocks(ids.shape[0], xp):
             self._hash(ids[start:end], draw, out[start:end], scratch[: end - start])
         return out
 
@@ -102,7 +92,7 @@ class Keyed:
         out = xp.empty(ids.shape[0], dtype=np.float64)
         size = min(ids.shape[0], BLOCK if xp is np else ids.shape[0])
         z, scratch = xp.empty(size, np.uint64), xp.empty(size, np.uint64)
-        for start, end in _blocks(ids.shape[0], xp):
+        for start, end in blocks(ids.shape[0], xp):
             bits = self._hash(ids[start:end], draw, z[: end - start], scratch[: end - start])
             bits >>= np.uint64(11)
             xp.multiply(bits, _UNIT, out=out[start:end])

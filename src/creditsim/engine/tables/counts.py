@@ -139,8 +139,8 @@ def _by_period_and_stratum(state: ShardState, tables: Tables) -> None:
     bounds = events.bounds(len(scenario.behaviours))
     offences = np.repeat(_offence(scenario), np.diff(bounds))
     wrongful = records.actor != records.subject
-    events_by = tables.by_period_and_stratum(events.day, strata[events.person], offences)
-    records_by = tables.by_period_and_stratum(records.day, strata[records.subject], wrongful)
+    events_by = tables.by_period_and_stratum(events.day, events.person, offences)
+    records_by = tables.by_period_and_stratum(records.day, records.subject, wrongful)
     tables.ts.update(
         events=tables.by_cell(events_by.sum(axis=0)),
         offences=tables.by_cell(events_by[1]),
