@@ -547,7 +547,6 @@ def grade_changes_for_sanctions(
         return stack_changes([])
     if rule.network is not None:  # a contact's records move one's score too: replay everyone
         return run_ledger(rule, day, subject, kind, days).changes
-    delta = rule.points(day, kind)
     citizens = rule.start.shape[0]
     # A score stays between the start plus all deductions and the start plus all gains,
     # whatever their order, the bounds or the restorations.
@@ -555,10 +554,12 @@ def grade_changes_for_sanctions(
     # of the deductions or the gains alone, in the same order, with no compaction.)
     reaches = np.zeros(citizens, dtype=bool)
     if floors:
-        lowest = np.bincount(subject, weights=np.minimum(delta, 0), minlength=citizens)
+        lowest = np.bincount(subject, weights=_signed_points(rule, day, kind, np.minimum),
+                             minlength=citizens)  # fmt: skip
         reaches |= rule.start + lowest < max(floors)
     if ceilings:
-        highest = np.bincount(subject, weights=np.maximum(delta, 0), minlength=citizens)
+        highest = np.bincount(subject, weights=_signed_points(rule, day, kind, np.maximum),
+                              minlength=citizens)  # fmt: skip
         reaches |= rule.start + highest >= min(ceilings)
     # Only they are replayed, numbered in order among themselves: their grade changes are
     # those of a replay of everyone.
@@ -570,6 +571,15 @@ def grade_changes_for_sanctions(
     changes = run_ledger(few, day[keep], local, kind[keep], days).changes
     changes.person = replayed[changes.person].astype(np.int32)
     return changes
+
+
+def _signed_points(rule: ScoreRule, day, kind, side) -> np.ndarray:
+    """The deductions (`side` np.minimum) or the gains (np.maximum) of each record, others 0,
+    as the float64 weights `np.bincount` sums (it would convert them): where the points go by
+    kind alone, one gather from a table of them."""
+    if rule.phased_deltas is None:
+        return side(rule.delta_by_kind, 0).astype(np.float64)[kind]
+    return side(rule.points(day, kind), 0).astype(np.float64)
 
 
 def start_histogram(
