@@ -431,17 +431,18 @@ class _Counts:
             total("true_offences"),
         )
 
-    def cells(self) -> np.ndarray:
+    def cells(self) -> list[int]:
         """(true positive, false positive, false negative, true negative)."""
         fp = self.sanctioned - self.true_positive
         fn = self.deserved - self.true_positive
-        return np.array([self.true_positive, fp, fn, self.citizens - self.true_positive - fp - fn])
+        return [self.true_positive, fp, fn, self.citizens - self.true_positive - fp - fn]
 
-    def metrics(self, point: np.ndarray | None = None) -> dict[str, Any]:
-        """The counts and the RATES (`point`: the rates of these cells, if already known)."""
-        tp, fp, fn, tn = (int(v) for v in self.cells())
+    def metrics(self, point: list[float] | None = None) -> dict[str, Any]:
+        """The counts and the RATES (`point`: the rates of these cells, if already known, as
+        Python floats)."""
+        tp, fp, fn, tn = self.cells()
         if point is None:
-            point = rates(np.array([tp, fp, fn, tn]))
+            point = rates(np.array([tp, fp, fn, tn])).tolist()
         out: dict[str, Any] = {
             "citizens": self.citizens,
             "sanctioned": self.sanctioned,
@@ -455,7 +456,7 @@ class _Counts:
             "true_negative": tn,
         }
         for name, value in zip(RATES, point, strict=True):
-            out[name] = None if np.isnan(value) else float(value)
+            out[name] = None if value != value else value  # NaN: no denominator
         return out
 
 
@@ -558,8 +559,8 @@ def _compare(
         return []
     width = len(comparisons[0])
     counts = [c for sets in comparisons for c in sets]
-    cells = np.stack([c.cells() for c in counts])
-    metrics = [c.metrics(point) for c, point in zip(counts, rates(cells), strict=True)]
+    cells = np.array([c.cells() for c in counts], dtype=np.int64)
+    metrics = [c.metrics(point) for c, point in zip(counts, rates(cells).tolist(), strict=True)]
     eight = eight_counts(cells)
     x, n = fractions_of(eight)
     # Sets without citizens have no intervals; with no draws asked for, none has.

@@ -9,6 +9,8 @@ nor lose their coverage with a few sanctioned citizens (bench/bench_coverage.py 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from creditsim.arrays.streams import stream
@@ -92,7 +94,10 @@ class Posterior:
     def quantiles(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The two tails' quantiles of each column of (draws, columns), linearly interpolated
         between order statistics."""
-        ordered = np.sort(values, axis=0)
+        count = values.shape[0]
+        # Only the order statistics the tails need are put in place (NaN last, as a sort has it).
+        needed = {min(i, count - 1) for t in self.tails for i in _around(t * (count - 1))}
+        ordered = np.partition(values, sorted(needed), axis=0) if count else values
         out = []
         for tail in self.tails:
             position = tail * (values.shape[0] - 1)
@@ -149,11 +154,17 @@ def _distinct(rows: np.ndarray, citizens: np.ndarray) -> tuple[np.ndarray, np.nd
     return unique[:, 1:], inverse.reshape(-1)
 
 
+def _around(position: float) -> tuple[int, int]:
+    below = int(np.floor(position))
+    return below, below + 1
+
+
 def interval_bounds(low: float, high: float) -> list[float | None] | None:
     """An interval as written: None where undefined, an unbounded upper end as None."""
-    if np.isnan(low):
+    low, high = float(low), float(high)
+    if low != low:  # NaN
         return None
-    return [float(low), float(high) if np.isfinite(high) else None]
+    return [low, high if math.isfinite(high) else None]
 
 
 __all__ = [
