@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import re
@@ -151,7 +152,7 @@ def _resolve(source: str, depth: int) -> tuple[dict[str, Any], str]:
         text = preset_text(source)
         label = f"preset {source!r}"
     try:
-        raw = tomllib.loads(text)
+        raw = _parsed(text)
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{label}: not valid TOML: {error}") from None
     except RecursionError:
@@ -177,6 +178,17 @@ def _resolve(source: str, depth: int) -> tuple[dict[str, Any], str]:
     except ScenarioError as error:
         raise ScenarioError(f"{label}: field `extends`: {error}") from None
     return _merged(base, raw, label), label
+
+
+def _parsed(text: str) -> dict[str, Any]:
+    """The TOML `text` as a table of its own (the caller may change it): a scenario read again
+    in the same process (the command line checks it before the run loads it) is parsed once."""
+    return copy.deepcopy(_parsed_once(text))
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed_once(text: str) -> dict[str, Any]:
+    return tomllib.loads(text)
 
 
 def _read(path: Path, label: str) -> str:
