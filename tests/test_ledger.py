@@ -170,6 +170,24 @@ def test_keys_sort_the_same_whichever_sort_the_machine_favours(monkeypatch, kind
     assert np.array_equal(keys, expected)
 
 
+def test_keys_far_from_sorted_are_bucketed_by_their_top_bits_first():
+    """Before timsort, keys in no order are put in order of their top 16 bits (a linear radix
+    pass, stable: equal digits keep their order); keys in a few runs are left for timsort."""
+    from creditsim.arrays import sorting
+
+    rng = np.random.default_rng(9)
+    scattered = rng.integers(0, 1 << 40, 3 * sorting.PROBE)
+    bucketed = scattered.copy()
+    sorting._bucket_first(bucketed)
+    digit = bucketed >> (40 - sorting.DIGIT_BITS)
+    assert np.all(digit[1:] >= digit[:-1])
+    assert np.array_equal(bucketed, scattered[np.argsort(scattered >> 24, kind="stable")])
+    runs = np.concatenate([np.sort(part) for part in np.array_split(scattered, 6)])
+    left = runs.copy()
+    sorting._bucket_first(left)
+    assert np.array_equal(left, runs)
+
+
 def test_the_faster_sort_is_measured_once_and_is_one_of_numpys_two(monkeypatch):
     from creditsim.arrays import sorting
 
