@@ -55,7 +55,12 @@ class Events:
 
     def of_behaviours(self, chosen: np.ndarray) -> Events:
         """The events of the behaviours where `chosen` (a host array) is true, by slicing."""
-        xp = namespace(self.behaviour)
+        return Events(*(self.sliced(column, chosen) for column in self.columns()))
+
+    def sliced(self, column: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """A column's values for the events of the behaviours where `chosen` is true: a view
+        where those behaviours lie side by side (all of them, say), else a copy."""
+        xp = namespace(column)
         bounds = self.bounds(chosen.shape[0])
         slices: list[slice] = []
         for b in np.flatnonzero(chosen).tolist():
@@ -63,14 +68,9 @@ class Events:
                 slices[-1] = slice(slices[-1].start, int(bounds[b + 1]))
             else:
                 slices.append(slice(int(bounds[b]), int(bounds[b + 1])))
-        if len(slices) == 1:  # a view, not a copy
-            return Events(*(column[slices[0]] for column in self.columns()))
-        return Events(
-            *(
-                xp.concatenate([column[s] for s in slices]) if slices else column[:0]
-                for column in self.columns()
-            )
-        )
+        if len(slices) == 1:
+            return column[slices[0]]
+        return xp.concatenate([column[s] for s in slices]) if slices else column[:0]
 
     def to_host(self) -> Events:
         return Events(*(to_host(column) for column in self.columns()))

@@ -71,13 +71,10 @@ def _per_citizen(state: ShardState) -> dict[str, np.ndarray]:
     names, category_of = categories(scenario)
     kinds = len(scenario.behaviours)
     behaviour_category, offences_of = category_of[:kinds], _offence(scenario)
-    # Events are grouped by behaviour: each behaviour's events are one slice.
-    bounds = events.bounds(kinds)
 
     def persons(chosen: np.ndarray) -> np.ndarray:
         """The actors of the events of the behaviours where `chosen` holds."""
-        slices = [events.person[bounds[b] : bounds[b + 1]] for b in np.flatnonzero(chosen)]
-        return np.concatenate(slices) if slices else events.person[:0]
+        return events.sliced(events.person, chosen)
 
     if not state.keep_rows:
         return {"true_offences": count_all(persons(offences_of), n)}
