@@ -162,3 +162,28 @@ def test_keyed_draws_are_splitmix64_in_every_block():
         assert uniforms[at] == (expected >> 11) * 2.0**-53
     assert bits.dtype == np.uint64 and uniforms.dtype == np.float64
     assert draws.uniforms(ids[:0]).shape == (0,)
+
+
+def test_channels_observe_the_same_records_a_block_of_events_at_a_time(monkeypatch):
+    # Cameras, plates and offices look at a block of events at a time (channels.EVENTS_AT_ONCE)
+    # for memory; each draw is keyed by its event, so the records, in their order, are those of
+    # looking at every event at once. Cameras, plates and ticket checks target a group here,
+    # so that their boost is one per event.
+    import creditsim.channels as channels
+    from creditsim.arrays.streams import stream
+    from creditsim.behaviours import draw_events
+    from creditsim.population import build_population
+
+    targeted = {c: {"minority-a": 3.0} for c in ("camera", "plate", "transport")}
+    scenario = load_scenario(
+        "national-2018", {"targeting": {"detection_multiplier_by_group": targeted}}
+    )
+    pop = build_population(scenario, 6_000, stream(SEED, 0, "population"))
+    events = draw_events(scenario, pop, DAYS, SEED, 0)
+    whole = channels.observe(scenario, pop, events, DAYS, SEED, 0)
+    monkeypatch.setattr(channels, "EVENTS_AT_ONCE", 997)
+    assert events.size > 5 * 997
+    blocked = channels.observe(scenario, pop, events, DAYS, SEED, 0)
+    assert whole.size > 1_000
+    for name in ("day", "subject", "actor", "kind", "channel", "cause", "id"):
+        np.testing.assert_array_equal(getattr(blocked, name), getattr(whole, name), err_msg=name)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from creditsim.arrays.backend import namespace
+from creditsim.arrays.backend import blocks, namespace
 from creditsim.arrays.streams import keyed
 from creditsim.behaviours import Events
 from creditsim.channels import cameras, informants, offices, plates, platforms, pooling
@@ -14,6 +16,33 @@ from creditsim.population import Population
 from creditsim.scenario.schema import CHANNELS, Scenario
 
 __all__ = ["CAUSES", "NO_ACTOR", "Records", "observe", "seen_by"]
+
+
+EVENTS_AT_ONCE = 1 << 20  # events a channel that records them in order looks at together
+
+
+def _in_blocks(events: Events, boost, observe_block, draws) -> Records:
+    """The records of a channel whose records follow its events' order (cameras, plates,
+    offices), a block of events at a time: the same records (each draw is keyed by its event),
+    in a fraction of the memory, each block's arrays nearer the CPU's cache."""
+    spans = blocks(events.size, namespace(events.day), EVENTS_AT_ONCE)
+    if len(spans) <= 1:
+        return observe_block(events, draws, boost)
+    scalar = isinstance(boost, float | int)
+    return Records.concat(
+        [
+            observe_block(
+                Events(*(column[start:end] for column in events.columns())),
+                draws,
+                boost if scalar else boost[start:end],
+            )
+            for start, end in spans
+        ]
+    )
+
+
+def _office(name, settings, events, draws, boost, days: int) -> Records:
+    return offices.observe(name, settings, events, draws, days, boost)
 
 
 def seen_by(scenario: Scenario) -> np.ndarray:
@@ -52,14 +81,15 @@ def observe(
         by_group = scenario.targeting.detection_multiplier_by_group.get(name, {})
         boost = group_multiplier(by_group, scenario, pop.group[subset.person])
         if name == "camera":
-            parts.append(cameras.observe(scenario, pop, subset, draws, boost))
+            parts.append(_in_blocks(subset, boost, partial(cameras.observe, scenario, pop), draws))
         elif name == "plate":
-            parts.append(plates.observe(scenario, pop, subset, draws, boost))
+            parts.append(_in_blocks(subset, boost, partial(plates.observe, scenario, pop), draws))
         elif name == "platform":
             parts.append(platforms.observe(scenario, pop, subset, draws, days, boost))
         elif name == "informant":
             parts.append(informants.observe(scenario, pop, subset, draws, days, boost))
         else:
-            parts.append(offices.observe(name, settings, subset, draws, days, boost))
+            office = partial(_office, name, settings, days=days)
+            parts.append(_in_blocks(subset, boost, office, draws))
     records = Records.concat(parts) if parts else Records.empty(xp)
     return pooling.pool(scenario, pop, records, keyed(seed, shard, f"{purpose}:pooling"))
