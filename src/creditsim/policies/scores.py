@@ -225,7 +225,10 @@ class _Keys:
         self.bits = self.moments.bit_length()
 
     def __call__(self, person: np.ndarray, moment: np.ndarray) -> np.ndarray:
-        return (person.astype(np.int64) << self.bits) | moment
+        key = person.astype(np.int64)  # a copy, then worked on in place
+        key <<= self.bits
+        key |= moment
+        return key
 
     def split(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return key >> self.bits, key & ((1 << self.bits) - 1)
@@ -255,7 +258,10 @@ def run_ledger(
     day, subject, delta = _deltas(rule, day, subject, kind, days)
     keys = _Keys(days)
     bounds = policy.minimum, policy.maximum
-    key, net = _summed(keys(subject, day.astype(np.int64) * 2), delta)
+    moment = day.astype(np.int64)
+    moment *= 2
+    key, net = _summed(keys(subject, moment), delta)
+    del moment
     own = _walk(keys, key, net, rule.start, *bounds)
     shown = _Shown(rule)
     contact_start = shown.contact_sums(rule.start) if rule.network is not None else None
@@ -354,9 +360,13 @@ def _sorted_by_key(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.n
     low = int(value.min())
     width = (int(value.max()) - low).bit_length()
     if int(key.max()).bit_length() + width <= 62:
-        packed = (key << width) | (value - low)
+        packed = key << width
+        packed |= value - low
         sort_keys(packed)
-        return packed >> width, (packed & ((1 << width) - 1)) + low
+        value = packed & ((1 << width) - 1)
+        value += low
+        packed >>= width  # the keys, in place
+        return packed, value
     order = np.argsort(key)
     return key[order], value[order]
 
