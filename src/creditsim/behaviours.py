@@ -205,11 +205,21 @@ def _draw(
         empty = xp.zeros(0, dtype=np.int32)
         no_serial = xp.zeros(0, dtype=np.uint32)
         return Events(empty, empty.copy(), xp.zeros(0, dtype=np.int16), no_serial), sizes
-    day = xp.concatenate([p[0] for p in parts])
-    person = xp.concatenate([p[1] for p in parts])
-    behaviour = xp.concatenate([xp.full(p[0].shape[0], p[2], dtype=np.int16) for p in parts])
-    serial = xp.concatenate([p[3] for p in parts])
+    days, persons, kinds, serials = (list(column) for column in zip(*parts, strict=True))
+    del parts
+    behaviour = xp.concatenate(
+        [xp.full(d.shape[0], k, dtype=np.int16) for d, k in zip(days, kinds, strict=True)]
+    )
+    day, person, serial = _joined(days, xp), _joined(persons, xp), _joined(serials, xp)
     return Events(day, person, behaviour, serial), sizes
+
+
+def _joined(parts: list, xp: ModuleType):
+    """The parts of a column joined, the list emptied: each part is let go as soon as its
+    column is whole, so that at most one column is held twice over."""
+    joined = xp.concatenate(parts)
+    parts.clear()
+    return joined
 
 
 def expected_weight(scenario: Scenario, pop: Population, index: int) -> float:
