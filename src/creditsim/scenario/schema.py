@@ -93,6 +93,7 @@ class Model(BaseModel):
         frozen=True,
         strict=True,
         allow_inf_nan=False,
+        defer_build=True,
         # The string under each field is its description, read on demand by
         # scenario/descriptions.py (not here: parsing the source would slow every start); the
         # scenario reference is generated from them (tests/test_docs.py checks every field).
