@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from creditsim.arrays.backend import BLOCK, blocks, namespace
+from creditsim.arrays.backend import blocks, namespace
 
 
 def _sequence(seed: int, shard: int, purpose: str) -> np.random.SeedSequence:
@@ -62,6 +62,11 @@ def _finalise(z: Any, scratch: Any = None) -> Any:
     return z
 
 
+def _block_array(spans: list[tuple[int, int]], xp: ModuleType) -> Any:
+    """A uint64 array as long as the first (the longest) of `spans`."""
+    return xp.empty(spans[0][1] - spans[0][0] if spans else 0, dtype=np.uint64)
+
+
 def _mix_int(value: int) -> int:
     z = value & _MASK
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
@@ -81,8 +86,9 @@ class Keyed:
         """64 random bits per id (a uint64 array of the ids' backend)."""
         xp = namespace(ids)
         out = xp.empty(ids.shape[0], dtype=np.uint64)
-        scratch = xp.empty(min(ids.shape[0], BLOCK if xp is np else ids.shape[0]), np.uint64)
-        for start, end in blocks(ids.shape[0], xp):
+        spans = blocks(ids.shape[0], xp)
+        scratch = _block_array(spans, xp)
+        for start, end in spans:
             self._hash(ids[start:end], draw, out[start:end], scratch[: end - start])
         return out
 
@@ -90,9 +96,9 @@ class Keyed:
         """A uniform on [0, 1) per id (53 bits: `u < p` holds with chance exactly p)."""
         xp = namespace(ids)
         out = xp.empty(ids.shape[0], dtype=np.float64)
-        size = min(ids.shape[0], BLOCK if xp is np else ids.shape[0])
-        z, scratch = xp.empty(size, np.uint64), xp.empty(size, np.uint64)
-        for start, end in blocks(ids.shape[0], xp):
+        spans = blocks(ids.shape[0], xp)
+        z, scratch = _block_array(spans, xp), _block_array(spans, xp)
+        for start, end in spans:
             bits = self._hash(ids[start:end], draw, z[: end - start], scratch[: end - start])
             bits >>= np.uint64(11)
             xp.multiply(bits, _UNIT, out=out[start:end])
