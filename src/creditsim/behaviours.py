@@ -55,22 +55,24 @@ class Events:
 
     def of_behaviours(self, chosen: np.ndarray) -> Events:
         """The events of the behaviours where `chosen` (a host array) is true, by slicing."""
-        return Events(*(self.sliced(column, chosen) for column in self.columns()))
+        slices = self._slices(chosen)
+        return Events(*(_cut(column, slices) for column in self.columns()))
 
     def sliced(self, column: np.ndarray, chosen: np.ndarray) -> np.ndarray:
         """A column's values for the events of the behaviours where `chosen` is true: a view
         where those behaviours lie side by side (all of them, say), else a copy."""
-        xp = namespace(column)
+        return _cut(column, self._slices(chosen))
+
+    def _slices(self, chosen: np.ndarray) -> list[slice]:
+        """The events of the chosen behaviours as slices, behaviours side by side in one."""
         bounds = self.bounds(chosen.shape[0])
         slices: list[slice] = []
         for b in np.flatnonzero(chosen).tolist():
-            if slices and slices[-1].stop == bounds[b]:  # behaviours side by side: one slice
+            if slices and slices[-1].stop == bounds[b]:
                 slices[-1] = slice(slices[-1].start, int(bounds[b + 1]))
             else:
                 slices.append(slice(int(bounds[b]), int(bounds[b + 1])))
-        if len(slices) == 1:
-            return column[slices[0]]
-        return xp.concatenate([column[s] for s in slices]) if slices else column[:0]
+        return slices
 
     def to_host(self) -> Events:
         return Events(*(to_host(column) for column in self.columns()))
@@ -212,6 +214,13 @@ def _draw(
     )
     day, person, serial = _joined(days, xp), _joined(persons, xp), _joined(serials, xp)
     return Events(day, person, behaviour, serial), sizes
+
+
+def _cut(column: np.ndarray, slices: list[slice]) -> np.ndarray:
+    """The column's items in `slices`: a view where there is one slice, else a copy."""
+    if len(slices) == 1:
+        return column[slices[0]]
+    return namespace(column).concatenate([column[s] for s in slices]) if slices else column[:0]
 
 
 def _joined(parts: list, xp: ModuleType):
