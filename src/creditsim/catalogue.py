@@ -341,7 +341,12 @@ class _open:
         if not self.read_only:
             self.location.parent.mkdir(parents=True, exist_ok=True)
         # No extension is fetched or loaded behind the user's back (read_parquet('https://...')).
-        config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        config: dict[str, Any] = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
+        if not self.read_only:  # a write adds or changes one row: one thread starts sooner
+            config["threads"] = 1
         deadline = time.monotonic() + self.wait
         delay = 0.05
         while True:

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from creditsim.errors import CreditsimError, OutputError
@@ -170,20 +169,14 @@ def run_command(
     memory_limit: MemoryLimit = None,
 ) -> None:
     """Run SCENARIO and print its summary; with --out, write the run directory."""
-    from creditsim.scenario import load_scenario
-    from creditsim.workflow.run import run
+    from creditsim.workflow.run import run, run_scenario
 
     try:
         rows = _citizen_rows(citizen_rows)
-        load_scenario(scenario)
+        resolved = run_scenario(scenario, population, years, seed, shard_size, rows)
         with _progress("simulating", percent=True) as advance:
             result = run(
-                scenario,
-                population=population,
-                years=years,
-                seed=seed,
-                shard_size=shard_size,
-                citizen_rows=rows,
+                resolved,
                 out=out,
                 overwrite=overwrite,
                 resume=resume,
@@ -711,30 +704,44 @@ def _index(value: float | None) -> str:
 
 class _progress:
     """A progress bar on stderr, in per cent (a run's stages) or as a count (the runs of a
-    compare or sweep); yields its callback."""
+    compare or sweep); yields its callback. Where stderr is not a terminal nothing would be
+    drawn: the callback does nothing and Rich's progress module is not loaded."""
 
     def __init__(self, label: str, percent: bool = False):
-        self.bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%" if percent else "{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-        )
         self.label = label
+        self.bar = None
+        if errors.is_terminal:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            count = "{task.percentage:>3.0f}%" if percent else "{task.completed}/{task.total}"
+            self.bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn(count),
+                TimeElapsedColumn(),
+                console=errors,
+                transient=True,
+            )
 
     def __enter__(self) -> Callable[[int, int, str], None]:
-        self.bar.__enter__()
-        task = self.bar.add_task(self.label, total=None)
+        bar = self.bar
+        if bar is None:
+            return _no_progress
+        bar.__enter__()
+        task = bar.add_task(self.label, total=None)
 
         def advance(done: int, total: int, label: str) -> None:
-            self.bar.update(task, completed=done, total=total, description=label)
+            bar.update(task, completed=done, total=total, description=label)
 
         return advance
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _no_progress(done: int, total: int, label: str) -> None:
+    """Progress nobody sees."""
 
 
 def _setting(value: object) -> str:

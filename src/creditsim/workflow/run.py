@@ -8,7 +8,6 @@ import errno
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -57,17 +56,7 @@ def run(
     The finished run is recorded in the run catalogue unless `catalogue` is False. A run that
     would need more memory than `memory_limit` (bytes, or a size such as "8GiB"; by default
     what this machine has available) is refused before it starts (engine/footprint.py)."""
-    settings: dict[str, Any] = {}
-    for key, value in (
-        ("population", population),
-        ("years", years),
-        ("seed", seed),
-        ("shard_size", shard_size),
-        ("citizen_rows", citizen_rows),
-    ):
-        if value is not None:
-            settings[key] = value
-    resolved = load_scenario(scenario, {"run": settings} if settings else None)
+    resolved = run_scenario(scenario, population, years, seed, shard_size, citizen_rows)
     if resume and out is None:
         raise OutputError("--resume needs --out: the run directory to finish")
     if workers is not None and workers < 1:
@@ -91,6 +80,30 @@ def run(
 
         result.catalogue_id = try_record_run(result, workers=workers, scheduler=scheduler)
     return result
+
+
+def run_scenario(
+    scenario: str | Path | Scenario,
+    population: int | None = None,
+    years: float | None = None,
+    seed: int | None = None,
+    shard_size: int | None = None,
+    citizen_rows: str | float | None = None,
+) -> Scenario:
+    """The scenario a run of these settings runs, validated: the CLI checks it before its
+    progress bar and passes it on, so that it is validated once."""
+    settings = {
+        key: value
+        for key, value in (
+            ("population", population),
+            ("years", years),
+            ("seed", seed),
+            ("shard_size", shard_size),
+            ("citizen_rows", citizen_rows),
+        )
+        if value is not None
+    }
+    return load_scenario(scenario, {"run": settings} if settings else None)
 
 
 def _finish(
