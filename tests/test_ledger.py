@@ -152,11 +152,12 @@ def test_contact_steps_taken_a_stretch_at_a_time_change_nothing(monkeypatch):
     test_the_ledger_equals_a_day_by_day_replay("contacts")
 
 
-@pytest.mark.parametrize("kind", ["stable", "quicksort"])
+@pytest.mark.parametrize("way", ["stable", "quicksort", "bucketed"])
 @pytest.mark.parametrize("order", ["runs", "random"])
-def test_keys_sort_the_same_whichever_sort_the_machine_favours(monkeypatch, kind, order):
-    """`sort_keys` picks NumPy's faster sort for the machine (once per process): both give the
-    sorted keys, on input in runs (as record streams come) and in no order."""
+def test_keys_sort_the_same_whichever_way_the_machine_favours(monkeypatch, way, order):
+    """`sort_keys` picks the faster way for the machine and the kind of input (once per
+    process): every way gives the sorted keys, on input in runs (as record streams come) and
+    in no order."""
     from creditsim.arrays import sorting
 
     rng = np.random.default_rng(7)
@@ -165,34 +166,44 @@ def test_keys_sort_the_same_whichever_sort_the_machine_favours(monkeypatch, kind
     if order == "runs":
         keys = np.concatenate([np.sort(part) for part in np.array_split(keys, 6)])
     expected = np.sort(keys, kind="quicksort")
-    monkeypatch.setattr(sorting, "_chosen", [kind])
+    monkeypatch.setattr(sorting, "_chosen", {"runs": way, "scattered": way})
     sorting.sort_keys(keys)
     assert np.array_equal(keys, expected)
 
 
-def test_keys_far_from_sorted_are_bucketed_by_their_top_bits_first():
-    """Before timsort, keys in no order are put in order of their top 16 bits (a linear radix
-    pass, stable: equal digits keep their order); keys in a few runs are left for timsort."""
+def test_keys_far_from_sorted_are_told_from_keys_in_runs_and_bucketed_by_their_top_bits():
+    """Keys in no order are put in order of their top 16 bits (a linear radix pass, stable:
+    equal digits keep their order) before timsort; keys in a few runs are told apart."""
     from creditsim.arrays import sorting
 
     rng = np.random.default_rng(9)
     scattered = rng.integers(0, 1 << 40, 3 * sorting.PROBE)
+    shift = sorting._top_digit_shift(scattered)
+    assert shift == 40 - sorting.DIGIT_BITS
     bucketed = scattered.copy()
-    sorting._bucket_first(bucketed)
-    digit = bucketed >> (40 - sorting.DIGIT_BITS)
+    sorting._bucket(bucketed, shift)
+    digit = bucketed >> shift
     assert np.all(digit[1:] >= digit[:-1])
     assert np.array_equal(bucketed, scattered[np.argsort(scattered >> 24, kind="stable")])
     runs = np.concatenate([np.sort(part) for part in np.array_split(scattered, 6)])
-    left = runs.copy()
-    sorting._bucket_first(left)
-    assert np.array_equal(left, runs)
+    assert sorting._scattered(scattered, shift)
+    assert not sorting._scattered(runs, shift)
 
 
-def test_the_faster_sort_is_measured_once_and_is_one_of_numpys_two(monkeypatch):
+def test_the_faster_way_is_measured_once_per_kind_of_input(monkeypatch):
     from creditsim.arrays import sorting
 
-    monkeypatch.setattr(sorting, "_chosen", [])
-    keys = np.random.default_rng(8).integers(0, 1 << 40, 2 * sorting.PROBE)
-    sorting.sort_keys(keys)
-    assert sorting._chosen in (["stable"], ["quicksort"])
-    assert np.all(keys[1:] >= keys[:-1])
+    monkeypatch.setattr(sorting, "_chosen", {})
+    rng = np.random.default_rng(8)
+    scattered = rng.integers(0, 1 << 40, 2 * sorting.PROBE)
+    runs = np.concatenate([np.sort(part) for part in np.array_split(scattered, 3)])
+    sorting.sort_keys(scattered)
+    assert list(sorting._chosen) == ["scattered"]
+    assert sorting._chosen["scattered"] in sorting.WAYS["scattered"]
+    sorting.sort_keys(runs)
+    assert sorting._chosen["runs"] in sorting.WAYS["runs"]
+    monkeypatch.setattr(sorting, "_faster", lambda *_: pytest.fail("measured twice"))
+    again = rng.integers(0, 1 << 40, 2 * sorting.PROBE)
+    sorting.sort_keys(again)
+    for keys in (scattered, runs, again):
+        assert np.all(keys[1:] >= keys[:-1])

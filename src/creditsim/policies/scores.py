@@ -283,7 +283,7 @@ def run_ledger(
 
     grade = _Grader(policy)
     initial = grade(start)
-    changes = _grade_changes(policy, grade, initial, moves, n)
+    changes = _grade_changes(policy, grade, initial, moves)
     if score is None:
         score = start.copy()
         last = _lasts(moves.person)  # the own steps are sorted by citizen, then moment
@@ -320,14 +320,17 @@ def _deltas(
     return day, subject, delta
 
 
-def _grade_changes(policy, grade, initial: np.ndarray, moves, n: int) -> GradeChanges:
+def _grade_changes(policy, grade, initial: np.ndarray, moves) -> GradeChanges:
     """Every change of grade, in day order (within a day the records' changes before a hack's,
     each by citizen). Fixed parts (income, age) and contacts may start a citizen outside the
     nominal start grade: that is a change on day 0, so that spells and triggers see it."""
     started = np.flatnonzero(initial != policy.start_grade()).astype(np.int32)
     before, after = grade(moves.before), grade(moves.after)
     regraded = np.flatnonzero(before != after)
-    regraded = regraded[np.argsort(moves.moment[regraded] * n + moves.person[regraded])]
+    # Within a moment the moves are in citizen order (`_walk`'s are by citizen, then moment;
+    # `_passed_on`'s by stretch of moments, each by citizen): a stable sort by moment alone
+    # puts them by (moment, citizen), in linear time where moments fit 16 bits.
+    regraded = regraded[np.argsort(_narrow(moves.moment[regraded]), kind="stable")]
     on_day = (moves.moment[regraded] >> 1).astype(np.int32)
     return GradeChanges(
         np.concatenate([np.zeros(started.shape[0], np.int32), on_day]),
@@ -339,16 +342,30 @@ def _grade_changes(policy, grade, initial: np.ndarray, moves, n: int) -> GradeCh
     )
 
 
+def _narrow(moment: np.ndarray) -> np.ndarray:
+    """Moments as 16-bit integers where they fit: NumPy sorts those stably by radix."""
+    if moment.size and int(moment.max()) < 1 << 16:
+        return moment.astype(np.uint16)
+    return moment
+
+
 def _summed(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct keys, sorted, and the sum of `value` over each."""
     key, value = _sorted_by_key(key, value)
     if key.size == 0:
         return key, value
     first = _firsts(key)
-    if first.all():
+    repeated = np.flatnonzero(~first)
+    if repeated.size == 0:
         return key, value
     at = np.flatnonzero(first)
-    return key[at], np.add.reduceat(value, at)
+    if repeated.size * 8 > key.size:
+        return key[at], np.add.reduceat(value, at)
+    # Few keys repeat (records that fall on the same citizen and day): each repeat's value is
+    # added to its first, rather than every value summed over its run.
+    summed = value[at]
+    np.add.at(summed, np.searchsorted(at, repeated, side="right") - 1, value[repeated])
+    return key[at], summed
 
 
 def _sorted_by_key(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
