@@ -13,7 +13,6 @@ arrays are freed by reference counting, so the collector is paused while it runs
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,12 +33,10 @@ WORKER_ENVIRONMENT = {
 
 def keep_freed_memory() -> bool:
     """Apply the settings to this process; False where the C library is not glibc."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        # The process's own symbols, the C library's among them: finding the library by name
+        # (ctypes.util.find_library) would run ldconfig in a subprocess at every run.
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
     return all(

@@ -545,8 +545,14 @@ def _snapshots(policy, start, cells, cell_count, days, period_days, moves: _Step
     histogram = start_histogram(policy, start, cells, cell_count)
     periods = (days + period_days - 1) // period_days
     size = histogram.size
-    slot = (moves.moment // (2 * period_days)) * size
-    slot += cells[moves.person].astype(np.int64) * histogram.shape[1] - policy.minimum
+    slot = moves.moment // (2 * period_days)
+    slot *= size
+    # Each citizen's place in a period's histogram, less the score's: one gather per move.
+    place = cells.astype(np.int64)
+    place *= histogram.shape[1]
+    place -= policy.minimum
+    slot += place[moves.person]
+    del place
     change = np.bincount(slot + moves.after, minlength=periods * size)
     change -= np.bincount(slot + moves.before, minlength=periods * size)
     change = np.cumsum(change.reshape(periods, *histogram.shape), axis=0)
