@@ -211,8 +211,8 @@ class _Steps:
     """Changes to citizens' scores, one per (citizen, moment). A moment is `day * 2 + phase`:
     phase 0 for the day's records, 1 for a hack at the day's end."""
 
-    person: np.ndarray  # int64
-    moment: np.ndarray  # int64
+    person: np.ndarray  # int32
+    moment: np.ndarray  # int32
     before: np.ndarray  # int64, the score before the step
     after: np.ndarray  # int64
 
@@ -231,7 +231,13 @@ class _Keys:
         return key
 
     def split(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return key >> self.bits, key & ((1 << self.bits) - 1)
+        """(citizen, moment) as 32-bit integers (a shard's citizens and moments fit them),
+        each computed straight into its array: half the memory of 64-bit ones."""
+        person = np.empty(key.shape[0], dtype=np.int32)
+        moment = np.empty(key.shape[0], dtype=np.int32)
+        np.right_shift(key, self.bits, out=person, casting="unsafe")
+        np.bitwise_and(key, (1 << self.bits) - 1, out=moment, casting="unsafe")
+        return person, moment
 
 
 def run_ledger(
@@ -261,12 +267,14 @@ def run_ledger(
     moment = day.astype(np.int64)
     moment *= 2
     key, net = _summed(keys(subject, moment), delta)
-    del moment
+    del moment, day, subject, delta
     own = _walk(keys, key, net, rule.start, *bounds)
     shown = _Shown(rule)
     contact_start = shown.contact_sums(rule.start) if rule.network is not None else None
     start = shown(np.arange(n), rule.start, contact_start)
     swapped_down = np.zeros(0, dtype=np.int64)
+    if swap is None:
+        del key, net  # the steps hold what follows needs
     if swap is not None:
         at = swap[0] * 2 + 1
         swapped_down, people, change = _swap(shown, own, rule.start, swap[1], at)
@@ -308,9 +316,11 @@ def _deltas(
     restorations of deductions after `restore_after_days` added as records of their own."""
     policy = rule.policy
     delta = rule.points(day, kind)
-    keep = np.flatnonzero(delta != 0)
-    if keep.shape[0] < delta.shape[0]:
+    moving = delta != 0
+    if not moving.all():
+        keep = np.flatnonzero(moving)
         day, subject, delta = day[keep], subject[keep], delta[keep]
+    del moving
     delta = delta.astype(np.int64)
     if policy.restore_after_days is not None:
         lost = np.flatnonzero((delta < 0) & (day + policy.restore_after_days < days))
@@ -545,7 +555,7 @@ def _snapshots(policy, start, cells, cell_count, days, period_days, moves: _Step
     histogram = start_histogram(policy, start, cells, cell_count)
     periods = (days + period_days - 1) // period_days
     size = histogram.size
-    slot = moves.moment // (2 * period_days)
+    slot = (moves.moment // (2 * period_days)).astype(np.int64)
     slot *= size
     # Each citizen's place in a period's histogram, less the score's: one gather per move.
     place = cells.astype(np.int64)
