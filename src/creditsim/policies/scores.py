@@ -230,6 +230,14 @@ class _Keys:
         key |= moment
         return key
 
+    def of_days(self, person: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """The keys of the moments of records on `day`: `day * 2`, built in place."""
+        key = person.astype(np.int64)
+        key <<= self.bits - 1
+        key |= day
+        key <<= 1
+        return key
+
     def split(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(citizen, moment) as 32-bit integers (a shard's citizens and moments fit them),
         each computed straight into its array: half the memory of 64-bit ones."""
@@ -264,10 +272,8 @@ def run_ledger(
     day, subject, delta = _deltas(rule, day, subject, kind, days)
     keys = _Keys(days)
     bounds = policy.minimum, policy.maximum
-    moment = day.astype(np.int64)
-    moment *= 2
-    key, net = _summed(keys(subject, moment), delta)
-    del moment, day, subject, delta
+    key, net = _summed(keys.of_days(subject, day), delta)
+    del day, subject, delta
     own = _walk(keys, key, net, rule.start, *bounds)
     shown = _Shown(rule)
     contact_start = shown.contact_sums(rule.start) if rule.network is not None else None
@@ -360,7 +366,8 @@ def _narrow(moment: np.ndarray) -> np.ndarray:
 
 
 def _summed(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct keys, sorted, and the sum of `value` over each."""
+    """The distinct keys, sorted, and the sum of `value` over each (both int64 arrays of the
+    caller's own, worked on in place)."""
     key, value = _sorted_by_key(key, value)
     if key.size == 0:
         return key, value
@@ -381,14 +388,19 @@ def _summed(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 def _sorted_by_key(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Both sorted by key (equal keys in any order). Where they fit, key and value are packed
     into one 64-bit integer and sorted as one: a plain sort is several times faster than an
-    argsort (`sort_keys`: NumPy's faster sort on this machine for such input)."""
+    argsort (`sort_keys`: NumPy's faster sort on this machine for such input). Both are
+    int64 arrays of the caller's own: they are packed in place, so that the records are held
+    once, not three times."""
     if key.size == 0:
         return key, value
     low = int(value.min())
     width = (int(value.max()) - low).bit_length()
     if int(key.max()).bit_length() + width <= 62:
-        packed = key << width
-        packed |= value - low
+        packed = key
+        packed <<= width
+        value -= low
+        packed |= value
+        del value
         sort_keys(packed)
         value = packed & ((1 << width) - 1)
         value += low
