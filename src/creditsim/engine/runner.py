@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from creditsim.engine.cluster import dask_client, map_unordered
 from creditsim.engine.combine import Totals, shard_sizes
-from creditsim.engine.memory import keep_freed_memory
+from creditsim.engine.memory import keep_freed_memory, small_pages
 from creditsim.engine.pipeline import PIPELINE
 from creditsim.engine.rundir import (
     PLAN,
@@ -128,7 +128,9 @@ def _execute(
                 if progress is not None:
                     progress(step, total * steps, f"{label}: {stage}")
 
-            yield run_shard_task(plan, stage_done)
+            with small_pages():
+                summary = run_shard_task(plan, stage_done)
+            yield summary
             finished += 1
         return
     for _, summary in map_unordered(client, run_shard_task, plans, "shard"):
