@@ -11,8 +11,9 @@ then the CPU seconds of importing each large piece on its own (IMPORTS). Bytecod
 (in a temporary PYTHONPYCACHEPREFIX), as in an installed package.
 `--python` measures another installation, `--src` another checkout's `src` (for example a
 worktree of an earlier commit, put first on PYTHONPATH), in the same run, so that the two are
-compared by ratio on one machine under one load. Figures go to bench/results/startup.md and
-.json, with the load average.
+compared by ratio on one machine under one load: the two are run in turn, one process of each
+and then again, so that a machine whose speed drifts weighs on both alike. Figures go to
+bench/results/startup.md and .json, with the load average.
 """
 
 from __future__ import annotations
@@ -64,17 +65,36 @@ def best_of(
 ) -> tuple[float, float]:
     """The fastest wall seconds of `repeat` fresh processes, and the least CPU seconds (user
     and system) among them. Each run writing a directory writes a new one."""
-    times, cpu = [], []
+    runs = [_once(python, code, env, folder) for _ in range(repeat)]
+    return min(wall for wall, _ in runs), min(cpu for _, cpu in runs)
+
+
+def best_of_each(
+    setups: dict[str, tuple[str, dict[str, str]]], code: str, repeat: int, folder: Path
+) -> dict[str, tuple[float, float]]:
+    """`best_of` for each (python, environment) of `setups`, their runs taken in turn (one of
+    each, then again), so that a machine that speeds up or slows down meanwhile weighs on each
+    alike."""
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in setups}
     for _ in range(repeat):
-        out = Path(tempfile.mkdtemp(dir=folder)) / "run"
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        subprocess.run([python, "-c", code.replace("{out!r}", repr(str(out)))], check=True,
-                       capture_output=True, env=env)  # fmt: skip
-        times.append(time.perf_counter() - started)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return min(times), min(cpu)
+        for label, (python, env) in setups.items():
+            runs[label].append(_once(python, code, env, folder))
+    return {
+        label: (min(wall for wall, _ in got), min(cpu for _, cpu in got))
+        for label, got in runs.items()
+    }
+
+
+def _once(python: str, code: str, env: dict[str, str], folder: Path) -> tuple[float, float]:
+    """Wall and CPU (user and system) seconds of one fresh process."""
+    out = Path(tempfile.mkdtemp(dir=folder)) / "run"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run([python, "-c", code.replace("{out!r}", repr(str(out)))], check=True,
+                   capture_output=True, env=env)  # fmt: skip
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def main() -> int:
@@ -88,7 +108,6 @@ def main() -> int:
     if args.python or args.src:
         others[args.label] = (args.python or sys.executable, args.src)
     load_start = os.getloadavg()
-    figures = {}
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         # Bytecode cached as an installed package has it (PYTHONDONTWRITEBYTECODE would
@@ -96,13 +115,16 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env |= {"CREDITSIM_CATALOGUE": str(folder / "catalogue.duckdb"),
                 "PYTHONPYCACHEPREFIX": str(folder / "pycache")}  # fmt: skip
-        for label, (python, src) in {"this checkout": (sys.executable, None), **others}.items():
-            env_of = env | {"PYTHONPATH": src} if src else env
+        setups = {
+            label: (python, env | {"PYTHONPATH": src} if src else env)
+            for label, (python, src) in {"this checkout": (sys.executable, None), **others}.items()
+        }
+        for python, env_of in setups.values():
             best_of(python, CASES["creditsim --help"], 1, env_of, folder)  # caches bytecode
-            figures[label] = {
-                case: best_of(python, code, args.repeat, env_of, folder)
-                for case, code in CASES.items()
-            }
+        figures: dict[str, dict[str, tuple[float, float]]] = {label: {} for label in setups}
+        for case, code in CASES.items():
+            for label, figure in best_of_each(setups, code, args.repeat, folder).items():
+                figures[label][case] = figure
         imports = {
             case: best_of(sys.executable, code, args.repeat, env, folder)[1]
             for case, code in IMPORTS.items()
@@ -133,8 +155,8 @@ def _markdown(record: dict, repeat: int) -> str:
         "# Start-up, as whole processes",
         "",
         f"`{record['command']}`; {record['when']}; best of {repeat} fresh processes each "
-        f"(wall), and the least CPU time (user + system) among them. Machine: "
-        f"{record['machine']}; load average (1, 5, 15 min) {load} at the start, "
+        f"(wall; the checkouts in turn), and the least CPU time (user + system) among them. "
+        f"Machine: {record['machine']}; load average (1, 5, 15 min) {load} at the start, "
         f"{record['load_end'][0]:.2f} at the end.",
         "",
         "| | " + " | ".join(f"{label} (s) | {label} CPU (s)" for label in labels) + " |",
