@@ -5,8 +5,9 @@
 
 Runs the scenario (the record-heavy peers model by default: 5.4 events and 2.3 records per
 citizen-year) in memory `--repeat` times, not recorded in the run catalogue, and keeps each
-stage's fastest seconds (the run's timings). Then, in the same process, on arrays of the run's own sizes (citizens, events,
-records), times the primitives each stage needs at the least (fastest of `--repeat` each):
+stage's fastest seconds (the run's timings). Then, in the same process, on arrays of the
+run's own sizes (citizens, events, records), times the primitives each stage needs at the least
+(fastest of `--repeat` each):
 
 - a uniform draw per item, and a gamma draw per citizen and category (NumPy's PCG64); a
   uniform keyed by an event's identity (creditsim's hash, for common random numbers);
