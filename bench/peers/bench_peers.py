@@ -158,16 +158,15 @@ def main() -> None:
             report["merged_from"] = [*old.get("merged_from", []), earlier]
     for size in args.sizes:
         for model in args.models:
+            timed = [i for i in chosen if not (i == "mesa" and size > args.mesa_up_to)]
+            rows = _best_runs(args, env, model, timed, size)
             for impl in chosen:
-                if impl == "mesa" and size > args.mesa_up_to:
-                    row = _skipped(model, impl, size, args.mesa_up_to)
-                else:
-                    row = _best_run(args, env, model, impl, size)
+                row = rows.get(impl) or _skipped(model, impl, size, args.mesa_up_to)
                 key = (model, impl, size)
                 report["runs"] = [r for r in report["runs"] if _key(r) != key] + [row]
                 print(_progress(row), flush=True)
-                report["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-                _write(report, args.out)
+            report["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+            _write(report, args.out)
 
 
 def _new_report(args: argparse.Namespace) -> dict:
@@ -175,7 +174,8 @@ def _new_report(args: argparse.Namespace) -> dict:
         "benchmark": "peers: the reference models in creditsim, Starsim and Mesa, one year",
         "command": shlex.join([Path(sys.executable).name, *sys.argv]),
         "timing": "inside the run: seconds of the fastest of up to --repeat runs per "
-        "implementation and size (runs over --repeat-below seconds are not repeated), each in "
+        "implementation and size (runs over --repeat-below seconds are not repeated; the "
+        "implementations take turns, one run of each and again), each in "
         "a fresh process pinned to one core after an untimed warm-up run, excluding the "
         "interpreter's start and the imports; as a process: the fastest of --process-repeat "
         "fresh processes pinned to one core (taskset), from start to exit, with no warm-up",
@@ -207,28 +207,40 @@ def _skipped(model: str, impl: str, size: int, limit: int) -> dict:
     }  # fmt: skip
 
 
-def _best_run(args, env, model: str, impl: str, size: int) -> dict:
-    """The fastest of `--repeat` runs, each in a fresh process; a run longer than
-    `--repeat-below` seconds is not repeated (its start-up noise is a negligible share). Then
-    `--process-repeat` whole-process runs (--process), of which the fastest is kept."""
-    runs = [_run(args, env, model, impl, size)]
-    while (
-        len(runs) < args.repeat
-        and runs[-1]["status"] == "ok"
-        and runs[-1]["seconds"] < args.repeat_below
-    ):
-        runs.append(_run(args, env, model, impl, size))
+def _best_runs(args, env, model: str, impls: list[str], size: int) -> dict[str, dict]:
+    """Per implementation, the fastest of `--repeat` runs, each in a fresh process; a run
+    longer than `--repeat-below` seconds is not repeated (its start-up noise is a negligible
+    share). Then `--process-repeat` whole-process runs (--process), of which the fastest is
+    kept. The implementations take turns (one run of each, then again), so that a machine whose
+    speed drifts meanwhile weighs on each alike and their ratio is fair."""
+    runs: dict[str, list[dict]] = {impl: [] for impl in impls}
+    for _ in range(max(args.repeat, 1)):
+        for impl, done in runs.items():
+            if done and (done[-1]["status"] != "ok" or done[-1]["seconds"] >= args.repeat_below):
+                continue
+            done.append(_run(args, env, model, impl, size))
+    rows = {impl: _fastest(done) for impl, done in runs.items()}
+    # The process targets are against Starsim: Mesa is not run as a whole process.
+    whole = [i for i in impls if args.process and i != "mesa" and rows[i]["status"] == "ok"]
+    wholes: dict[str, list[dict]] = {impl: [] for impl in whole}
+    for _ in range(max(args.process_repeat, 1)):
+        for impl, done in wholes.items():
+            done.append(_run(args, env, model, impl, size, whole=True))
+    for impl, done in wholes.items():
+        ok = [w for w in done if w["status"] == "ok"]
+        best = min(ok, key=lambda w: w["wall_seconds"]) if ok else done[-1]
+        row = rows[impl]
+        row["process_seconds"] = best["wall_seconds"] if best["status"] == "ok" else None
+        row["process_inside_seconds"] = best.get("seconds")
+        row["process_seconds_all_runs"] = [w["wall_seconds"] for w in ok]
+    return rows
+
+
+def _fastest(runs: list[dict]) -> dict:
+    """The fastest run that finished (with the seconds of all), else the last one."""
     ok = [r for r in runs if r["status"] == "ok"]
     best = min(ok, key=lambda r: r["seconds"]) if ok else runs[-1]
     best["seconds_all_runs"] = [r["seconds"] for r in ok]
-    if args.process and ok and impl != "mesa":  # the process targets are against Starsim
-        wholes = [_run(args, env, model, impl, size, whole=True)
-                  for _ in range(max(args.process_repeat, 1))]  # fmt: skip
-        done = [w for w in wholes if w["status"] == "ok"]
-        whole = min(done, key=lambda w: w["wall_seconds"]) if done else wholes[-1]
-        best["process_seconds"] = whole["wall_seconds"] if whole["status"] == "ok" else None
-        best["process_inside_seconds"] = whole.get("seconds")
-        best["process_seconds_all_runs"] = [w["wall_seconds"] for w in done]
     return best
 
 
@@ -363,7 +375,8 @@ def _markdown(report: dict) -> str:
         f"(1, 5, 15 min) at the start {_load(report['load_average_start'])}, at the end "
         f"{_load(load)}; each run's 1-minute load before and after it is in peers.json. "
         "Inside the run: the fastest of up to three runs (runs over 60 s are not repeated), "
-        "each in a fresh process pinned to one core after an untimed warm-up run; interpreter "
+        "the implementations taking turns, each run in a fresh process pinned to one core "
+        "after an untimed warm-up run; interpreter "
         f"start and imports excluded. As a process: {_processes(report.get('process_repeat', 1))}"
         " pinned to one core (taskset) from start to exit, imports included, no warm-up (each "
         "implementation the same number; the seconds of each are in peers.json).",
