@@ -2,6 +2,10 @@
 
     python bench/same_outputs.py write DIR [--population N]   # run every case into DIR/<case>
     python bench/same_outputs.py check BEFORE AFTER            # compare two such folders
+    ... write DIR --population 1000000 --cases national-2018 peers-heavy   # some cases only
+
+`--cases` picks some of the cases, for paths that only large runs take (blocks of events, the
+ledger's radix pass): give the same to `write` (before and after) and to `check`.
 
 Run `write` with the code before the change (a `git worktree` of the base commit, with its own
 `pip install -e`), then with the code after, and `check` the two. The cases are every preset
@@ -52,10 +56,12 @@ def cases() -> dict[str, tuple[str, dict]]:
     return {name: (name, {}) for name in PRESETS} | VARIANTS
 
 
-def write(folder: Path, population: int) -> None:
+def write(folder: Path, population: int, chosen: list[str]) -> None:
     import creditsim
 
     for case, (base, overrides) in cases().items():
+        if case not in chosen:
+            continue
         scenario = creditsim.load_scenario(base, overrides or None)
         out = folder / case
         creditsim.run(scenario, population=population, seed=11, out=out, catalogue=False)
@@ -88,9 +94,9 @@ def _same(a: Path, b: Path) -> bool:
     return a.read_bytes() == b.read_bytes()
 
 
-def check(before: Path, after: Path) -> int:
+def check(before: Path, after: Path, chosen: list[str]) -> int:
     differing = 0
-    for case in cases():
+    for case in chosen:
         a, b = before / case, after / case
         names = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file())
         other = sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file())
@@ -116,15 +122,17 @@ def main() -> int:
     checking = commands.add_parser("check")
     checking.add_argument("before", type=Path)
     checking.add_argument("after", type=Path)
+    for command in (writing, checking):
+        command.add_argument("--cases", nargs="+", choices=list(cases()), default=list(cases()))
     args = parser.parse_args()
     if args.command == "write":
         with tempfile.TemporaryDirectory() as catalogue:
             import os
 
             os.environ["CREDITSIM_CATALOGUE"] = str(Path(catalogue) / "catalogue.duckdb")
-            write(args.folder, args.population)
+            write(args.folder, args.population, args.cases)
         return 0
-    return check(args.before, args.after)
+    return check(args.before, args.after, args.cases)
 
 
 if __name__ == "__main__":
