@@ -265,9 +265,12 @@ class _Sampler:
         if category is None:
             return rng.integers(0, self.pop.size, size=count, dtype=np.int32)
         cumulative = self._cumsum(category)
-        picks = _sorted_uniforms(rng, count, self.xp) * cumulative[-1]
+        picks = _sorted_uniforms(rng, count, self.xp)
+        picks *= cumulative[-1]
         person = _weights_at_or_below(cumulative, picks, self.xp)
-        return self.xp.minimum(person, self.pop.size - 1).astype(np.int32)
+        del picks
+        self.xp.minimum(person, self.pop.size - 1, out=person)
+        return person.astype(np.int32)
 
 
 def _weights_at_or_below(cumulative: np.ndarray, picks: np.ndarray, xp: ModuleType) -> np.ndarray:
@@ -278,7 +281,8 @@ def _weights_at_or_below(cumulative: np.ndarray, picks: np.ndarray, xp: ModuleTy
     after the picks before it: its place less its rank is that count."""
     order = xp.argsort(xp.concatenate([cumulative, picks]), kind="stable")
     place = xp.flatnonzero(order >= cumulative.shape[0])
-    place -= xp.arange(picks.shape[0])
+    del order
+    place -= xp.arange(picks.shape[0], dtype=place.dtype)
     return place
 
 
@@ -290,6 +294,7 @@ def _sorted_uniforms(rng, count: int, xp: ModuleType) -> np.ndarray:
     """`count` sorted uniforms in O(count), from normalised sums of exponential gaps.
 
     Sorted draws let the citizens be picked by one merge with the cumulative weights."""
-    gaps = rng.standard_exponential(count + 1)
-    sums = xp.cumsum(gaps)
-    return sums[:-1] / sums[-1]
+    sums = xp.cumsum(rng.standard_exponential(count + 1))
+    picks = sums[:-1]
+    picks /= sums[-1]
+    return picks
