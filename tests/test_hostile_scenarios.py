@@ -311,6 +311,14 @@ def test_a_bad_scenario_is_one_message_and_exit_2(case):
     assert not found, (case.preset, case.path, case.kind, case.value, case.command, found)
 
 
+@pytest.mark.parametrize("command", ["run", "compare", "sweep"])
+def test_a_flag_does_not_excuse_a_bad_value_in_the_file(command):
+    """-n 1000 replaces the file's population, but the file as written is still refused."""
+    case = Case("fico-baseline", ("run", "population"), "bool for a number", True, True, False,
+                command)  # fmt: skip
+    assert check(case) == ("refused", [])
+
+
 # --- files that are no scenario at all ------------------------------------------------------------
 
 DEEP = 5000

@@ -169,11 +169,15 @@ def run_command(
     memory_limit: MemoryLimit = None,
 ) -> None:
     """Run SCENARIO and print its summary; with --out, write the run directory."""
+    from creditsim.scenario import load_scenario
     from creditsim.workflow.run import run, run_scenario
 
     try:
         rows = _citizen_rows(citizen_rows)
-        resolved = run_scenario(scenario, population, years, seed, shard_size, rows)
+        settings = (population, years, seed, shard_size, rows)
+        if any(setting is not None for setting in settings):
+            load_scenario(scenario)  # the file as written: a flag does not excuse a bad value
+        resolved = run_scenario(scenario, *settings)
         with _progress("simulating", percent=True) as advance:
             result = run(
                 resolved,
