@@ -34,9 +34,11 @@ def written(catalogue_file: Path, tmp_path: Path):
 
 
 def test_a_run_is_recorded_with_what_it_is_and_where_its_files_are(written, catalogue_file):
-    assert catalogue_file.is_file()
-    assert written.catalogue_id == 1
+    journal = catalogue_file.with_name("runs.duckdb.journal")
+    assert written.catalogue_id == 1 and (journal / "1.json").is_file()
+    assert not catalogue_file.exists()  # a run writes its entry to the journal only
     row = catalogue.show_run(written.catalogue_id)
+    assert catalogue_file.is_file() and not (journal / "1.json").exists()  # moved in to be read
     manifest = written.manifest
     overall = written.audit()["overall"]
     assert row["kind"] == "run" and row["status"] == "complete"
@@ -160,10 +162,12 @@ def test_a_directory_overwritten_by_a_later_run_belongs_to_that_run(written):
 
 
 def _state(catalogue_file: Path, run_dir: Path) -> tuple[str, list, list[str]]:
-    """The catalogue's bytes, its rows, and the files around it and in the run directory."""
+    """The catalogue's rows, its bytes, and the files around it and in the run directory (the
+    rows first: reading moves the journal's entries into the file)."""
+    rows = catalogue.list_runs(limit=None)
     digest = hashlib.sha256(catalogue_file.read_bytes()).hexdigest()
     files = sorted(str(p) for p in (*catalogue_file.parent.rglob("*"), *run_dir.rglob("*")))
-    return digest, catalogue.list_runs(limit=None), files
+    return digest, rows, files
 
 
 WRITES = [
@@ -260,26 +264,100 @@ def _hold(catalogue_file: Path, seconds: float) -> subprocess.Popen:
     return holder
 
 
-def test_a_locked_catalogue_waits_then_fails_clearly_and_never_fails_a_run(
+def test_a_locked_catalogue_waits_then_fails_clearly_and_never_loses_a_run(
     catalogue_file, monkeypatch
 ):
     catalogue.record("sweep", scenario="first")
+    assert [row["id"] for row in catalogue.list_runs()] == [1]
     holder = _hold(catalogue_file, 0.5)
     try:
-        assert catalogue.record("sweep", scenario="waited") == 2  # retried until released
+        assert catalogue.record("sweep", scenario="journaled") == 2  # the file is not needed
+        assert [row["id"] for row in catalogue.list_runs()] == [2, 1]  # retried until released
     finally:
         holder.wait(timeout=30)
     monkeypatch.setattr(catalogue, "LOCK_WAIT_SECONDS", 0.2)
     holder = _hold(catalogue_file, 30)
     try:
+        result = run(build_scenario(), population=POPULATION)
+        assert result.catalogue_id == 3 and result.summary()["citizens"] == POPULATION
         with pytest.raises(CatalogueError, match="another creditsim process"):
-            catalogue.record("sweep", scenario="refused")
-        with pytest.warns(RuntimeWarning, match="not recorded in the catalogue"):
-            result = run(build_scenario(), population=POPULATION)
-        assert result.catalogue_id is None and result.summary()["citizens"] == POPULATION
+            catalogue.list_runs()
     finally:
         holder.kill()
         holder.wait(timeout=30)
+    assert [row["id"] for row in catalogue.list_runs()] == [3, 2, 1]
+
+
+def test_an_unwritable_journal_warns_and_never_fails_a_run(catalogue_file):
+    catalogue_file.parent.mkdir(parents=True)
+    catalogue_file.with_name("runs.duckdb.journal").write_text("a file, not a folder")
+    with pytest.warns(RuntimeWarning, match="not recorded in the catalogue"):
+        result = run(build_scenario(), population=POPULATION)
+    assert result.catalogue_id is None and result.summary()["citizens"] == POPULATION
+
+
+RECORDER = """
+import sys
+from creditsim import catalogue
+ids = [catalogue.record("run", scenario=sys.argv[1], seed=seed) for seed in range(5)]
+print(" ".join(map(str, ids)), "duckdb" in sys.modules)
+"""
+
+
+def test_processes_recording_at_once_get_distinct_ids_in_order_without_duckdb(catalogue_file):
+    recorders = [
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(RECORDER), f"p{number}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for number in range(4)
+    ]
+    outputs = [recorder.communicate(timeout=120)[0].split() for recorder in recorders]
+    assert all(output[-1] == "False" for output in outputs)  # recording loaded no DuckDB
+    ids = [[int(i) for i in output[:-1]] for output in outputs]
+    assert all(own == sorted(own) for own in ids)  # each process's entries in its order
+    assert sorted(i for own in ids for i in own) == list(range(1, 21))
+    rows = catalogue.list_runs(limit=None)
+    assert [row["id"] for row in rows] == list(range(20, 0, -1))
+    by_id = {row["id"]: (row["scenario"], row["seed"]) for row in rows}
+    for number, own in enumerate(ids):
+        assert [by_id[i] for i in own] == [(f"p{number}", seed) for seed in range(5)]
+
+
+WRITER_WITHOUT_JOURNAL = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+(new_id,) = con.execute("SELECT max(id) + 1 FROM runs").fetchone()
+con.execute("INSERT INTO runs (id, kind, created_at, status, scenario) "
+            "VALUES (?, 'run', now()::TIMESTAMP, 'complete', 'direct')", [new_id])
+con.close()
+"""
+
+
+def test_a_writer_that_knows_no_journal_neither_collides_nor_loses_an_entry(catalogue_file):
+    assert catalogue.record("run", scenario="one") == 1
+    catalogue.list_runs()  # the file now holds entry 1
+    waiting = catalogue.record("run", scenario="two")  # 2, in the journal only
+    direct = [sys.executable, "-c", textwrap.dedent(WRITER_WITHOUT_JOURNAL), str(catalogue_file)]
+    subprocess.run(direct, check=True, timeout=60)  # takes id 2 in the file
+    assert waiting == 2
+    with pytest.warns(RuntimeWarning, match="id 2 was taken by another writer"):
+        rows = catalogue.list_runs()
+    assert [(row["id"], row["scenario"]) for row in rows] == [(3, "two"), (2, "direct"), (1, "one")]
+    subprocess.run(direct, check=True, timeout=60)  # id 4, written straight to the file
+    assert catalogue.record("run", scenario="five") == 5  # the file changed: its ids read again
+    assert [row["id"] for row in catalogue.list_runs()] == [5, 4, 3, 2, 1]
+
+
+def test_an_entry_moved_in_by_a_fold_cut_short_is_not_added_twice(catalogue_file):
+    catalogue.record("run", scenario="one")
+    journal = catalogue_file.with_name("runs.duckdb.journal")
+    kept = (journal / "1.json").read_text()
+    catalogue.list_runs()
+    (journal / "1.json").write_text(kept)  # as if the fold stopped before deleting it
+    assert [row["id"] for row in catalogue.list_runs()] == [1]
+    assert not (journal / "1.json").exists()
 
 
 # --------------------------------------------------------------------------------- command line

@@ -5,31 +5,42 @@ The file is `$CREDITSIM_CATALOGUE`, else `~/.local/share/creditsim/catalogue.duc
 `COLUMNS`): what was run (kind, scenario, its hash, seed, population, version, backend), how long
 it took, its headline numbers, and where its files are.
 
-Recording opens the file for writing for a moment and closes it. Queries (`query`) open it read
-only, accept one read statement (SELECT, WITH ... SELECT, FROM ..., VALUES, DESCRIBE, SHOW,
-SUMMARIZE, or EXPLAIN of one) and nothing else, and read no file but the runs' own: besides `runs`
-they see the views `citizens` and `timeseries`, the rows of every catalogued run whose files are
-still on disk, with a `run_id` column. A query cannot change or delete a run.
+Recording does not open the file: a finished run is written as one small JSON entry to the
+catalogue's journal (the folder `<file>.journal` beside it), under a lock that numbers entries
+across processes, so that a run pays neither for loading DuckDB nor for a write transaction. The
+next reader (a list, a show, a query, an update) moves the journal's entries into the file, in
+order, before it reads. Queries (`query`) open it read only, accept one read statement
+(SELECT, WITH ... SELECT, FROM ..., VALUES, DESCRIBE, SHOW, SUMMARIZE, or EXPLAIN of one) and
+nothing else, and read no file but the runs' own: besides `runs` they see the views `citizens`
+and `timeseries`, the rows of every catalogued run whose files are still on disk, with a
+`run_id` column. A query cannot change or delete a run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import re
+import threading
 import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-import pyarrow as pa
-
 from creditsim.errors import CreditsimError, shorten
 from creditsim.version import __version__
 
+try:
+    import fcntl
+except ImportError:  # no POSIX file locks (Windows): entries go straight into the file
+    fcntl = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
     from creditsim.result import RunResult
 
 ENV = "CREDITSIM_CATALOGUE"
@@ -38,6 +49,11 @@ DEFAULT_PATH = Path("~/.local/share/creditsim/catalogue.duckdb")
 KINDS = ("run", "compare", "sweep", "calibrate", "uncertainty")
 MAX_LIMIT = 10**9  # rows a listing may ask for (DuckDB takes a LIMIT below 2**63)
 LOCK_WAIT_SECONDS = 10.0
+JOURNAL_SUFFIX = ".journal"  # the journal folder: the catalogue file's name and this
+JOURNAL_ENTRY = re.compile(r"^([1-9][0-9]*)\.json$")  # an entry: its id, then .json
+# One connection to the catalogue at a time in this process: DuckDB refuses a read-write and a
+# read-only connection to one file side by side (the dashboard reads and records from threads).
+_IN_PROCESS = threading.RLock()
 
 # The `runs` table. Columns added here later are added to existing catalogues when they are next
 # written. JSON columns take any JSON-serialisable value.
@@ -119,24 +135,18 @@ def record(kind: str, *, status: str = "complete", **fields: Any) -> int | None:
     if unknown:
         raise TypeError(f"record(): not columns of the catalogue: {', '.join(unknown)}")
     row: dict[str, Any] = {"version": __version__, **fields, "kind": kind, "status": status}
-    row["created_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    row["created_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()
     row = {name: _encode(name, value) for name, value in row.items()}
-    with _open(location, read_only=False) as con:
-        _ensure_table(con)
-        con.execute("BEGIN TRANSACTION")
-        (new_id,) = con.execute("SELECT coalesce(max(id), 0) + 1 FROM runs").fetchone()
-        names = ["id", *row]
-        marks = ", ".join("?" for _ in names)
-        con.execute(
-            f"INSERT INTO runs ({', '.join(names)}) VALUES ({marks})", [new_id, *row.values()]
-        )
-        con.execute("COMMIT")
-    return int(new_id)
+    if fcntl is None:
+        with _open(location, read_only=False) as con:
+            _ensure_table(con)
+            return _insert(con, row)
+    return _journal(location, row)
 
 
 def update(run_id: int | str, **fields: Any) -> None:
     """Change an entry's status, metrics, ... (a sweep recorded as "running", then complete)."""
-    location = _existing()
+    location = _folded()
     unknown = sorted(set(fields) - (set(COLUMNS) - SET_BY_RECORD))
     if unknown:
         raise TypeError(f"update(): not columns of the catalogue: {', '.join(unknown)}")
@@ -239,7 +249,7 @@ def list_runs(limit: int | None = 20, kind: str | None = None) -> list[dict[str,
         raise CatalogueError(
             f"--limit {shorten(limit)}: allowed is a whole number, 1 to {MAX_LIMIT:,}"
         )
-    location = _existing()
+    location = _folded()
     sql = f"SELECT * FROM {NUMBERED}"
     params: list[Any] = []
     if kind is not None:
@@ -257,8 +267,14 @@ def latest(kind: str, model_key: str) -> dict[str, Any] | None:
     """The newest complete entry of `kind` whose settings name this `model_key` (a scenario's
     hash without the run settings that do not change the model: see `model_key`), or None (none,
     or no catalogue)."""
+    import duckdb
+
     location = catalogue_path()
-    if location is None or not location.exists():
+    if location is None:
+        return None
+    with contextlib.suppress(CatalogueError):  # busy: what the file holds is enough to go on
+        _fold(location)
+    if not location.exists():
         return None
     sql = (
         "SELECT * FROM runs WHERE kind = ? AND status = 'complete' "
@@ -275,7 +291,7 @@ def latest(kind: str, model_key: str) -> dict[str, Any] | None:
 def show_run(run_id: int | str) -> dict[str, Any]:
     """One entry, every column, JSON decoded, and `on_disk`: whether its files are still there
     ("present", "missing", "replaced" by another run in the same directory; None: none written)."""
-    location = _existing()
+    location = _folded()
     key = _id(run_id)
     with _open(location, read_only=True) as con:
         rows = _rows(con.execute(f"SELECT * FROM {NUMBERED} WHERE id = ?", [key]))
@@ -288,6 +304,8 @@ def show_run(run_id: int | str) -> dict[str, Any]:
 
 def check_read_only(sql: str) -> None:
     """Refuse (QueryRefused) anything but one read statement; a syntax error is a CatalogueError."""
+    import duckdb
+
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as error:
@@ -310,8 +328,11 @@ def check_read_only(sql: str) -> None:
 
 def query(sql: str) -> pa.Table:
     """Run one read statement over `runs`, `citizens` and `timeseries`; the result as Arrow."""
+    import duckdb
+    import pyarrow as pa
+
     check_read_only(sql)
-    location = _existing()
+    location = _folded()
     with _open(location, read_only=True) as con:
         try:
             _prepare_session(con)
@@ -338,6 +359,16 @@ class _open:
         self.con: duckdb.DuckDBPyConnection | None = None
 
     def __enter__(self) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
+        _IN_PROCESS.acquire()
+        try:
+            return self._connect(duckdb)
+        except BaseException:
+            _IN_PROCESS.release()
+            raise
+
+    def _connect(self, duckdb: Any) -> duckdb.DuckDBPyConnection:
         if not self.read_only:
             self.location.parent.mkdir(parents=True, exist_ok=True)
         # No extension is fetched or loaded behind the user's back (read_parquet('https://...')).
@@ -367,19 +398,186 @@ class _open:
                 delay = min(delay * 2, 0.5)
 
     def __exit__(self, *exc: object) -> None:
-        if self.con is not None:
-            self.con.close()
+        try:
+            if self.con is not None:
+                self.con.close()
+        finally:
+            _IN_PROCESS.release()
 
 
-def _existing() -> Path:
+def _folded() -> Path:
+    """The catalogue file, with the journal's entries moved into it: what every reader reads."""
     location = catalogue_path()
     if location is None:
         raise CatalogueError(f"the run catalogue is switched off ({ENV}=off)")
+    _fold(location)
     if not location.is_file():
         raise CatalogueError(
             f"no run catalogue at {location} yet: runs are recorded there as they finish"
         )
     return location
+
+
+# --------------------------------------------------------------------------------------- journal
+
+
+def _journal(location: Path, row: dict[str, Any]) -> int:
+    """Write an entry to the journal under the next id; returns the id."""
+    folder = _journal_folder(location)
+    with _JournalLock(folder):
+        counter = _counter(location, folder)
+        new_id = counter["next"]
+        _write_atomically(folder / f"{new_id}.json", json.dumps(row, default=str))
+        _write_atomically(folder / "counter.json", json.dumps({**counter, "next": new_id + 1}))
+    return new_id
+
+
+def _fold(location: Path) -> None:
+    """Move the journal's entries into the catalogue file, in the order of their ids, and then
+    delete them (an entry already in the file, from a fold cut short, is not added twice)."""
+    folder = _journal_folder(location)
+    if fcntl is None or not _entries(folder):
+        return
+    with _JournalLock(folder):
+        entries = _entries(folder)
+        if not entries:
+            return
+        rows = {}
+        for entry_id, path in entries:
+            try:
+                rows[entry_id] = json.loads(path.read_text())
+            except (OSError, ValueError) as error:  # left where it is, for a person to look at
+                warnings.warn(f"creditsim: journal entry {path} unreadable: {error}", stacklevel=3)
+        with _open(location, read_only=False) as con:
+            _ensure_table(con)
+            con.execute("BEGIN TRANSACTION")
+            for entry_id, row in rows.items():
+                _insert(con, row, entry_id)
+            con.execute("COMMIT")
+        counter = _counter(location, folder)
+        _write_atomically(
+            folder / "counter.json", json.dumps({**counter, "stamp": _stamp(location)})
+        )
+        for entry_id, path in entries:
+            if entry_id in rows:
+                path.unlink()
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, row: dict[str, Any], entry_id: int | None = None
+) -> int:
+    """Add a row under `entry_id` (None: the next free id); returns its id. The same entry found
+    under that id is not added again; another entry there (written by a creditsim that knows no
+    journal) leaves this one the next free id, with a warning."""
+    if entry_id is not None:
+        found = con.execute("SELECT kind, created_at FROM runs WHERE id = ?", [entry_id]).fetchone()
+        if found is not None:
+            if found[0] == row["kind"] and found[1].isoformat() == row["created_at"]:
+                return entry_id
+            warnings.warn(
+                f"creditsim: catalogue id {entry_id} was taken by another writer; "
+                "the entry recorded under it is kept under a new id",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            entry_id = None
+    if entry_id is None:
+        (entry_id,) = con.execute("SELECT coalesce(max(id), 0) + 1 FROM runs").fetchone()
+    names = ["id", *row]
+    marks = ", ".join("?" for _ in names)
+    con.execute(
+        f"INSERT INTO runs ({', '.join(names)}) VALUES ({marks})", [entry_id, *row.values()]
+    )
+    return int(entry_id)
+
+
+def _counter(location: Path, folder: Path) -> dict[str, Any]:
+    """The next id to hand out, and the stamp of the catalogue file when its ids were last
+    known: when the file has changed since (a creditsim that knows no journal wrote to it), its
+    highest id is read again."""
+    try:
+        counter = json.loads((folder / "counter.json").read_text())
+    except (OSError, ValueError):
+        counter = {"next": 1, "stamp": None}
+    stamp = _stamp(location)
+    if counter.get("stamp") != stamp:
+        counter = {
+            "next": max(int(counter.get("next", 1)), _highest_id(location) + 1),
+            "stamp": stamp,
+        }
+    waiting = [entry_id for entry_id, _ in _entries(folder)]
+    counter["next"] = max([counter["next"], *(entry_id + 1 for entry_id in waiting)])
+    return counter
+
+
+def _highest_id(location: Path) -> int:
+    import duckdb
+
+    if not location.is_file():
+        return 0
+    with _open(location, read_only=True) as con:
+        try:
+            (highest,) = con.execute("SELECT coalesce(max(id), 0) FROM runs").fetchone()
+        except duckdb.CatalogException:  # no table yet
+            return 0
+    return int(highest)
+
+
+def _stamp(location: Path) -> list[int] | None:
+    """When the catalogue file (and its write-ahead log) last changed, and their sizes."""
+    stamp = []
+    for path in (location, location.with_name(location.name + ".wal")):
+        try:
+            status = path.stat()
+        except FileNotFoundError:
+            stamp += [0, -1]
+        else:
+            stamp += [status.st_mtime_ns, status.st_size]
+    return None if stamp[1] == -1 and stamp[3] == -1 else stamp
+
+
+def _journal_folder(location: Path) -> Path:
+    return location.with_name(location.name + JOURNAL_SUFFIX)
+
+
+def _entries(folder: Path) -> list[tuple[int, Path]]:
+    """The journal's entries, by id."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    found = [(int(m.group(1)), folder / name) for name in names if (m := JOURNAL_ENTRY.match(name))]
+    return sorted(found)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+class _JournalLock:
+    """The journal's lock, across processes (and the connection lock within this one)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __enter__(self) -> None:
+        _IN_PROCESS.acquire()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.handle = open(self.folder / "lock", "a")  # noqa: SIM115 - held until __exit__
+            fcntl.flock(self.handle, fcntl.LOCK_EX)
+        except BaseException:
+            _IN_PROCESS.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+        finally:
+            _IN_PROCESS.release()
 
 
 def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -432,6 +630,8 @@ def _first_line(error: BaseException, keep: int = 1) -> str:
 
 def _refusal(statement: Any) -> str | None:
     """Why a statement is refused, or None when it only reads."""
+    import duckdb
+
     kind = statement.type.name
     if kind == "SELECT":
         # A SELECT may hold a data-modifying CTE (WITH d AS (DELETE ... RETURNING *) SELECT ...).
