@@ -5,10 +5,10 @@
 
 Times, best of `--repeat` fresh processes each: `import creditsim`, `creditsim --help`,
 `creditsim run` on 1,000 citizens (national-2018) with nothing written, and the same run
-writing its directory (`--out DIR`, recorded in a catalogue of its own): wall seconds, and
-the CPU seconds of the same process (user and system; less sensitive to the machine's load);
-then the CPU seconds of importing each large piece on its own (IMPORTS). Bytecode is cached
-(in a temporary PYTHONPYCACHEPREFIX), as in an installed package.
+writing its directory (`--out DIR`), each checkout recording in a catalogue of its own: wall
+seconds, and the CPU seconds of the same process (user and system; less sensitive to the
+machine's load); then the CPU seconds of importing each large piece on its own (IMPORTS).
+Bytecode is cached (in a temporary PYTHONPYCACHEPREFIX), as in an installed package.
 `--python` measures another installation, `--src` another checkout's `src` (for example a
 worktree of an earlier commit, put first on PYTHONPATH), in the same run, so that the two are
 compared by ratio on one machine under one load: the two are run in turn, one process of each
@@ -115,10 +115,14 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env |= {"CREDITSIM_CATALOGUE": str(folder / "catalogue.duckdb"),
                 "PYTHONPYCACHEPREFIX": str(folder / "pycache")}  # fmt: skip
+        # Each checkout records in a catalogue of its own: versions that record differently
+        # (straight into the file, or through its journal) would otherwise slow each other.
+        checkouts = {"this checkout": (sys.executable, None), **others}
         setups = {
-            label: (python, env | {"PYTHONPATH": src} if src else env)
-            for label, (python, src) in {"this checkout": (sys.executable, None), **others}.items()
-        }
+            label: (python, env | {"CREDITSIM_CATALOGUE": str(folder / f"catalogue-{number}")}
+                    | ({"PYTHONPATH": src} if src else {}))
+            for number, (label, (python, src)) in enumerate(checkouts.items())
+        }  # fmt: skip
         for python, env_of in setups.values():
             best_of(python, CASES["creditsim --help"], 1, env_of, folder)  # caches bytecode
         figures: dict[str, dict[str, tuple[float, float]]] = {label: {} for label in setups}
