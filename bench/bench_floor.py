@@ -156,9 +156,7 @@ def primitives(
 def stage_seconds(scenario, citizens: int, repeat: int) -> tuple[dict[str, float], int, int]:
     """Each stage's fastest seconds over `repeat` runs, and the run's events and records.
 
-    The runs are not recorded in the run catalogue: DuckDB, writing it, hands the process's
-    free memory back to the kernel (malloc_trim), so that each run after the first would pay
-    for fresh memory again, which the primitives, measured after them, do not."""
+    The runs are not recorded in the run catalogue: they are a benchmark's, not the user's."""
     import creditsim
 
     fastest: dict[str, float] = {}

@@ -215,6 +215,9 @@ class _Steps:
     moment: np.ndarray  # int32
     before: np.ndarray  # int64, the score before the step
     after: np.ndarray  # int64
+    # Where steps come by citizen, then moment: where each citizen's first step is. Every other
+    # step starts from the score the one before it ended with.
+    starts: np.ndarray | None = None
 
 
 class _Keys:
@@ -232,8 +235,7 @@ class _Keys:
 
     def of_days(self, person: np.ndarray, day: np.ndarray) -> np.ndarray:
         """The keys of the moments of records on `day`: `day * 2`, built in place."""
-        key = person.astype(np.int64)
-        key <<= self.bits - 1
+        key = np.left_shift(person, self.bits - 1, dtype=np.int64)
         key |= day
         key <<= 1
         return key
@@ -300,7 +302,7 @@ def run_ledger(
     changes = _grade_changes(policy, grade, initial, moves)
     if score is None:
         score = start.copy()
-        last = _lasts(moves.person)  # the own steps are sorted by citizen, then moment
+        last = _lasts(moves.person, moves.starts)  # own steps: by citizen, then moment
         score[moves.person[last]] = moves.after[last]
     histograms = None
     if cells is not None:
@@ -341,7 +343,13 @@ def _grade_changes(policy, grade, initial: np.ndarray, moves) -> GradeChanges:
     each by citizen). Fixed parts (income, age) and contacts may start a citizen outside the
     nominal start grade: that is a change on day 0, so that spells and triggers see it."""
     started = np.flatnonzero(initial != policy.start_grade()).astype(np.int32)
-    before, after = grade(moves.before), grade(moves.after)
+    after = grade(moves.after)
+    if moves.starts is None:
+        before = grade(moves.before)
+    else:  # each step but a citizen's first starts in the grade the one before it ended in
+        before = np.empty_like(after)
+        before[1:] = after[:-1]
+        before[moves.starts] = grade(moves.before[moves.starts])
     regraded = np.flatnonzero(before != after)
     # Within a moment the moves are in citizen order (`_walk`'s are by citizen, then moment;
     # `_passed_on`'s by stretch of moments, each by citizen): a stable sort by moment alone
@@ -375,14 +383,16 @@ def _summed(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     repeated = np.flatnonzero(~first)
     if repeated.size == 0:
         return key, value
-    at = np.flatnonzero(first)
     if repeated.size * 8 > key.size:
+        at = np.flatnonzero(first)
         return key[at], np.add.reduceat(value, at)
     # Few keys repeat (records that fall on the same citizen and day): each repeat's value is
-    # added to its first, rather than every value summed over its run.
-    summed = value[at]
-    np.add.at(summed, np.searchsorted(at, repeated, side="right") - 1, value[repeated])
-    return key[at], summed
+    # added to its first, rather than every value summed over its run. The k-th repeat (from
+    # 0) at place i follows i - k firsts: it belongs to the distinct key numbered i - k - 1.
+    summed = value[first]
+    group = repeated - np.arange(1, repeated.size + 1)
+    np.add.at(summed, group, value[repeated])
+    return key[first], summed
 
 
 def _sorted_by_key(key: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -418,10 +428,13 @@ def _firsts(person: np.ndarray) -> np.ndarray:
     return first
 
 
-def _lasts(person: np.ndarray) -> np.ndarray:
-    """Where each run of equal items of a sorted array ends."""
+def _lasts(person: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
+    """Where each run of equal items of a sorted array ends (from where each run starts, where
+    that is known)."""
     if person.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
+    if starts is not None:
+        return np.append(starts[1:] - 1, person.shape[0] - 1)
     return np.flatnonzero(np.append(person[1:] != person[:-1], True))
 
 
@@ -451,7 +464,7 @@ def _walk(keys: _Keys, key, net, start, low: int, high: int) -> _Steps:
     before = np.empty_like(after)
     before[1:] = after[:-1]
     before[at] = origin
-    return _Steps(person, moment, before, after)
+    return _Steps(person, moment, before, after, at)
 
 
 def _clip_runs(first, after, outside, low: int, high: int) -> None:
