@@ -25,3 +25,18 @@ def test_no_picks_and_no_weights():
     cumulative = np.cumsum(np.ones(3))
     assert _weights_at_or_below(cumulative, np.zeros(0), np).shape == (0,)
     assert np.array_equal(_weights_at_or_below(np.zeros(0), np.array([0.5]), np), [0])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_merge_orders_floats_of_any_size_as_a_search_does(seed):
+    """The merge sorts the floats' bits: zeros, subnormals and large weights order as floats."""
+    rng = np.random.default_rng(seed)
+    weights = rng.standard_gamma(0.3, 3000) * 10.0 ** rng.integers(-320, 300, 3000)
+    weights[rng.random(3000) < 0.2] = 0.0
+    cumulative = np.cumsum(weights)
+    picks = np.sort(rng.random(4000)) * cumulative[-1]
+    picks[:20] = 0.0
+    picks[-20:] = cumulative[-1]
+    picks = np.sort(np.concatenate([picks, cumulative[rng.integers(0, 3000, 100)]]))
+    expected = np.searchsorted(cumulative, picks, side="right")
+    assert np.array_equal(_weights_at_or_below(cumulative, picks, np), expected)

@@ -276,12 +276,19 @@ class _Sampler:
 def _weights_at_or_below(cumulative: np.ndarray, picks: np.ndarray, xp: ModuleType) -> np.ndarray:
     """For each pick (both sorted), how many cumulative weights are at or below it: what
     `searchsorted(cumulative, picks, side="right")` gives, by one merge of the two sorted
-    arrays instead of a binary search per pick (two to three times faster at a million). A
-    stable sort of both, the weights first, puts each pick after the weights at or below it and
+    arrays instead of a binary search per pick (two to three times faster at a million).
+
+    The bits of a float at or above 0 order as the float does: each value's bits, shifted up
+    one, take a last bit that says whether it is a pick (1) or a weight (0), so that one sort
+    of plain integers (the two runs merged) puts each pick after the weights at or below it and
     after the picks before it: its place less its rank is that count."""
-    order = xp.argsort(xp.concatenate([cumulative, picks]), kind="stable")
-    place = xp.flatnonzero(order >= cumulative.shape[0])
-    del order
+    both = xp.concatenate([cumulative, picks]).view(np.uint64)
+    both <<= np.uint64(1)
+    both[cumulative.shape[0] :] |= np.uint64(1)
+    both = xp.sort(both, kind="stable")
+    both &= np.uint64(1)
+    place = xp.flatnonzero(both != 0)  # a mask of booleans: NumPy's fast way to their places
+    del both
     place -= xp.arange(picks.shape[0], dtype=place.dtype)
     return place
 
