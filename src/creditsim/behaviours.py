@@ -282,10 +282,12 @@ def _weights_at_or_below(cumulative: np.ndarray, picks: np.ndarray, xp: ModuleTy
     one, take a last bit that says whether it is a pick (1) or a weight (0), so that one sort
     of plain integers (the two runs merged) puts each pick after the weights at or below it and
     after the picks before it: its place less its rank is that count."""
-    both = xp.concatenate([cumulative, picks]).view(np.uint64)
-    both <<= np.uint64(1)
-    both[cumulative.shape[0] :] |= np.uint64(1)
-    both = xp.sort(both, kind="stable")
+    weights = cumulative.shape[0]
+    both = xp.empty(weights + picks.shape[0], dtype=np.uint64)
+    xp.left_shift(cumulative.view(np.uint64), np.uint64(1), out=both[:weights])
+    xp.left_shift(picks.view(np.uint64), np.uint64(1), out=both[weights:])
+    both[weights:] |= np.uint64(1)
+    both.sort(kind="stable")
     both &= np.uint64(1)
     place = xp.flatnonzero(both != 0)  # a mask of booleans: NumPy's fast way to their places
     del both
