@@ -425,3 +425,12 @@ def test_a_compare_is_on_disk_while_its_files_are(catalogue_file, tmp_path):
     assert catalogue.show_run(entry)["on_disk"] == "missing"
     # Its folder is not a run's: no citizens or time series come from it.
     assert catalogue.query("SELECT count(*) AS n FROM citizens").column("n").to_pylist() == [0]
+
+
+def test_without_posix_file_locks_entries_go_straight_into_the_file(catalogue_file, monkeypatch):
+    monkeypatch.setattr(catalogue, "fcntl", None)
+    assert catalogue.record("run", scenario="one") == 1
+    assert catalogue.record("run", scenario="two") == 2
+    assert catalogue_file.is_file()
+    assert not catalogue_file.with_name("runs.duckdb.journal").exists()
+    assert [row["scenario"] for row in catalogue.list_runs()] == ["two", "one"]
