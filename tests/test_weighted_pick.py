@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from creditsim import behaviours
 from creditsim.behaviours import _weights_at_or_below
 
 
@@ -40,3 +41,17 @@ def test_the_merge_orders_floats_of_any_size_as_a_search_does(seed):
     picks = np.sort(np.concatenate([picks, cumulative[rng.integers(0, 3000, 100)]]))
     expected = np.searchsorted(cumulative, picks, side="right")
     assert np.array_equal(_weights_at_or_below(cumulative, picks, np), expected)
+
+
+@pytest.mark.parametrize("search_below", [0, 32, 10**9])
+@pytest.mark.parametrize("picks", [0, 3, 40, 4000])
+def test_a_search_and_the_merge_find_the_same_citizens(monkeypatch, search_below, picks):
+    """Few picks among many weights are searched, many merged: the same counts either way."""
+    monkeypatch.setattr(behaviours, "SEARCH_BELOW", search_below)
+    rng = np.random.default_rng(picks)
+    weights = rng.standard_gamma(0.5, 5000)
+    weights[rng.random(5000) < 0.1] = 0.0
+    cumulative = np.cumsum(weights)
+    drawn = np.sort(np.concatenate([rng.random(picks) * cumulative[-1], cumulative[:picks:7]]))
+    expected = np.searchsorted(cumulative, drawn, side="right")
+    assert np.array_equal(_weights_at_or_below(cumulative, drawn, np), expected)
