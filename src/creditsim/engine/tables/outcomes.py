@@ -111,15 +111,36 @@ def _add_list(
 def sanction_outcomes(state: ShardState) -> None:
     """Who was under each sanction, rightly or not, for how long, appealed, denied purchases;
     and who is under any sanction, their children and households."""
+    children = _Children(state.pop, state.tables)
     for sanction in state.scenario.sanctions:
         appealed = state.sanction_appeals[sanction.name]
         sanctioned = people(appealed.outcome.intervals)
         due = people(state.sanctioned.deserved[sanction.name])
-        _reach(state, state.tables, sanction, appealed, sanctioned, due)
+        _reach(state, state.tables, sanction, appealed, sanctioned, due, children)
         _add_sanction(state, state.tables, sanction, appealed, sanctioned, due)
 
 
-def _reach(state: ShardState, tables: Tables, sanction, appealed: Appealed, sanctioned, due):
+class _Children:
+    """The children, their households and strata: what each sanction that reaches children
+    counts, found once rather than among all citizens for each sanction."""
+
+    def __init__(self, pop, tables: Tables) -> None:
+        child = np.flatnonzero(pop.age_band == CHILD)
+        self.household, self.stratum = pop.household[child], tables.strata[child]
+        self.households, self.strata_count = pop.households, tables.strata_count
+
+    def reached(self, households: np.ndarray | None) -> np.ndarray:
+        """Children per stratum in `households` (None: none reached)."""
+        if households is None:
+            return np.zeros(self.strata_count, dtype=np.int64)
+        reached = np.zeros(self.households, dtype=bool)
+        reached[households] = True
+        return np.bincount(self.stratum[reached[self.household]], minlength=self.strata_count)
+
+
+def _reach(
+    state: ShardState, tables: Tables, sanction, appealed: Appealed, sanctioned, due, children
+):
     """Its columns and published entries; who is under any sanction (not a reward), and the
     children and households it reaches."""
     name, recorded, wrongful = sanction.name, appealed.outcome.intervals, appealed.wrongful
@@ -142,12 +163,9 @@ def _reach(state: ShardState, tables: Tables, sanction, appealed: Appealed, sanc
         tables.published.append(published)
     # The children this sanction reaches: in the household of someone under it, where it
     # reaches the children or the household.
-    reached = np.zeros(state.pop.households, dtype=bool)
-    if sanction.reach in ("children", "household"):
-        reached[state.pop.household[sanctioned]] = True
-    child = state.pop.age_band == CHILD
-    tables.tallies[f"{name}:children_reached"] = count_where(
-        tables.strata, reached[state.pop.household] & child, tables.strata_count
+    reaches = sanction.reach in ("children", "household")
+    tables.tallies[f"{name}:children_reached"] = children.reached(
+        state.pop.household[sanctioned] if reaches else None
     )
     if state.keep_rows:
         affected = np.zeros(state.pop.size, dtype=state.pop.children.dtype)
@@ -262,23 +280,29 @@ def yearly(scenario, intervals: Intervals, denied_day: np.ndarray | None, days: 
     windows = [(first, end) for _, first, end in year_starts(scenario.run.start_date, days)]
     windows.append((interest_start(scenario), days))
     out = np.zeros((len(windows), len(YEARLY)), dtype=np.int64)
+    # By person once, so that the people among any of them are counted without a sort each.
+    order = np.argsort(intervals.person, kind="stable")
+    person, start, stop = intervals.person[order], intervals.start[order], intervals.end[order]
     for row, (first, end) in enumerate(windows):
-        inside = (intervals.start < end) & (intervals.end > first)
-        out[row, 0] = np.unique(intervals.person[inside]).size
-        out[row, 1] = np.count_nonzero((intervals.start >= first) & (intervals.start < end))
-        out[row, 2] = np.unique(
-            intervals.person[(intervals.start < end) & (intervals.end >= end)]
-        ).size
+        inside = (start < end) & (stop > first)
+        out[row, 0] = _distinct(person[inside])
+        out[row, 1] = np.count_nonzero((start >= first) & (start < end))
+        out[row, 2] = _distinct(person[(start < end) & (stop >= end)])
         out[row, 3] = int(
-            (np.minimum(intervals.end[inside], end) - np.maximum(intervals.start[inside], first))
+            (np.minimum(stop[inside], end) - np.maximum(start[inside], first))
             .astype(np.int64)
             .sum()
         )
-        out[row, 4] = np.unique(intervals.person[intervals.start < end]).size
+        out[row, 4] = _distinct(person[start < end])
         if denied_day is not None:
             out[row, 5] = np.count_nonzero((denied_day >= first) & (denied_day < end))
             out[row, 6] = np.count_nonzero(denied_day < end)
     return out
+
+
+def _distinct(person: np.ndarray) -> int:
+    """How many different people a sorted array holds."""
+    return int(person.size and 1 + np.count_nonzero(person[1:] != person[:-1]))
 
 
 def interest_start(scenario) -> int:
