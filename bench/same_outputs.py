@@ -45,6 +45,10 @@ VARIANTS = {
         "name": "national", "income_points": {"low": -20, "high": 15},
         "age_points": {"young": -10, "senior": 5}}]}),
     "sesame-swap": ("sesame", {"attacks": {"score_swap": {"enabled": True, "share": 0.01}}}),
+    "targeting": ("national-2018", {"targeting": {
+        "detection_multiplier_by_group": {"camera": {"minority-a": 2.0},
+                                          "informant": {"minority-b": 3.0}},
+        "pooling_multiplier_by_group": {"minority-a": 1.5}}}),
     "shards-3-years": ("national-2018", {"run": {"years": 3, "shard_size": 4000}}),
     "peers-light": (str(PEERS / "reference.toml"), {}),
     "peers-heavy": (str(PEERS / "reference_heavy.toml"), {}),

@@ -79,7 +79,7 @@ def observe(
         draws = keyed(seed, shard, f"{purpose}:{name}")
         settings = getattr(scenario.channels, name)
         by_group = scenario.targeting.detection_multiplier_by_group.get(name, {})
-        boost = group_multiplier(by_group, scenario, pop.group[subset.person])
+        boost = group_multiplier(by_group, scenario, pop.group, subset.person)
         if name == "camera":
             parts.append(_in_blocks(subset, boost, partial(cameras.observe, scenario, pop), draws))
         elif name == "plate":

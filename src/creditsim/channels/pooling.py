@@ -26,7 +26,7 @@ def pool(scenario: Scenario, pop: Population, records: Records, draws: Keyed) ->
     # record the subject's.
     origin = xp.where(records.actor >= 0, records.actor, records.subject)
     chance = share[pop.region[origin]] * group_multiplier(
-        scenario.targeting.pooling_multiplier_by_group, scenario, pop.group[origin]
+        scenario.targeting.pooling_multiplier_by_group, scenario, pop.group, origin
     )
     pooled = draws.uniforms(records.id, 0) < chance
     kept = records.take(xp.flatnonzero(pooled))

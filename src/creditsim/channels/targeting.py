@@ -7,10 +7,11 @@ from creditsim.arrays.backend import namespace
 from creditsim.scenario.schema import Scenario
 
 
-def group_multiplier(table: dict[str, float], scenario: Scenario, group):
-    """The multiplier of each item's group, or 1.0 when no group is targeted."""
+def group_multiplier(table: dict[str, float], scenario: Scenario, group, who):
+    """The multiplier of the group of each citizen of `who` (`group` is the citizens'), or 1.0
+    when no group is targeted: then no citizen's group is looked up."""
     if not table:
         return 1.0
     xp = namespace(group)
     values = xp.asarray([table.get(g.name, 1.0) for g in scenario.groups])
-    return values[group]
+    return values[group[who]]
