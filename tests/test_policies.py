@@ -225,6 +225,46 @@ def test_the_contact_network_has_the_set_mean_degree_and_the_household():
     assert (neighbours != which).all()
 
 
+def test_own_changes_replay_only_the_wronged_and_trigger_the_same_spells():
+    """A citizen with no wrongful record has the same records in the recorded and the own
+    world: the own world takes their changes from the recorded ledger and replays only the
+    wronged. Every grade spell must equal that of a replay of everyone's own records."""
+    from creditsim.channels.records import CORRECT, FACE, Records
+    from creditsim.engine.stages.policies import _own_changes, _wronged, at_or_below
+    from creditsim.policies.scores import deltas
+    from creditsim.sanctions import grade_spells
+
+    grades = [{"grade": g, "min_score": m} for g, m in zip("ABCD", (950, 900, 850, 0), strict=True)]
+    scenario = _scenario([{**POINTS, "grades": grades, "restore_after_days": 90}])
+    policy = scenario.score_policies[0]
+    rng = np.random.default_rng(7)
+    n, days, size = 3_000, 365, 6_000
+    rule = ScoreRule.uniform(policy, deltas(scenario, policy), n)
+    rule.start[rng.random(n) < 0.1] = 860  # some start in grade C: a change on day 0
+    actor = rng.integers(0, n, size)
+    wrong = rng.random(size) < 0.05
+    subject = np.where(wrong, rng.integers(0, n, size), actor)
+    records = Records.build(
+        rng.integers(0, days, size).astype(np.int32), subject, actor,
+        rng.integers(0, 2, size).astype(np.int16), 0, np.where(wrong, FACE, CORRECT),
+        np.arange(size, dtype=np.uint64),
+    )  # fmt: skip
+    own = records.take(np.flatnonzero(records.cause == CORRECT))
+    ledger = run_ledger(rule, records.day, records.subject, records.kind, days)
+    triggers = [at_or_below(policy, 2), at_or_below(policy, 3)]  # grade B triggers nothing
+    wronged = _wronged(records, n)
+    fast = _own_changes(rule, triggers, own, ledger, days, wronged)
+    full = _own_changes(rule, triggers, own, ledger, days, None)
+    assert fast.person.size > full.person.size  # the recorded changes of all the others
+    spells = 0
+    for inside in (lambda g: g >= 2, lambda g: g >= 3):
+        got, want = (grade_spells(c, inside, days, 30) for c in (fast, full))
+        for column in ("person", "start", "end"):
+            assert np.array_equal(getattr(got, column), getattr(want, column))
+        spells += int(np.isin(want.person, np.flatnonzero(wronged)).sum())
+    assert spells > 0  # some of the wronged do reach a trigger
+
+
 def test_the_side_by_side_audit_adds_up():
     result = creditsim.run("national-2018", population=30_000, seed=6)
     overall = result.audit()["overall"]

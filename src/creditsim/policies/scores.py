@@ -601,9 +601,11 @@ def grade_changes_for_sanctions(
     subject: np.ndarray,
     kind: np.ndarray,
     days: int,
+    among: np.ndarray | None = None,
 ) -> GradeChanges:
     """The grade changes that the grade `triggers` (of this policy) need, replaying only the
-    citizens whose records could take them to a triggering grade."""
+    citizens whose records could take them to a triggering grade (and, given `among`, a bool
+    per citizen, only those of them where it holds)."""
     policy = rule.policy
     lows = [t.grade_at_or_below for t in triggers if t.grade_at_or_below is not None]
     highs = [t.grade_at_or_above for t in triggers if t.grade_at_or_above is not None]
@@ -614,6 +616,8 @@ def grade_changes_for_sanctions(
     if not floors and not ceilings:
         return stack_changes([])
     if rule.network is not None:  # a contact's records move one's score too: replay everyone
+        if among is not None:
+            raise ValueError("a policy where contacts count is replayed for everyone or nobody")
         return run_ledger(rule, day, subject, kind, days).changes
     citizens = rule.start.shape[0]
     # A score stays between the start plus all deductions and the start plus all gains,
@@ -629,6 +633,8 @@ def grade_changes_for_sanctions(
         highest = np.bincount(subject, weights=_signed_points(rule, day, kind, np.maximum),
                               minlength=citizens)  # fmt: skip
         reaches |= rule.start + highest >= min(ceilings)
+    if among is not None:
+        reaches &= among
     # Only they are replayed, numbered in order among themselves: their grade changes are
     # those of a replay of everyone.
     replayed = np.flatnonzero(reaches)

@@ -3,6 +3,8 @@ entries, in the audit's three worlds (recorded, own correct records, true events
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 
 from creditsim.behaviours import Events
@@ -12,6 +14,7 @@ from creditsim.engine.state import ShardState, Worlds
 from creditsim.policies.lists import PhasedList
 from creditsim.policies.scores import (
     GradeChanges,
+    Ledger,
     ScoreRule,
     grade_changes_for_sanctions,
     run_ledger,
@@ -61,13 +64,16 @@ def policies(state: ShardState) -> None:
     state.evidence = evidence
     state.ledgers = _ledgers(state)
     changes: Worlds[dict[str, GradeChanges]] = Worlds({}, {}, {})
-    for rule in state.score_rules:
+    swapped = _swap(state.scenario, state.days) is not None
+    wronged = _wronged(records, state.pop.size)
+    for i, rule in enumerate(state.score_rules):
         name = rule.policy.name
         triggers = [t for s in state.phases.scenarios for t in _grade_triggers(s, rule)]
         changes.recorded[name] = state.ledgers[name].changes
-        changes.own[name] = grade_changes_for_sanctions(
-            rule, triggers, *rule.records(own.day, own.subject, own.kind, own.channel), state.days
-        )
+        changes.own[name] = _own_changes(
+            rule, triggers, own, state.ledgers[name], state.days,
+            None if rule.network is not None or (swapped and i == 0) else wronged,
+        )  # fmt: skip
         changes.deserved[name] = grade_changes_for_sanctions(
             rule, triggers, *rule.events(state.events), state.days
         )
@@ -76,6 +82,43 @@ def policies(state: ShardState) -> None:
         *(
             {r.policy.name: r.entries(*trail(world)) for r in state.list_rules}
             for world in evidence.each()
+        )
+    )
+
+
+def _wronged(records: Records, citizens: int) -> np.ndarray:
+    """Whether each citizen is the subject of a record that is not their own correct one."""
+    wronged = np.zeros(citizens, dtype=bool)
+    wronged[records.subject[np.flatnonzero(records.cause != CORRECT)]] = True
+    return wronged
+
+
+def _own_changes(
+    rule: ScoreRule,
+    triggers: list[Trigger],
+    own: Records,
+    ledger: Ledger,
+    days: int,
+    wronged: np.ndarray | None,
+) -> GradeChanges:
+    """The grade changes the own correct records make, for the `triggers`.
+
+    Given `wronged` (where no hack or contact moves the recorded ledger beyond the records), a
+    citizen with no wrongful record has the same records in both worlds, so the same changes:
+    only the wronged are replayed. Each citizen's changes stay in day order, which is all that
+    grade spells read; a citizen who cannot reach a trigger has changes that cross none."""
+    if wronged is None:
+        read = rule.records(own.day, own.subject, own.kind, own.channel)
+        return grade_changes_for_sanctions(rule, triggers, *read, days)
+    mine = np.flatnonzero(wronged[own.subject])
+    read = rule.records(own.day[mine], own.subject[mine], own.kind[mine], own.channel[mine])
+    replayed = grade_changes_for_sanctions(rule, triggers, *read, days, among=wronged)
+    recorded = ledger.changes
+    kept = np.flatnonzero(~wronged[recorded.person])
+    return GradeChanges(
+        *(
+            np.concatenate([getattr(recorded, f.name)[kept], getattr(replayed, f.name)])
+            for f in fields(GradeChanges)
         )
     )
 
