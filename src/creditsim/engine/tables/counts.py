@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from creditsim.channels.records import CAUSES, CORRECT, NO_ACTOR, SCORE_SWAP
+from creditsim.channels.records import CAUSES, CORRECT, NO_ACTOR, SCORE_SWAP, Records
 from creditsim.engine.stage import stage
 from creditsim.engine.state import ShardState
 from creditsim.engine.tables.tables import Tables, count_all, count_where
@@ -44,8 +44,8 @@ def counts(state: ShardState) -> None:
     tables = Tables.start(state)
     tables.col.update(_identity(state))
     tables.col.update(_per_citizen(state))
-    _wronged(state, tables)
-    _by_period_and_stratum(state, tables)
+    wrong = _wronged(state, tables)
+    _by_period_and_stratum(state, tables, wrong)
     state.tables = tables
 
 
@@ -118,17 +118,26 @@ def _sum_counts(counts: list[np.ndarray], n: int) -> np.ndarray:
     return total
 
 
-def _wronged(state: ShardState, tables: Tables) -> None:
-    """Who got a wrongful record of each cause (face, plate, ...), a score swap included."""
+def _wronged(state: ShardState, tables: Tables) -> np.ndarray:
+    """Who got a wrongful record of each cause (face, plate, ...), a score swap included;
+    returns where the wrongful records are."""
     records = state.records
     wrong = np.flatnonzero(records.cause != CORRECT)
     tables.wronged[records.subject[wrong], records.cause[wrong]] = True
     primary = state.ledgers.get(state.scenario.policy.name)
     if primary is not None:
         tables.wronged[primary.swapped_down, SCORE_SWAP] = True
+    return wrong
 
 
-def _by_period_and_stratum(state: ShardState, tables: Tables) -> None:
+def _by_cause(records: Records, wrong: np.ndarray) -> np.ndarray:
+    """Records per cause, from where the wrongful ones are (the correct are the others)."""
+    counts = np.bincount(records.cause[wrong], minlength=len(CAUSES))
+    counts[CORRECT] = records.size - wrong.shape[0]
+    return counts
+
+
+def _by_period_and_stratum(state: ShardState, tables: Tables, wrong: np.ndarray) -> None:
     """Events (offences or not) and records (wrongful or not) counted once, by period and
     stratum: the time series (by cell) and the tallies (by stratum) are sums of these."""
     scenario, events, records = state.scenario, state.events, state.records
@@ -152,7 +161,7 @@ def _by_period_and_stratum(state: ShardState, tables: Tables) -> None:
         records=records_by.sum(axis=(0, 1)),
         wrongful_records=records_by[1].sum(axis=0),
         exempt_citizens=count_where(strata, state.exempt, sc),
-        records_by_cause=np.bincount(records.cause, minlength=len(CAUSES)),
+        records_by_cause=_by_cause(records, wrong),
         fabricated_records=np.array([int((records.actor == NO_ACTOR).sum())]),
         events_by_behaviour=np.diff(bounds),
         records_by_behaviour=np.bincount(records.kind, minlength=len(scenario.behaviours) + 2),
