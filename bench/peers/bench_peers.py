@@ -162,6 +162,7 @@ def main() -> None:
             rows = _best_runs(args, env, model, timed, size)
             for impl in chosen:
                 row = rows.get(impl) or _skipped(model, impl, size, args.mesa_up_to)
+                row["measured_at"] = report["when"]  # which run's row it is (see --merge)
                 key = (model, impl, size)
                 report["runs"] = [r for r in report["runs"] if _key(r) != key] + [row]
                 print(_progress(row), flush=True)
@@ -359,6 +360,9 @@ def _agreement(ref, size: int, runs: dict) -> list[dict]:
 
 def _write(report: dict, folder: Path) -> None:
     report = {**report, **summarise(report)}
+    # Of the earlier runs merged in, only those whose rows are still here are told of.
+    owners = {r.get("measured_at") for r in report["runs"]}
+    report["merged_from"] = [e for e in report.get("merged_from", []) if e.get("when") in owners]
     _atomic(folder / "peers.json", json.dumps(report, indent=2) + "\n")
     _atomic(folder / "peers.md", _markdown(report))
 
@@ -384,8 +388,9 @@ def _markdown(report: dict) -> str:
     ]
     for earlier in report.get("merged_from", []):
         lines += [
-            f"Rows this run did not redo (--merge) come from `{earlier.get('command', '?')}` "
-            f"at {earlier.get('when', '?')}, load average at its start "
+            f"Not redone by this run (--merge): {_rows_of(report, earlier.get('when'))}. Those "
+            f"rows come from `{earlier.get('command', '?')}` at {earlier.get('when', '?')}, load "
+            "average at its start "
             f"{_load(earlier.get('load_average_start', []))} and at its end "
             f"{_load(earlier.get('load_average_end', []))}.",
             "",
@@ -406,6 +411,13 @@ def _markdown(report: dict) -> str:
         runs = [r for r in report["runs"] if r.get("model", "light") == model]
         lines += _model_markdown(model, runs, summary)
     return "\n".join(lines)
+
+
+def _rows_of(report: dict, when: str | None) -> str:
+    """Which rows an earlier run measured, as "the light model at 100,000 citizens; ..."."""
+    places = sorted({(r.get("model", "light"), r["citizens"]) for r in report["runs"]
+                     if r.get("measured_at") == when})  # fmt: skip
+    return "; ".join(f"the {model} model at {size:,} citizens" for model, size in places)
 
 
 def _load(values: list[float]) -> str:
