@@ -361,7 +361,7 @@ def _agreement(ref, size: int, runs: dict) -> list[dict]:
 def _write(report: dict, folder: Path) -> None:
     report = {**report, **summarise(report)}
     # Of the earlier runs merged in, only those whose rows are still here are told of.
-    owners = {r.get("measured_at") for r in report["runs"]}
+    owners = {r.get("measured_at") for r in report["runs"] if r["status"] != "skipped"}
     report["merged_from"] = [e for e in report.get("merged_from", []) if e.get("when") in owners]
     _atomic(folder / "peers.json", json.dumps(report, indent=2) + "\n")
     _atomic(folder / "peers.md", _markdown(report))
@@ -414,10 +414,21 @@ def _markdown(report: dict) -> str:
 
 
 def _rows_of(report: dict, when: str | None) -> str:
-    """Which rows an earlier run measured, as "the light model at 100,000 citizens; ..."."""
-    places = sorted({(r.get("model", "light"), r["citizens"]) for r in report["runs"]
-                     if r.get("measured_at") == when})  # fmt: skip
-    return "; ".join(f"the {model} model at {size:,} citizens" for model, size in places)
+    """Which rows an earlier run measured, as "creditsim and Starsim on the light model at
+    100,000 citizens; ..." (a size an implementation was not run at is no one's row)."""
+    places: dict[tuple, list[str]] = {}
+    for r in report["runs"]:
+        if r.get("measured_at") == when and r["status"] != "skipped":
+            where = (r.get("model", "light"), r["citizens"])
+            places.setdefault(where, []).append(LABELS[r["implementation"]])
+    return "; ".join(
+        f"{_listed(names)} on the {model} model at {size:,} citizens"
+        for (model, size), names in sorted(places.items())
+    )
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _load(values: list[float]) -> str:
