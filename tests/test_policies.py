@@ -252,7 +252,7 @@ def test_own_changes_replay_only_the_wronged_and_trigger_the_same_spells():
     own = records.take(np.flatnonzero(records.cause == CORRECT))
     ledger = run_ledger(rule, records.day, records.subject, records.kind, days)
     triggers = [at_or_below(policy, 2), at_or_below(policy, 3)]  # grade B triggers nothing
-    wronged = _wronged(records, n)
+    wronged = _wronged(records, records.cause == CORRECT, n)
     fast = _own_changes(rule, triggers, own, ledger, days, wronged)
     full = _own_changes(rule, triggers, own, ledger, days, None)
     assert fast.person.size > full.person.size  # the recorded changes of all the others

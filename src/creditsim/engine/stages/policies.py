@@ -59,13 +59,14 @@ def policies(state: ShardState) -> None:
     """Records -> scores, grades and list entries: each score policy's ledger over the records;
     its grade changes and each list's entries in the three worlds."""
     records = state.records
-    own = records.take(np.flatnonzero(records.cause == CORRECT))
+    correct = records.cause == CORRECT
+    own = records.take(np.flatnonzero(correct))
     evidence: Worlds[Records | Events] = Worlds(records, own, state.events)
     state.evidence = evidence
     state.ledgers = _ledgers(state)
     changes: Worlds[dict[str, GradeChanges]] = Worlds({}, {}, {})
     swapped = _swap(state.scenario, state.days) is not None
-    wronged = _wronged(records, state.pop.size)
+    wronged = _wronged(records, correct, state.pop.size)
     for i, rule in enumerate(state.score_rules):
         name = rule.policy.name
         triggers = [t for s in state.phases.scenarios for t in _grade_triggers(s, rule)]
@@ -86,10 +87,11 @@ def policies(state: ShardState) -> None:
     )
 
 
-def _wronged(records: Records, citizens: int) -> np.ndarray:
-    """Whether each citizen is the subject of a record that is not their own correct one."""
+def _wronged(records: Records, correct: np.ndarray, citizens: int) -> np.ndarray:
+    """Whether each citizen is the subject of a record that is not their own correct one
+    (`correct`: whether each record is)."""
     wronged = np.zeros(citizens, dtype=bool)
-    wronged[records.subject[np.flatnonzero(records.cause != CORRECT)]] = True
+    wronged[records.subject[np.flatnonzero(~correct)]] = True
     return wronged
 
 
