@@ -45,6 +45,7 @@ def rules(state: ShardState) -> None:
     reads=(
         "scenario",
         "phases",
+        "pop",
         "records",
         "events",
         "score_rules",
