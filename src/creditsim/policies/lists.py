@@ -1,16 +1,16 @@
 """Lists, such as the courts' dishonest judgment debtors: a record of an entry behaviour puts its
 subject on the list, for a fixed term, until the debt is paid, or until an appeal succeeds.
 
-Entries are (person, start, end) intervals, merged per person. The time to pay is drawn once per
-citizen from the list's own stream, so the recorded, the own-records and the perfect-information
-lists of one citizen share it (common random numbers).
+Entries are (person, start, end) intervals, merged per person. The time to pay is a draw keyed by
+the citizen in the list's own stream, so every entry of a citizen, in the recorded, the
+own-records and the perfect-information lists alike, has the same (common random numbers).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from creditsim.arrays.streams import keyed
+from creditsim.arrays.streams import Keyed, keyed
 from creditsim.intervals import Intervals, no_intervals, union
 from creditsim.scenario.schema import INCOME_BANDS, ListPolicy, Scenario
 from creditsim.scenario.timeline import Phases
@@ -27,15 +27,22 @@ class ListRule:
         self.policy = policy
         names = [b.name for b in scenario.behaviours]
         self.kinds = np.array([names.index(n) for n in policy.entry_behaviours])
-        self.days_to_pay: np.ndarray | None = None
+        self.income_band = income_band
+        self.payments: tuple[np.ndarray, Keyed] | None = None
         if "payment" in policy.removal:
             rate = np.array([policy.payments_per_year.get(b, 0.0) for b in INCOME_BANDS])
-            per_citizen = rate[income_band]
-            citizen = np.arange(income_band.shape[0], dtype=np.uint64)
-            wait = keyed(seed, shard, f"list:{policy.name}:payment").exponential(citizen)
-            with np.errstate(divide="ignore"):
-                days = np.where(per_citizen > 0, np.ceil(wait / per_citizen * 365.0), NEVER)
-            self.days_to_pay = np.minimum(days, NEVER).astype(np.int64)
+            self.payments = rate, keyed(seed, shard, f"list:{policy.name}:payment")
+
+    def days_to_pay(self, person: np.ndarray) -> np.ndarray:
+        """How long each of `person` takes to pay (int64 days; NEVER where they never do).
+        Each citizen's time is drawn keyed by the citizen: the same whoever else is listed, so
+        it is drawn only for those a list takes in."""
+        rate, draws = self.payments
+        per_citizen = rate[self.income_band[person]]
+        wait = draws.exponential(person.astype(np.uint64))
+        with np.errstate(divide="ignore"):
+            days = np.where(per_citizen > 0, np.ceil(wait / per_citizen * 365.0), NEVER)
+        return np.minimum(days, NEVER).astype(np.int64)
 
     def entries(self, day: np.ndarray, subject: np.ndarray, kind: np.ndarray) -> Intervals:
         """The list's intervals from a record (or true event) stream."""
@@ -47,8 +54,8 @@ class ListRule:
         end = np.full(start.shape[0], NEVER, dtype=np.int64)
         if "time" in self.policy.removal:
             end = np.minimum(end, start + self.policy.term_days)
-        if self.days_to_pay is not None:
-            end = np.minimum(end, start + self.days_to_pay[person])
+        if self.payments is not None:
+            end = np.minimum(end, start + self.days_to_pay(person))
         return union([Intervals(person, start.astype(np.int32), end.astype(np.int32))])
 
 
