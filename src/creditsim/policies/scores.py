@@ -149,7 +149,10 @@ def score_rule(
     )
     income = np.array([policy.income_points.get(b, 0) for b in INCOME_BANDS], dtype=np.int32)
     age = np.array([policy.age_points.get(b, 0) for b in AGE_BANDS], dtype=np.int32)
-    start = policy.start + income[pop.income_band] + age[pop.age_band]
+    if income.any() or age.any():
+        start = policy.start + income[pop.income_band] + age[pop.age_band]
+    else:  # everyone starts alike: no gather per citizen
+        start = np.full(pop.size, policy.start, dtype=np.int32)
     start = np.clip(start, policy.minimum, policy.maximum).astype(np.int32)
     network = None
     if policy.contacts.weight > 0:
