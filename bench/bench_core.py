@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -75,6 +76,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; the fastest is kept")
     args = parser.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    load_start, yardstick_start = _load(), yardstick()
     rows = []
     for size in args.sizes:
         runs = []
@@ -100,6 +102,11 @@ def main() -> None:
         row["size_ratio_to_smallest"] = row["citizens"] / base["citizens"]
     report = {
         "benchmark": "core: one year, one process pinned to one core, outputs written",
+        "command": shlex.join(["python", *sys.argv]),
+        "repeat": args.repeat,
+        "load_average_start": load_start,
+        "load_average_end": _load(),
+        "yardstick_seconds": {"start": yardstick_start, "end": yardstick()},
         "scenario": args.scenario,
         "machine": {
             "platform": platform.platform(),
@@ -112,14 +119,56 @@ def main() -> None:
     }
     RESULTS.mkdir(exist_ok=True)
     write_atomically(RESULTS / "core.json", json.dumps(report, indent=2) + "\n")
-    lines = [
-        f"# core benchmark ({args.scenario}, one year, one core)",
-        "",
+    write_atomically(RESULTS / "core.md", markdown(report))
+
+
+def yardstick() -> float:
+    """Seconds of a fixed piece of work on one core (sorting 4M random floats, the fastest of
+    five): how fast the machine was when the figures were taken. A virtual machine's speed
+    drifts with its host's load, which its own load average does not show."""
+    import numpy as np
+
+    values = np.random.default_rng(0).random(4_000_000)
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        np.sort(values)
+        times.append(time.perf_counter() - started)
+    return round(min(times), 4)
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def markdown(report: dict) -> str:
+    """core.md: the table, with the command, the date, the machine and its load."""
+    machine = report["machine"]
+    lines = [f"# core benchmark ({report['scenario']}, one year, one core)", ""]
+    if "command" in report:
+        stick = report["yardstick_seconds"]
+        lines += [
+            f"`{report['command']}`; {report['when']}. Machine: {machine['processor']}, "
+            f"{machine['cpus']} CPUs, Python {machine['python']}; load average (1, 5, 15 min) "
+            f"{_listed(report['load_average_start'])} at the start, "
+            f"{_listed(report['load_average_end'])} at the end; yardstick (sorting 4M random "
+            f"floats on one core) {stick['start']:.3f} s at the start and {stick['end']:.3f} s "
+            "at the end: machines of one size differ by up to three times, and a virtual "
+            "machine's speed drifts with its host, so compare figures with the yardstick's.",
+            "",
+            f"Seconds: {_processes(report['repeat'])} pinned to one core, "
+            "from the run's start to its outputs written; steady: the same process running the "
+            "same size again, in memory it already holds.",
+            "",
+        ]
+    else:
+        lines += [f"{report['when']}. Machine: {machine['processor']}, {machine['cpus']} CPUs.", ""]
+    lines += [
         "| citizens | seconds | simulating | writing | s per million | user s | system s "
         "| peak MiB | events/s | time ratio | steady s |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in rows:
+    for row in report["rows"]:
         lines.append(
             f"| {row['citizens']:,} | {row['seconds']:.3f} | {row['seconds_simulating']:.3f} "
             f"| {row['seconds_writing']:.3f} | {row['seconds_per_million']:.3f} "
@@ -128,7 +177,15 @@ def main() -> None:
             f"| {row['time_ratio_to_smallest']:.2f} (size {row['size_ratio_to_smallest']:.0f}x) "
             f"| {row['seconds_steady']:.3f} |"
         )
-    write_atomically(RESULTS / "core.md", "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def _processes(count: int) -> str:
+    return "one fresh process" if count == 1 else f"the fastest of {count} fresh processes"
+
+
+def _listed(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
 
 
 if __name__ == "__main__":
