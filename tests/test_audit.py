@@ -8,7 +8,7 @@ import pytest
 from conftest import build_scenario, face_error_scenario, national_core
 
 import creditsim
-from creditsim.intervals import Intervals, union
+from creditsim.intervals import Intervals, people, union
 from creditsim.policies.scores import (
     GradeChanges,
     ScoreRule,
@@ -17,7 +17,7 @@ from creditsim.policies.scores import (
     score_summary,
     start_histogram,
 )
-from creditsim.sanctions import grade_spells, impose
+from creditsim.sanctions import ever_inside, grade_spells, impose
 from creditsim.scenario import ScenarioError
 from creditsim.scenario.schema import PointsPolicy
 
@@ -307,6 +307,29 @@ def test_low_grade_spells():
         "ban"
     ]
     assert _as_set(ban) == {(7, 10, 70), (3, 20, 300), (7, 100, 365)}
+    # Who was ever that low, without the spells: 3 and 7 (8 never was), each once, in order.
+    assert ever_inside(changes, lambda g: g >= low).tolist() == [3, 7]
+
+
+def test_ever_inside_is_the_people_of_the_spells():
+    """On changes of many citizens (each in day order, the citizens interleaved), the citizens
+    ever inside a grade set are exactly those with a spell there."""
+    rng = np.random.default_rng(3)
+    person = rng.integers(0, 500, 4_000).astype(np.int32)
+    day = rng.integers(0, 365, person.size).astype(np.int32)
+    by_citizen = np.lexsort((day, person))  # each citizen's changes, in day order
+    person, day = person[by_citizen], day[by_citizen]
+    after = rng.integers(0, 4, person.size).astype(np.int8)
+    before = np.empty_like(after)
+    before[1:] = after[:-1]
+    before[np.diff(person, prepend=-1) != 0] = 0  # each citizen starts in grade 0, outside
+    order = np.argsort(day, kind="stable")  # then all in day order, as grade changes come
+    changes = GradeChanges(*(c[order] for c in (day, person, before, after)))
+    for low in (1, 2, 3):
+        inside = lambda g, low=low: g >= low  # noqa: E731
+        want = people(grade_spells(changes, inside, 365, 0))
+        assert ever_inside(changes, inside).tolist() == want.tolist()
+        assert 0 < want.size < 500
 
 
 def test_high_grade_rewards():

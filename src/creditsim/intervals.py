@@ -34,7 +34,12 @@ class Intervals:
 
 def people(intervals: Intervals) -> np.ndarray:
     """Sorted ids (int64) of the citizens with an interval."""
-    person = np.sort(intervals.person).astype(np.int64)
+    return distinct(intervals.person)
+
+
+def distinct(person: np.ndarray) -> np.ndarray:
+    """The citizens' ids (non-negative), each once, sorted, as int64."""
+    person = np.sort(person).astype(np.int64)
     return person[np.diff(person, prepend=-1) != 0]
 
 

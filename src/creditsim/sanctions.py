@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from creditsim.arrays.streams import keyed, pair
-from creditsim.intervals import Intervals, people, union
+from creditsim.intervals import Intervals, distinct, people, union
 from creditsim.policies.scores import GradeChanges
 from creditsim.population import Population
 from creditsim.scenario.schema import INCOME_BANDS, Sanction, Scenario
@@ -175,6 +175,14 @@ def grade_spells(changes: GradeChanges, inside, days: int, at_least: int) -> Int
     start = day[at].astype(np.int32)
     end = np.maximum(leave_day, start + at_least)
     return Intervals(person[at], start, end)
+
+
+def ever_inside(changes: GradeChanges, inside) -> np.ndarray:
+    """Sorted ids (int64) of the citizens whose grade ever came to satisfy `inside`: the people
+    of `grade_spells`, as each of its spells starts where a grade enters, found without the
+    spells (no sort of the changes by citizen)."""
+    enters = ~inside(changes.before) & inside(changes.after)
+    return distinct(changes.person[enters])
 
 
 def wrongful_citizens(recorded: Intervals, own_true: Intervals) -> np.ndarray:

@@ -10,7 +10,6 @@ from creditsim.engine.stage import stage
 from creditsim.engine.state import ShardState
 from creditsim.engine.tables.counts import categories
 from creditsim.engine.tables.tables import Tables, mask
-from creditsim.intervals import people
 from creditsim.policies.scores import (
     GradeChanges,
     Ledger,
@@ -19,7 +18,7 @@ from creditsim.policies.scores import (
     stack_changes,
     start_histogram,
 )
-from creditsim.sanctions import grade_spells
+from creditsim.sanctions import ever_inside
 
 RECOVERY_BIN_DAYS = 30
 
@@ -28,7 +27,7 @@ RECOVERY_BIN_DAYS = 30
     "standing",
     reads=(
         "scenario", "pop", "tables", "score_rules", "ledgers", "grade_changes", "records", "exempt",
-        "cells", "days", "keep_rows",
+        "cells", "keep_rows",
     ),
     writes=("tables",),
     tallies=(
@@ -75,10 +74,10 @@ def _punished(state: ShardState, tables: Tables, rule: ScoreRule) -> None:
     by_category = np.zeros(len(names) + 1, dtype=np.int64)
     punished = wrongful = deserved = np.zeros(0, dtype=np.int64)
     if name in state.ledgers:
-        low, days, changes = rule.policy.low_grade_index(), state.days, state.grade_changes
+        low, changes = rule.policy.low_grade_index(), state.grade_changes
 
         def ever_low(changes: GradeChanges) -> np.ndarray:
-            return people(grade_spells(changes, lambda g: g >= low, days, 0))
+            return ever_inside(changes, lambda g: g >= low)
 
         punished = ever_low(changes.recorded[name])
         wrongful = np.setdiff1d(punished, ever_low(changes.own[name]), assume_unique=True)
