@@ -137,7 +137,9 @@ class Tables:
 
     def tally_outcome(self, name, sanctioned, wrongful, deserved) -> None:
         """Tallies of one outcome from sorted citizen ids: sanctioned, wrongful, deserved."""
-        caught = np.intersect1d(sanctioned, deserved, assume_unique=True)
+        # Those who deserved it among the sanctioned, by a mask over the citizens (both are
+        # sorted ids): a lookup each, where a set intersection would sort both together.
+        caught = sanctioned[mask(deserved, self.strata.shape[0])[sanctioned]]
         t = self.tallies
         t[f"{name}:sanctioned"] = self.by_stratum(sanctioned)
         t[f"{name}:wrongful"] = self.by_stratum(wrongful)
