@@ -42,6 +42,12 @@ class GradeChanges:
     before: np.ndarray  # int8, grade index (0 is the best grade)
     after: np.ndarray  # int8
 
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.day, self.person, self.before, self.after
+
+    def take(self, index: np.ndarray) -> GradeChanges:
+        return GradeChanges(*(column[index] for column in self.columns()))
+
 
 @dataclass
 class Ledger:
@@ -690,9 +696,11 @@ def score_summary(histograms: np.ndarray, minimum: int) -> tuple[np.ndarray, np.
     return mean, quantiles
 
 
-def stack_changes(changes) -> GradeChanges:
+def stack_changes(changes: list[GradeChanges]) -> GradeChanges:
+    """The changes of each, one after the other (none: an empty set of changes)."""
     if not changes:
         i32 = np.zeros(0, dtype=np.int32)
         i8 = np.zeros(0, dtype=np.int8)
         return GradeChanges(i32, i32.copy(), i8, i8.copy())
-    return GradeChanges(*(np.concatenate(column) for column in zip(*changes, strict=True)))
+    columns = zip(*(c.columns() for c in changes), strict=True)
+    return GradeChanges(*(np.concatenate(column) for column in columns))

@@ -3,8 +3,6 @@ entries, in the audit's three worlds (recorded, own correct records, true events
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import numpy as np
 
 from creditsim.behaviours import Events
@@ -19,6 +17,7 @@ from creditsim.policies.scores import (
     grade_changes_for_sanctions,
     run_ledger,
     score_rules,
+    stack_changes,
 )
 from creditsim.scenario.schema import Scenario, ScorePolicy, Trigger
 
@@ -116,14 +115,8 @@ def _own_changes(
     mine = np.flatnonzero(wronged[own.subject])
     read = rule.records(own.day[mine], own.subject[mine], own.kind[mine], own.channel[mine])
     replayed = grade_changes_for_sanctions(rule, triggers, *read, days, among=wronged)
-    recorded = ledger.changes
-    kept = np.flatnonzero(~wronged[recorded.person])
-    return GradeChanges(
-        *(
-            np.concatenate([getattr(recorded, f.name)[kept], getattr(replayed, f.name)])
-            for f in fields(GradeChanges)
-        )
-    )
+    kept = np.flatnonzero(~wronged[ledger.changes.person])
+    return stack_changes([ledger.changes.take(kept), replayed])
 
 
 def trail(world: Records | Events) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

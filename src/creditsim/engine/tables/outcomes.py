@@ -285,22 +285,22 @@ def yearly(scenario, intervals: Intervals, denied_day: np.ndarray | None, days: 
     person, start, stop = intervals.person[order], intervals.start[order], intervals.end[order]
     for row, (first, end) in enumerate(windows):
         inside = (start < end) & (stop > first)
-        out[row, 0] = _distinct(person[inside])
+        out[row, 0] = _distinct_count(person[inside])
         out[row, 1] = np.count_nonzero((start >= first) & (start < end))
-        out[row, 2] = _distinct(person[(start < end) & (stop >= end)])
+        out[row, 2] = _distinct_count(person[(start < end) & (stop >= end)])
         out[row, 3] = int(
             (np.minimum(stop[inside], end) - np.maximum(start[inside], first))
             .astype(np.int64)
             .sum()
         )
-        out[row, 4] = _distinct(person[start < end])
+        out[row, 4] = _distinct_count(person[start < end])
         if denied_day is not None:
             out[row, 5] = np.count_nonzero((denied_day >= first) & (denied_day < end))
             out[row, 6] = np.count_nonzero(denied_day < end)
     return out
 
 
-def _distinct(person: np.ndarray) -> int:
+def _distinct_count(person: np.ndarray) -> int:
     """How many different people a sorted array holds."""
     return int(person.size and 1 + np.count_nonzero(person[1:] != person[:-1]))
 
