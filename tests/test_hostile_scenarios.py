@@ -447,6 +447,16 @@ SILENT = {
 }
 
 
+def test_a_phase_whose_settings_are_no_table_over_an_inherited_phase_is_refused():
+    """Found by the property above: a phase of the same date as one the preset inherits, whose
+    `set` is a number, crashed the merge of the two phases' settings (TypeError)."""
+    case = Case(
+        preset="shenzhen-screens", path=("timeline", 3, "set"), kind="number for a table",
+        value=5, always_bad=True, whole_file=False, command="show",
+    )  # fmt: skip
+    assert check(case) == ("refused", [])
+
+
 @pytest.mark.parametrize("case", sorted(SILENT))
 def test_a_mistake_once_accepted_is_refused(case):
     change, field = SILENT[case]

@@ -287,8 +287,9 @@ def _merge_keyed(old: list[dict], new: Any, key: str) -> Any:
     merged = {str(item[key]): copy.deepcopy(item) for item in old}  # a date and its ISO text
     for item in new:
         here = str(item[key])
-        if key == "date" and here in merged and isinstance(merged[here].get("set"), dict):
-            settings = {**merged[here]["set"], **(item.get("set") or {})}
+        inherited, added = merged.get(here, {}).get("set"), item.get("set") or {}
+        if key == "date" and isinstance(inherited, dict) and isinstance(added, dict):
+            settings = {**inherited, **added}
             merged[here] = {**merged[here], **copy.deepcopy(item), "set": settings}
         else:
             merged[here] = copy.deepcopy(item)
