@@ -106,3 +106,18 @@ def test_dask_workers_get_the_same_setting_unless_the_user_gave_one():
 
     expected = os.environ.get("NUMPY_MADVISE_HUGEPAGE", "0")
     assert memory.WORKER_ENVIRONMENT["NUMPY_MADVISE_HUGEPAGE"] == expected
+
+
+def test_local_workers_get_the_memory_settings_and_no_statistical_profiler():
+    """Dask's profiler keeps a tree of stacks per second on every worker (memory that grew with
+    the shards run); local workers run without it, and with the run's allocator settings."""
+    from creditsim.engine import memory
+    from creditsim.engine.cluster import dask_client
+
+    def inspect(dask_worker):
+        callbacks = set(dask_worker.periodic_callbacks)
+        return {"profile", "profile-cycle"} & callbacks, os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+    with dask_client(1, None) as client:
+        (found,) = client.run(inspect).values()
+    assert found == (set(), str(memory.TRIM_THRESHOLD))
