@@ -13,7 +13,9 @@ run's own sizes (citizens, events, records), times the primitives each stage nee
   uniform keyed by an event's identity (creditsim's hash, for common random numbers);
 - a weighted pick of a citizen per event: uniforms, in order, found in the cumulative weights
   (the uniforms drawn apart), the faster of a binary search per pick and a merge of the two
-  sorted arrays (a stable argsort of both);
+  sorted arrays (a stable argsort of both); and the cumulative weights themselves, a running
+  sum of each category's propensities in 64-bit floats, without which no pick by weight can
+  be made;
 - a gather (an attribute of each event's actor) and a compaction (the events kept);
 - a count per citizen (`np.bincount`), a scatter-add (`np.bincount` with weights), a running sum
   (`np.cumsum`), and a sort of the records' keys packed into 64-bit integers (`np.sort`):
@@ -59,9 +61,15 @@ FLOORS: dict[str, tuple[str, list[tuple[str, float]], str]] = {
         "a propensity per category, and a draw each for household, group, age and income",
     ),
     "behaviours": (
-        "event",
-        [("uniform per event", 1), ("weighted pick per event", 1), ("day per event", 1)],
-        "who (a uniform, found in the cumulative propensities) and when, for every event",
+        "event and citizen",
+        [
+            ("running sum per citizen and category", 1),
+            ("uniform per event", 1),
+            ("weighted pick per event", 1),
+            ("day per event", 1),
+        ],
+        "the cumulative propensities of each category, which a pick by weight needs; who (a "
+        "uniform, found in them) and when, for every event",
     ),
     "channels": (
         "event",
@@ -113,7 +121,8 @@ def primitives(
     runs = np.concatenate([np.sort(part >> 32) << 32 | (part & 0xFFFFFFFF)
                            for part in np.array_split(keys, 6)])  # fmt: skip
     points = rng.integers(-50, 0, records).astype(np.int32)
-    weights = np.cumsum(rng.standard_gamma(0.5, citizens).astype(np.float32), dtype=np.float64)
+    propensities = rng.standard_gamma(0.5, (categories, citizens)).astype(np.float32)
+    weights = np.cumsum(propensities[0], dtype=np.float64)
     table = rng.integers(0, 8, citizens).astype(np.int8)
     kept = rng.random(events) < records / max(events, 1)
     ordered = np.sort(rng.random(events)) * weights[-1]
@@ -121,6 +130,9 @@ def primitives(
     identity = np.arange(events, dtype=np.uint64)
     out = {
         "uniform per citizen": best(lambda: rng.random(citizens, dtype=np.float32), repeat),
+        "running sum per citizen and category": best(
+            lambda: [np.cumsum(column, dtype=np.float64) for column in propensities], repeat
+        ),
         "gamma per citizen and category": best(
             lambda: rng.standard_gamma(0.5, (categories, citizens), dtype=np.float32), repeat
         ),
