@@ -229,7 +229,7 @@ def test_own_changes_replay_only_the_wronged_and_trigger_the_same_spells():
     """A citizen with no wrongful record has the same records in the recorded and the own
     world: the own world takes their changes from the recorded ledger and replays only the
     wronged. Every grade spell must equal that of a replay of everyone's own records."""
-    from creditsim.channels.records import CORRECT, FACE, Records
+    from creditsim.channels.records import CORRECT, FACE, Records, Selected
     from creditsim.engine.stages.policies import _own_changes, _wronged, at_or_below
     from creditsim.policies.scores import deltas
     from creditsim.sanctions import grade_spells
@@ -249,7 +249,7 @@ def test_own_changes_replay_only_the_wronged_and_trigger_the_same_spells():
         rng.integers(0, 2, size).astype(np.int16), 0, np.where(wrong, FACE, CORRECT),
         np.arange(size, dtype=np.uint64),
     )  # fmt: skip
-    own = records.take(np.flatnonzero(records.cause == CORRECT))
+    own = Selected(records, records.cause == CORRECT)
     ledger = run_ledger(rule, records.day, records.subject, records.kind, days)
     triggers = [at_or_below(policy, 2), at_or_below(policy, 3)]  # grade B triggers nothing
     wronged = _wronged(records, records.cause == CORRECT, n)
@@ -263,6 +263,53 @@ def test_own_changes_replay_only_the_wronged_and_trigger_the_same_spells():
             assert np.array_equal(getattr(got, column), getattr(want, column))
         spells += int(np.isin(want.person, np.flatnonzero(wronged)).sum())
     assert spells > 0  # some of the wronged do reach a trigger
+
+
+def test_selected_records_are_taken_column_by_column_when_read():
+    from creditsim.channels.records import COLUMNS, Records, Selected
+
+    rng = np.random.default_rng(3)
+    size, n = 500, 40
+    records = Records.build(
+        rng.integers(0, 365, size).astype(np.int32), rng.integers(0, n, size),
+        rng.integers(0, n, size), rng.integers(0, 4, size).astype(np.int16), 2,
+        rng.integers(0, 3, size), np.arange(size, dtype=np.uint64),
+    )  # fmt: skip
+    mask = rng.random(size) < 0.3
+    selected = Selected(records, mask)
+    assert not COLUMNS & set(vars(selected))  # nothing taken yet
+    assert selected.size == int(mask.sum())
+    taken = records.take(np.flatnonzero(mask))
+    assert np.array_equal(selected.subject, taken.subject)
+    assert set(vars(selected)) & COLUMNS == {"subject"}  # only what was read
+    for column in sorted(COLUMNS):
+        assert np.array_equal(getattr(selected, column), getattr(taken, column))
+    citizens = rng.random(n) < 0.5
+    about = selected.about(citizens)
+    keep = np.flatnonzero(mask & citizens[records.subject])
+    assert about.size == keep.size > 0
+    assert np.array_equal(about.id, records.id[keep])
+    with pytest.raises(AttributeError):
+        _ = selected.nothing
+
+
+def test_the_own_records_are_taken_only_where_a_list_or_a_record_trigger_reads_them():
+    import sys
+
+    from creditsim.channels.records import COLUMNS
+    from creditsim.engine.pipeline import PIPELINE
+    from creditsim.engine.state import ShardState
+
+    def taken(scenario) -> set[str]:
+        state = ShardState(scenario, 3_000, 365, 5, 0, 0, False, sys.modules["numpy"])
+        for stage in PIPELINE:
+            if stage.enabled(scenario):
+                stage.run(state)
+        return set(vars(state.evidence.own)) & COLUMNS
+
+    assert taken(load_scenario("fico-baseline")) == set()
+    # national-2018 has lists and sanctions triggered by records: both read (day, subject, kind)
+    assert taken(load_scenario("national-2018")) == {"day", "subject", "kind"}
 
 
 def test_the_side_by_side_audit_adds_up():

@@ -95,6 +95,39 @@ class Records:
         return Records(*(to_host(getattr(self, f.name)) for f in fields(self)))
 
 
+class Selected:
+    """The records where `mask` holds, each column taken from them the first time it is read
+    and kept: the own world's correct records are read whole only where a list or a record
+    trigger needs them, so other scenarios neither copy them nor hold the copy."""
+
+    def __init__(self, records: Records, mask: np.ndarray) -> None:
+        self._records = records
+        self._mask = mask
+        self._index: np.ndarray | None = None
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name not in COLUMNS:
+            raise AttributeError(name)
+        if self._index is None:
+            self._index = namespace(self._mask).flatnonzero(self._mask)
+        column = getattr(self._records, name)[self._index]
+        setattr(self, name, column)  # read from the instance from now on
+        return column
+
+    @property
+    def size(self) -> int:
+        return int(namespace(self._mask).count_nonzero(self._mask))
+
+    def about(self, citizens: np.ndarray) -> Records:
+        """Those of the selected records whose subject is one of `citizens` (a mask over the
+        citizens), taken at once."""
+        keep = self._mask & citizens[self._records.subject]
+        return self._records.take(namespace(keep).flatnonzero(keep))
+
+
+COLUMNS = frozenset(f.name for f in fields(Records))
+
+
 def of_events(identity: np.ndarray, channel: int) -> np.ndarray:
     """The identities of a channel's records of events (the events' `identity()`): the channel
     above the event's behaviour and serial, so one event's records by two channels differ."""

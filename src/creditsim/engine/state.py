@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import numpy as np
 
 from creditsim.behaviours import Events
-from creditsim.channels.records import Records
+from creditsim.channels.records import Records, Selected
 from creditsim.intervals import Intervals, no_intervals
 from creditsim.policies.lists import PhasedList
 from creditsim.policies.scores import GradeChanges, Ledger, ScoreRule
@@ -100,7 +100,8 @@ class ShardState:
     exempt: np.ndarray = field(init=False)  # bool per citizen
     score_rules: list[ScoreRule] = field(init=False)
     list_rules: list[PhasedList] = field(init=False)
-    evidence: Worlds[Records | Events] = field(init=False)  # records, own records, true events
+    # records, own records (taken as read), true events
+    evidence: Worlds[Records | Selected | Events] = field(init=False)
     ledgers: dict[str, Ledger] = field(init=False)  # per score policy (none: no system)
     grade_changes: Worlds[dict[str, GradeChanges]] = field(init=False)
     listed: Worlds[dict[str, Intervals]] = field(init=False)  # per list

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from creditsim.behaviours import Events
-from creditsim.channels.records import CORRECT, Records
+from creditsim.channels.records import CORRECT, Records, Selected
 from creditsim.engine.stage import stage, with_system
 from creditsim.engine.state import ShardState, Worlds
 from creditsim.policies.lists import PhasedList
@@ -60,8 +60,8 @@ def policies(state: ShardState) -> None:
     its grade changes and each list's entries in the three worlds."""
     records = state.records
     correct = records.cause == CORRECT
-    own = records.take(np.flatnonzero(correct))
-    evidence: Worlds[Records | Events] = Worlds(records, own, state.events)
+    own = Selected(records, correct)
+    evidence: Worlds[Records | Selected | Events] = Worlds(records, own, state.events)
     state.evidence = evidence
     state.ledgers = _ledgers(state)
     changes: Worlds[dict[str, GradeChanges]] = Worlds({}, {}, {})
@@ -98,7 +98,7 @@ def _wronged(records: Records, correct: np.ndarray, citizens: int) -> np.ndarray
 def _own_changes(
     rule: ScoreRule,
     triggers: list[Trigger],
-    own: Records,
+    own: Selected,
     ledger: Ledger,
     days: int,
     wronged: np.ndarray | None,
@@ -112,14 +112,14 @@ def _own_changes(
     if wronged is None:
         read = rule.records(own.day, own.subject, own.kind, own.channel)
         return grade_changes_for_sanctions(rule, triggers, *read, days)
-    mine = np.flatnonzero(wronged[own.subject])
-    read = rule.records(own.day[mine], own.subject[mine], own.kind[mine], own.channel[mine])
+    mine = own.about(wronged)
+    read = rule.records(mine.day, mine.subject, mine.kind, mine.channel)
     replayed = grade_changes_for_sanctions(rule, triggers, *read, days, among=wronged)
     kept = np.flatnonzero(~wronged[ledger.changes.person])
     return stack_changes([ledger.changes.take(kept), replayed])
 
 
-def trail(world: Records | Events) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def trail(world: Records | Selected | Events) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(day, person, kind) of records (their subject) or of true events (their actor)."""
     if isinstance(world, Events):
         return world.day, world.person, world.behaviour

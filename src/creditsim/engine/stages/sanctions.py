@@ -73,7 +73,7 @@ def sanctions(state: ShardState) -> None:
         in_force_each_day(
             s.phases,
             lambda scenario, c=changes, w=listed, e=evidence: imposed_where_in_force(
-                scenario, s.pop.region, c, w, *trail(e), s.days
+                scenario, s.pop.region, c, w, *_trail_read(scenario, e), s.days
             ),
         )
         for changes, listed, evidence in zip(
@@ -140,6 +140,15 @@ def _sanction(scenario: Scenario, name: str) -> Sanction:
 
 def _removed_by_appeal(scenario: Scenario, name: str) -> bool:
     return "appeal" in next(p for p in scenario.list_policies if p.name == name).removal
+
+
+def _trail_read(scenario: Scenario, world) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The world's (day, subject, kind) where a sanction of `scenario` is triggered by records;
+    else none, so that the own world's records are not taken for nothing."""
+    if any(s.trigger.record_behaviours for s in scenario.sanctions):
+        return trail(world)
+    empty = np.zeros(0, dtype=np.int32)
+    return empty, empty, empty.astype(np.int16)
 
 
 def imposed_where_in_force(
