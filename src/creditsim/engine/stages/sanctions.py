@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from creditsim.behaviours import Events
+from creditsim.channels.records import Records, Selected
 from creditsim.engine.phased import clip, in_force_each_day, parts
 from creditsim.engine.stage import stage, with_system
 from creditsim.engine.stages.policies import trail
@@ -142,7 +144,9 @@ def _removed_by_appeal(scenario: Scenario, name: str) -> bool:
     return "appeal" in next(p for p in scenario.list_policies if p.name == name).removal
 
 
-def _trail_read(scenario: Scenario, world) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _trail_read(
+    scenario: Scenario, world: Records | Selected | Events
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The world's (day, subject, kind) where a sanction of `scenario` is triggered by records;
     else none, so that the own world's records are not taken for nothing."""
     if any(s.trigger.record_behaviours for s in scenario.sanctions):
