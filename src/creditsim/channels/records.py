@@ -114,10 +114,6 @@ class Selected:
         setattr(self, name, column)  # read from the instance from now on
         return column
 
-    @property
-    def size(self) -> int:
-        return int(namespace(self._mask).count_nonzero(self._mask))
-
     def about(self, citizens: np.ndarray) -> Records:
         """Those of the selected records whose subject is one of `citizens` (a mask over the
         citizens), taken at once."""

@@ -149,10 +149,8 @@ def _trail_read(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The world's (day, subject, kind) where a sanction of `scenario` is triggered by records;
     else none, so that the own world's records are not taken for nothing."""
-    if any(s.trigger.record_behaviours for s in scenario.sanctions):
-        return trail(world)
-    empty = np.zeros(0, dtype=np.int32)
-    return empty, empty, empty.astype(np.int16)
+    read = any(s.trigger.record_behaviours for s in scenario.sanctions)
+    return trail(world if read else Records.empty())
 
 
 def imposed_where_in_force(
