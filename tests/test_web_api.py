@@ -409,7 +409,7 @@ def test_a_paired_comparison_and_two_runs_side_by_side(client):
 def test_the_queue_is_bounded_and_a_job_can_be_cancelled(tmp_path):
     app = create_app(data_dir=tmp_path, max_running=1, max_queued=1, max_population=2_000_000)
     with make_client(app) as client:
-        big = {"population": 1_500_000}
+        big = {"population": 1_500_000, "years": 10}  # far longer than the test
         first = client.post("/api/runs", json=big)
         deadline = time.monotonic() + 20
         while client.get(f"/api/jobs/{first.json()['id']}").json()["state"] == "queued":
@@ -435,7 +435,7 @@ def test_the_queue_is_bounded_and_a_job_can_be_cancelled(tmp_path):
 def test_a_job_nobody_asks_about_is_cancelled_and_a_slow_one_stopped(tmp_path):
     app = create_app(data_dir=tmp_path, abandon_after=0.6, time_limit=30)
     with make_client(app) as client:
-        job = client.post("/api/runs", json={"population": 1_500_000}).json()
+        job = client.post("/api/runs", json={"population": 1_500_000, "years": 10}).json()
         time.sleep(1.5)
         seen = client.get(f"/api/jobs/{job['id']}").json()
         assert seen["state"] == "cancelled" and "nobody asked about it" in seen["error"]
