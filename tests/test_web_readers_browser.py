@@ -152,8 +152,8 @@ def test_runs_never_lost_or_doubled(browser, server):
     app, base = server
     page = _page(browser)
     _ready(page, base + "/")
-    page.fill("#population", "600000")  # long enough to cancel after a reload on a quiet
-    page.fill("#years", "2")  # machine (1.2 million citizen-years), light enough for any
+    page.fill("#population", "2000000")  # the largest run the dashboard takes: twenty million
+    page.fill("#years", "10")  # citizen-years, far longer than a reload on the fastest machine
     page.fill("#camera_density", "2")
     page.locator("#camera_density").dispatch_event("input")
     assert "camera_density" in page.evaluate("decodeURIComponent(location.hash)")
@@ -168,7 +168,7 @@ def test_runs_never_lost_or_doubled(browser, server):
     page.wait_for_selector("body[data-ready=true]")
     page.wait_for_selector("#run-status:not([hidden])")
     assert page.input_value("#camera_density") == "2"
-    assert page.input_value("#population") == "600000"
+    assert page.input_value("#population") == "2000000"
     assert page.is_disabled("#run-button")
     _shot(page, "3-reattached-1400")
     page.click("#cancel-button")
