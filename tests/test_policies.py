@@ -294,14 +294,12 @@ def test_selected_records_are_taken_column_by_column_when_read():
 
 
 def test_the_own_records_are_taken_only_where_a_list_or_a_record_trigger_reads_them():
-    import sys
-
     from creditsim.channels.records import COLUMNS
     from creditsim.engine.pipeline import PIPELINE
     from creditsim.engine.state import ShardState
 
     def taken(scenario) -> set[str]:
-        state = ShardState(scenario, 3_000, 365, 5, 0, 0, False, sys.modules["numpy"])
+        state = ShardState(scenario, 3_000, 365, 5, 0, 0, False, np)
         for stage in PIPELINE:
             if stage.enabled(scenario):
                 stage.run(state)
